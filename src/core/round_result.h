@@ -1,0 +1,62 @@
+// What one round of checks on one target found. Produced by the probes layer, consumed by the
+// health state machine, the renderers and `pgvigil check`.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/types.h"
+
+namespace pgvigil {
+
+/// One check's outcome: "tcp", "query" or "connections".
+struct CheckOutcome {
+  std::string check;
+  bool ok = false;
+  Cause cause = Cause::kNone;  ///< kNone when ok
+  Phase phase = Phase::kNone;  ///< where it failed (or hung)
+  Micros latency{0};
+  std::string message;  ///< human readable, already redacted; empty when ok
+  std::string sqlstate;  ///< the server's SQLSTATE when it sent one
+};
+
+/// pg_stat_activity client backends against usable slots.
+struct ConnectionStats {
+  int used = 0;  ///< client backends
+  int usable = 0;  ///< max_connections - superuser_reserved_connections (- reserved_connections)
+  int max_connections = 0;
+  int superuser_reserved = 0;
+  int reserved = 0;  ///< reserved_connections (16+), 0 before
+  std::map<std::string, int> by_state;  ///< pg_stat_activity.state ("active", "idle", ...)
+  double ratio() const { return usable > 0 ? double(used) / usable : 0.0; }
+};
+
+enum class Verdict { kOk, kDegraded, kFailed };
+
+struct RoundResult {
+  SteadyTime started{};
+  WallTime checked_at{};
+  Micros latency{0};  ///< the whole round
+  std::vector<CheckOutcome> checks;
+  std::optional<ConnectionStats> connections;
+  Verdict verdict = Verdict::kFailed;
+  Cause cause = Cause::kNone;  ///< the round's one cause when failed (first failing check)
+  Phase phase = Phase::kNone;
+  std::string message;  ///< redacted summary, e.g. "connection refused on 127.0.0.1:5432"
+  std::string degraded_reason;  ///< when kDegraded: "connections at 83% (warn 80%)"
+  bool connections_warn = false;
+  bool connections_critical = false;
+  std::string server_version;  ///< "15.18" when known
+
+  bool ok() const { return verdict != Verdict::kFailed; }
+  const CheckOutcome* find(std::string_view name) const {
+    for (const auto& c : checks)
+      if (c.check == name) return &c;
+    return nullptr;
+  }
+};
+
+}  // namespace pgvigil

@@ -1,0 +1,56 @@
+// A read-only picture of the agent, taken under a lock and handed to the HTTP renderers and
+// `/status`. Polling the endpoint reads this; it never queries PostgreSQL.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/alert_event.h"
+#include "core/round_result.h"
+#include "core/types.h"
+
+namespace pgvigil {
+
+struct RestartRecord {
+  WallTime at{};
+  std::string reason;  ///< "auto" | "manual"
+  std::string result;  ///< toString(RestartOutcome::Result)
+  std::string detail;
+  Millis took{0};
+};
+
+struct TargetStatus {
+  std::string name;
+  TargetState state = TargetState::kUnknown;
+  WallTime since{};  ///< when the current state began
+  Cause cause = Cause::kNone;
+  std::optional<RoundResult> last_round;
+  int consecutive_failures = 0;
+  int consecutive_successes = 0;
+  std::optional<WallTime> last_success;
+  Millis interval{0};
+  // restart engine
+  std::string restart_method = "none";
+  std::vector<RestartRecord> restart_history;  ///< newest last, bounded
+  std::optional<WallTime> next_restart_allowed;
+  int budget_used = 0;  ///< restarts within the current budget window
+  int budget_max = 0;
+  std::optional<WallTime> paused_until;  ///< set while paused with an expiry
+  // counters since agent start (Prometheus counters)
+  std::vector<std::pair<Cause, std::uint64_t>> failures_total;
+  std::uint64_t restarts_succeeded = 0;
+  std::uint64_t restarts_failed = 0;
+};
+
+struct AgentStatus {
+  std::string version;
+  std::string config_path;
+  WallTime started_at{};
+  WallTime now{};
+  bool ticking = true;  ///< the scheduler loop is alive (/livez)
+  std::vector<TargetStatus> targets;
+};
+
+}  // namespace pgvigil

@@ -1,0 +1,45 @@
+// One small interface for every way of restarting PostgreSQL (SPEC.md §2 restart.method).
+// Implementations do one attempt and report; every policy (when, how often, backoff, budget,
+// grace) lives in core/restart_policy and never here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/restart_outcome.h"
+
+namespace pgvigil {
+
+class Restarter {
+ public:
+  virtual ~Restarter() = default;
+  virtual std::string_view method() const = 0;
+  /// One restart attempt, done (or abandoned) by the deadline. Never throws.
+  virtual RestartOutcome restart(const Deadline& deadline) = 0;
+  /// What the service manager says now; kUnknown where it cannot tell. Never throws.
+  virtual ServiceState query(const Deadline& deadline) {
+    (void)deadline;
+    return ServiceState::kUnknown;
+  }
+};
+using RestarterPtr = std::unique_ptr<Restarter>;
+
+/// Service-manager events (a container died, a unit failed), so a crash is seen at once.
+/// start() runs its own thread; the callback is called from it. stop() joins.
+class ServiceWatcher {
+ public:
+  virtual ~ServiceWatcher() = default;
+  virtual void start(std::function<void(ServiceState)> onChange) = 0;
+  virtual void stop() = 0;
+};
+using ServiceWatcherPtr = std::unique_ptr<ServiceWatcher>;
+
+/// The only code that knows every restarter type. Returns nullptr for method none.
+RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock);
+/// A watcher for methods that have one (systemd, docker); nullptr otherwise.
+ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config);
+
+}  // namespace pgvigil
