@@ -1,0 +1,39 @@
+// Connection strings: parsed with libpq's own parser (PQconninfoParse), never by hand, so
+// keyword strings and postgresql:// URIs behave exactly as psql would treat them.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgvigil {
+
+struct ConnInfo {
+  /// Every keyword libpq knows that has a value after parsing (URI or keyword=value).
+  std::map<std::string, std::string> params;
+  std::string host() const;      ///< first host; "" means the default unix socket dir
+  std::string hostaddr() const;  ///< first hostaddr, if any
+  int port() const;              ///< first port, default 5432
+  std::string dbname() const;
+  std::string user() const;
+  bool isUnixSocket() const;  ///< host is a path (starts with '/' or '@') or empty
+};
+
+/// Parses a conninfo (keywords or URI). On failure returns nullopt and sets error (redacted).
+std::optional<ConnInfo> parseConnInfo(const std::string& conninfo, std::string* error);
+
+/// The conninfo as keyword=value pairs with password (and any other secret) replaced by "*****".
+/// Works for keyword strings and URIs; a string libpq cannot parse is returned fully masked.
+std::string redactConnInfo(const std::string& conninfo);
+
+/// Keyword/value arrays for PQconnectStartParams with the probe's own settings applied:
+/// application_name, connect_timeout, and options='-c statement_timeout=...'.
+struct ConnectParams {
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+};
+ConnectParams buildConnectParams(const ConnInfo& info, const std::string& applicationName,
+                                 int connectTimeoutSeconds, int statementTimeoutMs);
+
+}  // namespace pgvigil

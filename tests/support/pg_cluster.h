@@ -1,0 +1,73 @@
+// A real, throwaway PostgreSQL cluster for integration tests (../shared/TESTING.md).
+// initdb into a temp dir owned by the postgres user (when running as root), start `postgres`
+// directly as this process's child on a free loopback port, and stop and remove everything in
+// the destructor, also when a test fails. Never signals a process it did not start.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace pgvigil::test {
+
+/// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER) and reaps orphans that are
+/// re-parented to it (a postmaster daemonized by pg_ctl, killed with -9), so their pids do not
+/// linger as zombies. Pids registered with own() are left for their owner to waitpid().
+class Subreaper {
+ public:
+  static Subreaper& instance();  ///< installs on first use; a background thread reaps
+  void own(pid_t pid);
+  void disown(pid_t pid);
+};
+
+struct PgClusterOptions {
+  std::vector<std::string> settings;  ///< extra "-c name=value" settings, e.g. "max_connections=10"
+  /// When non-empty: password auth (scram-sha-256) for TCP connections, the postgres role gets
+  /// this password, and the role "pgvigil" (LOGIN, pg_monitor) is created with it too.
+  std::string password;
+  bool standby_no_hot = false;  ///< standby.signal + hot_standby=off: answers "starting up" forever
+};
+
+class PgCluster {
+ public:
+  explicit PgCluster(PgClusterOptions options = {});  ///< initdb + start + wait ready; throws
+  ~PgCluster();                                       ///< stop (fast, then kill) + rm -rf
+  PgCluster(const PgCluster&) = delete;
+  PgCluster& operator=(const PgCluster&) = delete;
+
+  int port() const;
+  const std::string& dir() const;       ///< the temp dir (data dir is dir()/data)
+  std::string dataDir() const;
+  std::string socketDir() const;        ///< unix socket dir (= dir())
+  pid_t postmasterPid() const;          ///< 0 when not running
+  /// "host=127.0.0.1 port=N dbname=postgres user=postgres" plus extra.
+  std::string conninfo(const std::string& extra = "") const;
+
+  void start();                         ///< start again after a stop or kill; waits until ready
+  void startNoWait();                   ///< start, do not wait (standby_no_hot, recovery)
+  void stopFast();                      ///< SIGINT + wait for exit
+  void kill9();                         ///< SIGKILL the postmaster, reap it (children exit too)
+  void sigstop();                       ///< SIGSTOP the postmaster (hung: port accepts, no answer)
+  void sigcont();
+  bool waitReady(std::chrono::milliseconds timeout);  ///< SELECT 1 answers over TCP
+  /// Runs SQL as superuser over the unix socket; throws with the error on failure.
+  std::string query(const std::string& sql);
+  /// Opens n idle client connections over TCP (as postgres) and keeps them until closeIdle().
+  void openIdle(int n);
+  void closeIdle();
+  std::string log() const;              ///< contents of the server log (dir()/postgres.log)
+  /// The command line an agent's `restart.method: command` can use to start this cluster again
+  /// (pg_ctl as the postgres user, logging to the same file).
+  std::vector<std::string> pgCtlStartCommand() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+/// A free TCP port on 127.0.0.1 (bind port 0, read it back).
+int freeLoopbackPort();
+
+}  // namespace pgvigil::test
