@@ -1,0 +1,68 @@
+#include <boost/test/unit_test.hpp>
+
+#include "app/cli.h"
+
+using namespace pgvigil;
+
+namespace {
+CliParse parse(std::vector<std::string> a) { return parseCommandLine(a); }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli)
+
+BOOST_AUTO_TEST_CASE(check_with_every_flag) {
+  auto p = parse({"check", "-c", "/x.yaml", "-t", "main", "--format", "json"});
+  BOOST_REQUIRE(p.command.has_value());
+  BOOST_TEST(p.command->verb == "check");
+  BOOST_TEST(*p.command->config == "/x.yaml");
+  BOOST_TEST(*p.command->target == "main");
+  BOOST_TEST(p.command->format == "json");
+}
+
+BOOST_AUTO_TEST_CASE(long_flags_with_equals) {
+  auto p = parse({"check", "--config=/y.yaml", "--target=db", "--format=text"});
+  BOOST_REQUIRE(p.command.has_value());
+  BOOST_TEST(*p.command->config == "/y.yaml");
+  BOOST_TEST(*p.command->target == "db");
+}
+
+BOOST_AUTO_TEST_CASE(config_sub_commands) {
+  BOOST_TEST(parse({"config", "validate"}).command->sub == "validate");
+  BOOST_TEST(parse({"config", "show", "-c", "f"}).command->sub == "show");
+  BOOST_TEST(!parse({"config"}).command.has_value());
+  BOOST_TEST(!parse({"config", "frobnicate"}).command.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(pause_takes_target_and_duration) {
+  auto p = parse({"pause", "main", "--for", "30m"});
+  BOOST_REQUIRE(p.command.has_value());
+  BOOST_TEST(*p.command->target == "main");
+  BOOST_TEST(*p.command->for_duration == "30m");
+  BOOST_TEST(!parse({"pause"}).command.has_value());
+  BOOST_TEST(!parse({"resume", "a", "b"}).command.has_value());
+  BOOST_TEST(!parse({"resume", "a", "--for", "1m"}).command.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(diagnose_conninfo_excludes_target) {
+  BOOST_TEST(parse({"diagnose", "--conninfo", "host=x"}).command.has_value());
+  BOOST_TEST(!parse({"diagnose", "--conninfo", "host=x", "-t", "main"}).command.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_say_what_is_wrong) {
+  auto p = parse({"frob"});
+  BOOST_TEST(!p.command.has_value());
+  BOOST_TEST(p.error.find("frob") != std::string::npos);
+  BOOST_TEST(!parse({}).command.has_value());
+  BOOST_TEST(!parse({"check", "--format", "xml"}).command.has_value());
+  BOOST_TEST(!parse({"check", "-c"}).command.has_value());
+  BOOST_TEST(!parse({"run", "--for", "1m"}).command.has_value());
+  BOOST_TEST(!parse({"run", "extra"}).command.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(version_and_help) {
+  BOOST_TEST(parse({"--version"}).command->verb == "version");
+  BOOST_TEST(parse({"--help"}).command->verb == "help");
+  BOOST_TEST(parse({"check", "--help"}).command->verb == "help");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
