@@ -2,6 +2,8 @@
 // initdb into a temp dir owned by the postgres user (when running as root), start `postgres`
 // directly as this process's child on a free loopback port, and stop and remove everything in
 // the destructor, also when a test fails. Never signals a process it did not start.
+// The postmaster dies with the thread that constructed the cluster (PR_SET_PDEATHSIG), so create
+// clusters on the test's main thread.
 #pragma once
 
 #include <sys/types.h>
@@ -15,11 +17,21 @@ namespace pgvigil::test {
 /// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER) and reaps orphans that are
 /// re-parented to it (a postmaster daemonized by pg_ctl, killed with -9), so their pids do not
 /// linger as zombies. Pids registered with own() are left for their owner to waitpid().
+/// A zombie nobody owns is reaped only after it has stayed a zombie for kGrace, so a child that
+/// other code in this process fork()s and waitpid()s itself (a restarter under test) is not
+/// stolen from it even if it never called own().
 class Subreaper {
  public:
+  static constexpr std::chrono::milliseconds kGrace{250};
   static Subreaper& instance();  ///< installs on first use; a background thread reaps
   void own(pid_t pid);
   void disown(pid_t pid);
+  bool owns(pid_t pid) const;
+
+ private:
+  Subreaper();
+  struct Impl;
+  Impl* impl_;
 };
 
 struct PgClusterOptions {
@@ -41,17 +53,27 @@ class PgCluster {
   const std::string& dir() const;       ///< the temp dir (data dir is dir()/data)
   std::string dataDir() const;
   std::string socketDir() const;        ///< unix socket dir (= dir())
-  pid_t postmasterPid() const;          ///< 0 when not running
+  /// 0 when not running. The fixture's own child while it runs; otherwise (the cluster was
+  /// started by pgCtlStartCommand(), e.g. by an agent's restart) the pid in
+  /// dataDir()/postmaster.pid, but only when /proc/PID/cwd is this data dir and it is alive.
+  pid_t postmasterPid() const;
+  const std::string& password() const;  ///< "" unless PgClusterOptions::password
+  std::string logPath() const;          ///< dir()/postgres.log
   /// "host=127.0.0.1 port=N dbname=postgres user=postgres" plus extra.
   std::string conninfo(const std::string& extra = "") const;
 
   void start();                         ///< start again after a stop or kill; waits until ready
   void startNoWait();                   ///< start, do not wait (standby_no_hot, recovery)
-  void stopFast();                      ///< SIGINT + wait for exit
-  void kill9();                         ///< SIGKILL the postmaster, reap it (children exit too)
+  void stopFast();                      ///< SIGINT + wait for exit (SIGKILL after 30 s)
+  /// SIGKILL the postmaster, reap it, and wait (bounded) until its backends are gone too, so
+  /// that start() can run at once. Works for a postmaster started by pgCtlStartCommand().
+  void kill9();
   void sigstop();                       ///< SIGSTOP the postmaster (hung: port accepts, no answer)
   void sigcont();
   bool waitReady(std::chrono::milliseconds timeout);  ///< SELECT 1 answers over TCP
+  /// The postmaster has opened its sockets (postmaster.pid lists them); it may still refuse
+  /// connections (starting up, standby without hot_standby). Makes no connection.
+  bool waitListening(std::chrono::milliseconds timeout);
   /// Runs SQL as superuser over the unix socket; throws with the error on failure.
   std::string query(const std::string& sql);
   /// Opens n idle client connections over TCP (as postgres) and keeps them until closeIdle().
