@@ -4,7 +4,10 @@
 #define BOOST_TEST_MODULE test_probes
 #include <signal.h>
 
+#include <libpq-fe.h>
+
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
 #include <chrono>
 #include <thread>
 
@@ -35,6 +38,62 @@ BOOST_AUTO_TEST_CASE(start_select_kill9_start) {
   pg.stopFast();
   BOOST_TEST(pg.postmasterPid() == 0);
   BOOST_TEST(pg.log().find("database system is shut down") != std::string::npos);
+}
+
+// The cluster restarted by pgCtlStartCommand() (as an agent's restart.command would) is no longer
+// our child: the fixture still finds, kills and restarts it.
+BOOST_AUTO_TEST_CASE(pg_ctl_started_cluster_is_found_and_killed) {
+  PgCluster pg;
+  pg.stopFast();
+  std::string cmd;
+  for (const auto& a : pg.pgCtlStartCommand()) cmd += "'" + a + "' ";
+  BOOST_TEST_REQUIRE(std::system(cmd.c_str()) == 0);
+  pid_t foreign = pg.postmasterPid();
+  BOOST_TEST_REQUIRE(foreign > 0);
+  BOOST_TEST(pg.query("SELECT 3") == "3");
+  pg.kill9();
+  BOOST_TEST(pg.postmasterPid() == 0);
+  // The orphan was re-parented to us (subreaper) and reaped: no lingering zombie.
+  auto until = std::chrono::steady_clock::now() + 3s;
+  while (::kill(foreign, 0) == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST(::kill(foreign, 0) != 0);
+  BOOST_TEST_REQUIRE(std::system(cmd.c_str()) == 0);
+  BOOST_TEST(pg.postmasterPid() > 0);
+  pg.stopFast();
+  BOOST_TEST(pg.postmasterPid() == 0);
+  pg.start();
+  BOOST_TEST(pg.query("SELECT 4") == "4");
+}
+
+BOOST_AUTO_TEST_CASE(password_cluster_requires_scram) {
+  PgCluster pg({.settings = {"max_connections=20"}, .password = "s3cret'pw"});
+  BOOST_TEST(pg.query("SHOW max_connections") == "20");
+  BOOST_TEST(pg.query("SELECT pg_has_role('pgvigil', 'pg_monitor', 'member')") == "t");
+  pg.openIdle(2);  // over TCP with the password
+  BOOST_TEST(pg.query("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                      "'client backend' AND client_addr IS NOT NULL") == "2");
+  pg.closeIdle();
+  auto ok = PQconnectdb((pg.conninfo("user=pgvigil password='s3cret\\'pw'")).c_str());
+  BOOST_TEST(PQstatus(ok) == CONNECTION_OK);
+  PQfinish(ok);
+  auto bad = PQconnectdb((pg.conninfo("user=pgvigil password=wrong")).c_str());
+  BOOST_TEST(PQstatus(bad) == CONNECTION_BAD);
+  BOOST_TEST(std::string(PQerrorMessage(bad)).find("password authentication failed") !=
+             std::string::npos);
+  PQfinish(bad);
+}
+
+BOOST_AUTO_TEST_CASE(standby_without_hot_standby_never_accepts) {
+  PgCluster pg({.standby_no_hot = true});
+  BOOST_TEST(pg.waitListening(5s));
+  auto conn = PQconnectdb(pg.conninfo("connect_timeout=5").c_str());
+  BOOST_TEST(PQstatus(conn) == CONNECTION_BAD);
+  std::string msg = PQerrorMessage(conn);
+  BOOST_TEST_MESSAGE("standby answers: " << msg);
+  BOOST_TEST(msg.find("not accepting connections") != std::string::npos);
+  PQfinish(conn);
+  BOOST_TEST(!pg.waitReady(300ms));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
