@@ -1,18 +1,31 @@
+// The only code that knows every restarter type (STYLE.md 5). One case per method; each
+// restarter does one attempt, and the policy around it lives in core.
+#include <memory>
+
+#include "restart/command_restarter.h"
+#include "restart/docker_restarter.h"
 #include "restart/restarter.h"
 
 namespace pgvigil {
 
 RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock) {
-  (void)clock;
   switch (config.method) {
     case RestartMethod::kNone: return nullptr;
+    case RestartMethod::kCommand:
+      return std::make_unique<CommandRestarter>(
+          config.command, std::make_unique<PosixProcessLauncher>(), clock);
+    case RestartMethod::kDocker:
+      return std::make_unique<DockerRestarter>(config.container, config.docker_host, clock);
     default: return nullptr;  // filled in as each restarter lands
   }
 }
 
 ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config) {
-  (void)config;
-  return nullptr;
+  switch (config.method) {
+    case RestartMethod::kDocker:
+      return std::make_unique<DockerEventWatcher>(config.container, config.docker_host);
+    default: return nullptr;  // command: nothing to watch
+  }
 }
 
 }  // namespace pgvigil

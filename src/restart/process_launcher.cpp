@@ -1,0 +1,294 @@
+#include "restart/process_launcher.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace pgvigil {
+
+namespace {
+
+std::string_view signalName(int sig) {
+  switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default: return "";
+  }
+}
+
+/// A file descriptor that closes itself.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+ExitStatus fromWaitStatus(int status) {
+  ExitStatus s;
+  if (WIFSIGNALED(status)) {
+    s.signaled = true;
+    s.signal = WTERMSIG(status);
+  } else if (WIFEXITED(status)) {
+    s.code = WEXITSTATUS(status);
+  }
+  return s;
+}
+
+class PosixChildProcess final : public ChildProcess {
+ public:
+  PosixChildProcess(pid_t pid, Fd output, std::size_t outputLimit)
+      : pid_(pid), output_(std::move(output)), captured_(outputLimit) {
+    pidfd_.reset(::pidfd_open(pid_, 0));  // Linux >= 5.3; without it we poll in short ticks
+  }
+
+  ~PosixChildProcess() override {
+    if (reaped_) return;
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != 0) return;
+    // Killed but not gone yet (uninterruptible sleep): reap it later, never block the caller.
+    std::thread([pid = pid_] {
+      int st = 0;
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+    }).detach();
+  }
+
+  pid_t pid() const override { return pid_; }
+
+  bool waitExit(const Deadline& until) override {
+    for (;;) {
+      if (exited()) {
+        drainOutput();
+        return true;
+      }
+      auto left = until.remaining();
+      if (left.count() <= 0) return false;
+      pollfd fds[2];
+      nfds_t n = 0;
+      if (output_.get() >= 0) fds[n++] = {output_.get(), POLLIN, 0};
+      if (pidfd_.get() >= 0) fds[n++] = {pidfd_.get(), POLLIN, 0};
+      // Without a pidfd the exit is noticed by polling waitid in 20 ms ticks.
+      auto tick = pidfd_.get() >= 0 ? left.count() : std::min<long long>(left.count(), 20);
+      int rc = ::poll(fds, n, static_cast<int>(std::min<long long>(tick, 1000)));
+      if (rc < 0 && errno != EINTR) return exited();
+      if (output_.get() >= 0 && n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+        readOutput();
+    }
+  }
+
+  void signalGroup(int signal) override {
+    if (!reaped_) ::kill(-pid_, signal);
+  }
+
+  ExitStatus reap() override {
+    if (reaped_) return status_;
+    int status = 0;
+    pid_t r;
+    while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    if (r == pid_) {
+      status_ = fromWaitStatus(status);
+    } else {
+      status_.lost = true;  // ECHILD: something else reaped our child
+    }
+    drainOutput();
+    output_.reset();
+    return status_;
+  }
+
+  const BoundedOutput& output() const override { return captured_; }
+
+ private:
+  /// True once the child is a zombie (or already gone). Does not reap it.
+  bool exited() {
+    if (reaped_) return true;
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+      return errno == ECHILD;
+    return info.si_pid == pid_;
+  }
+
+  /// Reads what is available now, without blocking.
+  void readOutput() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(output_.get(), buf, sizeof buf);
+      if (n > 0) {
+        captured_.append(std::string_view(buf, static_cast<std::size_t>(n)));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) output_.reset();  // every writer has closed it
+      return;
+    }
+  }
+
+  /// After the exit: what is still in the pipe. A daemon the command left behind may hold the
+  /// pipe open and keep writing, so this reads what is there now and never waits for EOF.
+  void drainOutput() {
+    if (output_.get() < 0) return;
+    for (int i = 0; i < 64 && output_.get() >= 0; ++i) {
+      pollfd p{output_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) return;
+      std::size_t before = captured_.total();
+      readOutput();
+      if (captured_.total() == before) return;
+    }
+  }
+
+  pid_t pid_;
+  Fd output_;
+  Fd pidfd_;
+  BoundedOutput captured_;
+  bool reaped_ = false;
+  ExitStatus status_;
+};
+
+/// posix_spawn attributes and file actions, destroyed on every path.
+struct SpawnSetup {
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  SpawnSetup() {
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_init(&actions);
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+};
+
+}  // namespace
+
+std::string describe(const ExitStatus& status) {
+  if (status.lost) return "exit status lost";
+  if (!status.signaled) return "exited " + std::to_string(status.code);
+  std::string s = "killed by signal " + std::to_string(status.signal);
+  auto name = signalName(status.signal);
+  if (!name.empty()) s += " (" + std::string(name) + ")";
+  return s;
+}
+
+std::string describeSpawnError(int error, std::string_view program) {
+  switch (error) {
+    case ENOENT: return "no such file: " + std::string(program);
+    case EACCES: return "permission denied: " + std::string(program);
+    case ENOEXEC: return "not an executable: " + std::string(program);
+    default: return "cannot run " + std::string(program) + ": " + std::strerror(error);
+  }
+}
+
+BoundedOutput::BoundedOutput(std::size_t limit) : half_(std::max<std::size_t>(limit / 2, 1)) {}
+
+void BoundedOutput::append(std::string_view data) {
+  total_ += data.size();
+  if (head_.size() < half_) {
+    auto take = std::min(half_ - head_.size(), data.size());
+    head_.append(data.substr(0, take));
+    data.remove_prefix(take);
+  }
+  for (char c : data) {
+    if (tail_.size() < half_) {
+      tail_.push_back(c);
+    } else {
+      tail_[tailStart_] = c;
+      tailStart_ = (tailStart_ + 1) % half_;
+      ++dropped_;
+    }
+  }
+}
+
+std::string BoundedOutput::text() const {
+  std::string out = head_;
+  if (dropped_ > 0) out += "\n[... " + std::to_string(dropped_) + " bytes dropped ...]\n";
+  out.append(tail_, tailStart_, std::string::npos);
+  out.append(tail_, 0, tailStart_);
+  return out;
+}
+
+SpawnResult PosixProcessLauncher::spawn(const std::vector<std::string>& argv) {
+  if (argv.empty() || argv[0].empty()) return {nullptr, ENOENT};
+  int pipeFds[2];
+  if (::pipe2(pipeFds, O_CLOEXEC) != 0) return {nullptr, errno};
+  Fd readEnd(pipeFds[0]);
+  Fd writeEnd(pipeFds[1]);
+
+  SpawnSetup setup;
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&setup.attr, 0);
+  posix_spawnattr_setsigmask(&setup.attr, &none);
+  posix_spawnattr_setsigdefault(&setup.attr, &all);
+  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&setup.actions, writeEnd.get(), 1);
+  posix_spawn_file_actions_adddup2(&setup.actions, writeEnd.get(), 2);
+
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  pid_t pid = 0;
+  // glibc reports exec failures (ENOENT, EACCES) as posix_spawnp's return value.
+  int rc = ::posix_spawnp(&pid, args[0], &setup.actions, &setup.attr, args.data(), environ);
+  if (rc != 0) return {nullptr, rc};
+  writeEnd.reset();  // only the child writes; EOF once it and its descendants close it
+  ::fcntl(readEnd.get(), F_SETFL, ::fcntl(readEnd.get(), F_GETFL) | O_NONBLOCK);
+  return {std::make_unique<PosixChildProcess>(pid, std::move(readEnd), outputLimit_), 0};
+}
+
+}  // namespace pgvigil
