@@ -35,10 +35,10 @@ class Subreaper {
 };
 
 struct PgClusterOptions {
-  std::vector<std::string> settings;  ///< extra "-c name=value" settings, e.g. "max_connections=10"
+  std::vector<std::string> settings = {};  ///< extra "-c name=value" settings, e.g. "max_connections=10"
   /// When non-empty: password auth (scram-sha-256) for TCP connections, the postgres role gets
   /// this password, and the role "pgvigil" (LOGIN, pg_monitor) is created with it too.
-  std::string password;
+  std::string password = {};
   bool standby_no_hot = false;  ///< standby.signal + hot_standby=off: answers "starting up" forever
 };
 
