@@ -1,0 +1,579 @@
+#include "http/http_server.h"
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/PollSet.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/URI.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <csignal>
+#include <sstream>
+#include <unordered_map>
+
+#ifdef _WIN32
+#include <winsock2.h>
+#else
+#include <cerrno>
+#include <sys/socket.h>
+#endif
+
+namespace pgvigil {
+
+HttpServerOptions HttpServerOptions::fromConfig(const AgentConfig& agent) {
+  HttpServerOptions o;
+  o.listen = agent.listen;
+  o.token_file = agent.token_file;
+  o.tls_cert = agent.tls_cert;
+  o.tls_key = agent.tls_key;
+  return o;
+}
+
+namespace {
+
+using Poco::Net::PollSet;
+using SteadyClock = std::chrono::steady_clock;
+using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kMaxPendingOutput = 256 * 1024;  ///< stop parsing pipelined requests beyond
+constexpr auto kTick = std::chrono::milliseconds{100};  ///< poll timeout: stop flag and sweeps
+
+enum class Io { kOk, kWouldBlock, kClosed };
+
+bool wouldBlock() {
+#ifdef _WIN32
+  return WSAGetLastError() == WSAEWOULDBLOCK;
+#else
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+#endif
+}
+
+std::string reason(int code) {
+  return Poco::Net::HTTPResponse::getReasonForStatus(
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(code));
+}
+
+/// Where the head ends (index just past the blank line), or npos.
+std::size_t headEnd(const std::string& in) {
+  std::size_t crlf = in.find("\r\n\r\n");
+  std::size_t lf = in.find("\n\n");
+  if (crlf == std::string::npos && lf == std::string::npos) return std::string::npos;
+  if (crlf != std::string::npos && (lf == std::string::npos || crlf + 2 <= lf)) return crlf + 4;
+  return lf + 2;
+}
+
+void appendResponse(std::string& out, const HttpResponse& r, bool head, bool keepAlive) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += reason(r.status);
+  out += "\r\nContent-Type: ";
+  out += r.content_type.empty() ? std::string(kJsonContentType) : r.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  out += "\r\n";
+  for (const auto& [name, value] : r.headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  if (!head) out += r.body;
+}
+
+}  // namespace
+
+class HttpServer::Loop {
+ public:
+  Loop(Router& router, const HttpServerOptions& options) : router_(router), options_(options) {}
+
+  std::optional<std::string> open() {
+    try {
+      Poco::Net::SocketAddress address(options_.listen);
+      listener_.bind(address, true);
+      listener_.listen(256);
+      listener_.setBlocking(false);
+      port_ = listener_.address().port();
+    } catch (const Poco::Exception& e) {
+      return "cannot listen on " + options_.listen + ": " + e.displayText();
+    }
+    if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+      if (options_.tls_cert.empty() || options_.tls_key.empty())
+        return std::string("agent.tls needs both cert and key");
+      try {
+        Poco::Net::initializeSSL();
+        sslInitialized_ = true;
+        context_ = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, options_.tls_key,
+                                          options_.tls_cert, "", Poco::Net::Context::VERIFY_NONE,
+                                          9, false, "HIGH:!aNULL:!MD5:!RC4");
+        context_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+      } catch (const Poco::Exception& e) {
+        return "cannot load agent.tls cert/key: " + e.displayText();
+      }
+    }
+    poll_.add(listener_, PollSet::POLL_READ);
+    return std::nullopt;
+  }
+
+  ~Loop() {
+    for (auto& [key, conn] : conns_) closeSocket(*conn);
+    conns_.clear();
+    context_ = nullptr;
+    if (sslInitialized_) Poco::Net::uninitializeSSL();
+  }
+
+  std::uint16_t port() const { return port_; }
+
+  void run(const std::atomic<bool>& running) {
+    auto lastSweep = SteadyClock::now();
+    while (running.load(std::memory_order_relaxed)) {
+      PollSet::SocketModeMap ready;
+      try {
+        ready = poll_.poll(Poco::Timespan(std::chrono::microseconds(kTick).count()));
+      } catch (const Poco::Exception&) {
+        // EINTR and friends: go round again.
+      }
+      for (const auto& [socket, mode] : ready) {
+        if (socket == listener_) {
+          acceptOne();
+          continue;
+        }
+        auto it = conns_.find(socket.impl());
+        if (it == conns_.end()) continue;  // closed earlier in this round
+        Conn& c = *it->second;
+        if (mode & PollSet::POLL_ERROR) onReadable(c);  // reads the EOF/reset and closes
+        else {
+          if (mode & PollSet::POLL_READ) onReadable(c);
+          if ((mode & PollSet::POLL_WRITE) && conns_.count(socket.impl())) onWritable(c);
+        }
+      }
+      reapClosed();
+      auto now = SteadyClock::now();
+      if (now - lastSweep >= kTick) {
+        sweep(now);
+        reapClosed();
+        lastSweep = now;
+      }
+    }
+  }
+
+  HttpServer::Stats stats() const {
+    HttpServer::Stats s;
+    s.accepted = accepted_.load();
+    s.requests = requests_.load();
+    s.timed_out = timedOut_.load();
+    s.rejected = rejected_.load();
+    s.evicted = evicted_.load();
+    s.open = open_.load();
+    return s;
+  }
+
+ private:
+  enum class State { kHandshake, kIdle, kReading, kWriting };
+
+  struct Conn {
+    Poco::Net::StreamSocket socket;
+    SslPtr ssl{nullptr, &SSL_free};
+    State state = State::kIdle;
+    std::string in;
+    std::string out;
+    std::size_t outPos = 0;
+    SteadyClock::time_point accepted;
+    SteadyClock::time_point deadline;
+    int requests = 0;
+    int mode = PollSet::POLL_READ;
+    bool closeAfterWrite = false;
+    bool peerClosed = false;
+    bool closed = false;
+  };
+
+  // ---- connection life cycle -------------------------------------------------------------------
+
+  void acceptOne() {
+    Poco::Net::StreamSocket socket;
+    try {
+      socket = listener_.acceptConnection();
+      socket.setBlocking(false);
+      socket.setNoDelay(true);
+    } catch (const Poco::Exception&) {
+      return;  // nothing pending (EAGAIN), or the peer gave up already
+    }
+    if (conns_.size() >= options_.max_connections) evictOne();
+    auto conn = std::make_unique<Conn>();
+    conn->socket = socket;
+    conn->accepted = SteadyClock::now();
+    conn->deadline = conn->accepted + options_.request_timeout;
+    if (context_) {
+      conn->ssl.reset(SSL_new(context_->sslContext()));
+      if (!conn->ssl ||
+          SSL_set_fd(conn->ssl.get(), static_cast<int>(socket.impl()->sockfd())) != 1) {
+        ERR_clear_error();
+        return;  // the socket closes as it goes out of scope
+      }
+      SSL_set_mode(conn->ssl.get(),
+                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+      conn->state = State::kHandshake;
+    } else {
+      conn->state = State::kReading;  // the first request's clock runs from connect
+    }
+    poll_.add(socket, PollSet::POLL_READ);
+    ++accepted_;
+    conns_.emplace(socket.impl(), std::move(conn));
+    open_ = conns_.size();
+  }
+
+  /// At max_connections, make room: drop the connection that has been reading (or idle) longest.
+  void evictOne() {
+    Conn* victim = nullptr;
+    for (auto& [key, c] : conns_) {
+      if (c->closed || c->state == State::kWriting) continue;
+      // Prefer one that has not finished a request (a slow or silent client) over an idle one.
+      bool slow = c->state != State::kIdle;
+      bool victimSlow = victim && victim->state != State::kIdle;
+      if (!victim || (slow && !victimSlow) ||
+          (slow == victimSlow && c->accepted < victim->accepted))
+        victim = c.get();
+    }
+    if (!victim) return;
+    ++evicted_;
+    markClosed(*victim);
+    reapClosed();
+  }
+
+  void markClosed(Conn& c) { c.closed = true; }
+
+  void closeSocket(Conn& c) {
+    try {
+      if (poll_.has(c.socket)) poll_.remove(c.socket);
+    } catch (const Poco::Exception&) {
+    }
+    if (c.ssl) {
+      SSL_set_quiet_shutdown(c.ssl.get(), 1);
+      ERR_clear_error();
+    }
+    try {
+      c.socket.close();
+    } catch (const Poco::Exception&) {
+    }
+  }
+
+  void reapClosed() {
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if (it->second->closed) {
+        closeSocket(*it->second);
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    open_ = conns_.size();
+  }
+
+  void setMode(Conn& c, int mode) {
+    if (c.mode == mode) return;
+    c.mode = mode;
+    try {
+      poll_.update(c.socket, mode);
+    } catch (const Poco::Exception&) {
+      markClosed(c);
+    }
+  }
+
+  void sweep(SteadyClock::time_point now) {
+    for (auto& [key, c] : conns_) {
+      if (c->closed || now < c->deadline) continue;
+      ++timedOut_;
+      if (c->state == State::kReading && !c->in.empty() && !c->ssl) {
+        // Tell a client that sent part of a request why it is dropped; one try, no waiting.
+        std::string msg;
+        appendResponse(msg, errorResponse(408, "request not complete in time"), false, false);
+        rawSend(*c, msg.data(), msg.size());
+        ++rejected_;
+      }
+      markClosed(*c);
+    }
+  }
+
+  // ---- I/O ---------------------------------------------------------------------------------------
+
+  /// Plain or TLS receive into buf; n > 0 bytes read, kWouldBlock, or kClosed (EOF or error).
+  Io receive(Conn& c, char* buf, std::size_t len, std::size_t& n) {
+    n = 0;
+    if (c.ssl) {
+      ERR_clear_error();
+      int rc = SSL_read(c.ssl.get(), buf, static_cast<int>(len));
+      if (rc > 0) {
+        n = static_cast<std::size_t>(rc);
+        return Io::kOk;
+      }
+      int err = SSL_get_error(c.ssl.get(), rc);
+      if (err == SSL_ERROR_WANT_READ) return Io::kWouldBlock;
+      if (err == SSL_ERROR_WANT_WRITE) {
+        setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
+        return Io::kWouldBlock;
+      }
+      return Io::kClosed;
+    }
+    auto rc = ::recv(c.socket.impl()->sockfd(), buf, static_cast<int>(len), 0);
+    if (rc > 0) {
+      n = static_cast<std::size_t>(rc);
+      return Io::kOk;
+    }
+    if (rc < 0 && wouldBlock()) return Io::kWouldBlock;
+    return Io::kClosed;
+  }
+
+  /// Plain or TLS send; returns bytes sent (0 when it would block), or -1 on error.
+  long rawSend(Conn& c, const char* data, std::size_t len) {
+    if (len == 0) return 0;
+    if (c.ssl) {
+      ERR_clear_error();
+      int rc = SSL_write(c.ssl.get(), data, static_cast<int>(std::min<std::size_t>(len, 1 << 30)));
+      if (rc > 0) return rc;
+      int err = SSL_get_error(c.ssl.get(), rc);
+      return err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ ? 0 : -1;
+    }
+#ifdef MSG_NOSIGNAL
+    constexpr int kFlags = MSG_NOSIGNAL;
+#else
+    constexpr int kFlags = 0;
+#endif
+    auto rc = ::send(c.socket.impl()->sockfd(), data, static_cast<int>(len), kFlags);
+    if (rc >= 0) return static_cast<long>(rc);
+    return wouldBlock() ? 0 : -1;
+  }
+
+  void onReadable(Conn& c) {
+    if (c.closed) return;
+    if (c.state == State::kHandshake) {
+      ERR_clear_error();
+      int rc = SSL_accept(c.ssl.get());
+      if (rc != 1) {
+        int err = SSL_get_error(c.ssl.get(), rc);
+        if (err == SSL_ERROR_WANT_READ) return setMode(c, PollSet::POLL_READ);
+        if (err == SSL_ERROR_WANT_WRITE) return setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
+        return markClosed(c);
+      }
+      c.state = State::kReading;  // the request clock keeps running from connect
+      setMode(c, PollSet::POLL_READ);
+    }
+    if (c.state == State::kWriting) {
+      // A pipelining client: keep what it sent for later, within bounds; reading resumes after.
+      if (c.in.size() > readCap()) return setMode(c, PollSet::POLL_WRITE);
+    }
+    char buf[kReadChunk];
+    for (;;) {
+      std::size_t n = 0;
+      Io io = receive(c, buf, sizeof buf, n);
+      if (io == Io::kWouldBlock) break;
+      if (io == Io::kClosed) {
+        c.peerClosed = true;
+        break;
+      }
+      if (c.state == State::kIdle) {
+        c.state = State::kReading;
+        c.deadline = SteadyClock::now() + options_.request_timeout;
+      }
+      c.in.append(buf, n);
+      if (c.in.size() > readCap()) break;
+    }
+    if (c.state != State::kWriting) process(c);
+    if (c.peerClosed && c.out.size() == c.outPos) return markClosed(c);
+    if (c.peerClosed) c.closeAfterWrite = true;
+  }
+
+  void onWritable(Conn& c) {
+    if (c.closed) return;
+    if (c.state == State::kHandshake) return onReadable(c);
+    if (c.ssl && c.state != State::kWriting) {
+      // A TLS read that wanted to write (renegotiation): retry it.
+      setMode(c, PollSet::POLL_READ);
+      return onReadable(c);
+    }
+    flush(c);
+  }
+
+  std::size_t readCap() const { return options_.max_head_bytes + options_.max_body_bytes + kReadChunk; }
+
+  /// Writes what is pending. When done: close, or go on with pipelined input, or wait for more.
+  void flush(Conn& c) {
+    while (c.outPos < c.out.size()) {
+      long n = rawSend(c, c.out.data() + c.outPos, c.out.size() - c.outPos);
+      if (n < 0) return markClosed(c);
+      if (n == 0) {
+        c.state = State::kWriting;
+        return setMode(c, PollSet::POLL_WRITE);
+      }
+      c.outPos += static_cast<std::size_t>(n);
+    }
+    c.out.clear();
+    c.outPos = 0;
+    if (c.closeAfterWrite) return markClosed(c);
+    auto now = SteadyClock::now();
+    if (c.in.empty()) {
+      c.state = State::kIdle;
+      c.deadline = now + options_.keepalive_timeout;
+    } else if (c.state != State::kReading) {
+      c.state = State::kReading;
+      c.deadline = now + options_.request_timeout;
+    }
+    setMode(c, PollSet::POLL_READ);
+    if (!c.in.empty() && headEnd(c.in) != std::string::npos) process(c);
+  }
+
+  // ---- requests ----------------------------------------------------------------------------------
+
+  static HttpResponse errorResponse(int code, std::string_view message) {
+    std::string body = "{\"error\":\"" + std::string(message) + "\"}";
+    HttpResponse r{code, std::string(kJsonContentType), std::move(body), {}};
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
+
+  /// Answers a request the server itself rejects, then closes: after a malformed or oversized
+  /// request the rest of the stream cannot be trusted.
+  void reject(Conn& c, int code, std::string_view message) {
+    ++rejected_;
+    c.in.clear();
+    c.closeAfterWrite = true;
+    appendResponse(c.out, errorResponse(code, message), false, false);
+  }
+
+  /// Handles every complete request in the input buffer, appends the answers, and writes them.
+  void process(Conn& c) {
+    while (!c.closeAfterWrite && c.out.size() < kMaxPendingOutput) {
+      std::size_t end = headEnd(c.in);
+      if (end == std::string::npos) {
+        if (c.in.size() > options_.max_head_bytes) reject(c, 431, "request head too large");
+        break;
+      }
+      if (end > options_.max_head_bytes) {
+        reject(c, 431, "request head too large");
+        break;
+      }
+      std::string_view head(c.in.data(), end);
+      int lines = static_cast<int>(std::count(head.begin(), head.end(), '\n'));
+      if (lines - 2 > options_.max_header_fields) {
+        reject(c, 431, "too many header fields");
+        break;
+      }
+      Poco::Net::HTTPRequest request;
+      request.setFieldLimit(options_.max_header_fields);
+      HttpRequest req;
+      std::int64_t length = 0;
+      bool keepAlive = false;
+      try {
+        std::istringstream stream{std::string(head)};
+        request.read(stream);
+        const std::string& version = request.getVersion();
+        if (version != Poco::Net::HTTPMessage::HTTP_1_1 &&
+            version != Poco::Net::HTTPMessage::HTTP_1_0) {
+          reject(c, 505, "HTTP version not supported");
+          break;
+        }
+        if (request.has("Transfer-Encoding")) {
+          reject(c, 411, "request bodies need a Content-Length");
+          break;
+        }
+        length = request.getContentLength64();
+        if (length < 0) length = 0;
+        Poco::URI uri(request.getURI());
+        req.method = request.getMethod();
+        req.path = uri.getPath();
+        req.query = uri.getRawQuery();
+        req.authorization = request.get("Authorization", "");
+        keepAlive = request.getKeepAlive();
+      } catch (const Poco::Exception&) {
+        reject(c, 400, "malformed request");
+        break;
+      }
+      if (static_cast<std::uint64_t>(length) > options_.max_body_bytes) {
+        reject(c, 413, "request body too large");
+        break;
+      }
+      if (c.in.size() < end + static_cast<std::size_t>(length)) break;  // body still coming
+      c.in.erase(0, end + static_cast<std::size_t>(length));              // bodies are ignored
+      ++c.requests;
+      ++requests_;
+      if (c.requests >= options_.max_keepalive_requests || c.peerClosed) keepAlive = false;
+      HttpResponse response = router_.handle(req);
+      appendResponse(c.out, response, req.method == "HEAD", keepAlive);
+      if (!keepAlive) {
+        c.closeAfterWrite = true;
+        c.in.clear();
+      }
+    }
+    if (c.out.size() > c.outPos) {
+      c.state = State::kWriting;
+      c.deadline = SteadyClock::now() + options_.write_timeout;
+      flush(c);
+    }
+  }
+
+  Router& router_;
+  const HttpServerOptions& options_;
+  Poco::Net::ServerSocket listener_;
+  Poco::Net::Context::Ptr context_;
+  bool sslInitialized_ = false;
+  PollSet poll_;
+  std::unordered_map<Poco::Net::SocketImpl*, std::unique_ptr<Conn>> conns_;
+  std::uint16_t port_ = 0;
+  std::atomic<std::uint64_t> accepted_{0}, requests_{0}, timedOut_{0}, rejected_{0}, evicted_{0},
+      open_{0};
+};
+
+// ---- HttpServer ----------------------------------------------------------------------------------
+
+HttpServer::HttpServer(StatusProvider& provider, HttpServerOptions options, const Clock& clock)
+    : provider_(provider), options_(std::move(options)), router_(provider_, tokens_, clock) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+std::optional<std::string> HttpServer::start() {
+  if (running_) return std::string("already running");
+  if (auto err = reloadToken(options_.token_file)) return err;
+#ifndef _WIN32
+  // Writes to a peer that has gone must be errors, not a SIGPIPE that ends the agent (OpenSSL
+  // writes without MSG_NOSIGNAL). Only when nobody installed a handler.
+  struct sigaction current{};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+    std::signal(SIGPIPE, SIG_IGN);
+#endif
+  auto loop = std::make_unique<Loop>(router_, options_);
+  if (auto err = loop->open()) return err;
+  port_ = loop->port();
+  loop_ = std::move(loop);
+  running_ = true;
+  thread_ = std::thread([this] { loop_->run(running_); });
+  return std::nullopt;
+}
+
+void HttpServer::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+  loop_.reset();
+}
+
+std::optional<std::string> HttpServer::reloadToken(const std::string& tokenFile) {
+  if (tokenFile.empty()) {
+    tokens_.set(std::nullopt);
+    return std::nullopt;
+  }
+  auto loaded = loadTokenFile(tokenFile);
+  if (!loaded.token) return loaded.error;
+  tokens_.set(std::move(loaded.token));
+  return std::nullopt;
+}
+
+HttpServer::Stats HttpServer::stats() const { return loop_ ? loop_->stats() : Stats{}; }
+
+}  // namespace pgvigil

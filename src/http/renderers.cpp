@@ -1,0 +1,301 @@
+#include "http/renderers.h"
+
+#include <map>
+
+#include "http/json_writer.h"
+#include "http/metrics.h"
+
+namespace pgvigil {
+namespace {
+
+double millis(Micros d) { return static_cast<double>(d.count()) / 1000.0; }
+
+void writeFreshness(JsonWriter& w, const Freshness& f) {
+  w.key("checked_at");
+  if (f.checked_at) w.time(*f.checked_at);
+  else w.null();
+  w.key("stale").value(f.stale);
+}
+
+void writeCause(JsonWriter& w, std::string_view key, Cause c) {
+  w.key(key).stringOrNull(toString(c));
+}
+
+void writeOptionalTime(JsonWriter& w, std::string_view key, const std::optional<WallTime>& t) {
+  w.key(key);
+  if (t) w.time(*t);
+  else w.null();
+}
+
+std::string_view verdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kOk: return "ok";
+    case Verdict::kDegraded: return "degraded";
+    case Verdict::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+void writeRound(JsonWriter& w, const RoundResult& r) {
+  w.beginObject();
+  w.key("checked_at").time(r.checked_at);
+  w.key("latency_ms").value(millis(r.latency));
+  w.key("verdict").value(verdictName(r.verdict));
+  writeCause(w, "cause", r.cause);
+  w.key("phase").stringOrNull(toString(r.phase));
+  w.key("message").stringOrNull(r.message);
+  w.key("degraded_reason").stringOrNull(r.degraded_reason);
+  w.key("server_version").stringOrNull(r.server_version);
+  w.key("checks").beginArray();
+  for (const auto& c : r.checks) {
+    w.beginObject();
+    w.key("check").value(c.check);
+    w.key("ok").value(c.ok);
+    w.key("latency_ms").value(millis(c.latency));
+    writeCause(w, "cause", c.cause);
+    w.key("phase").stringOrNull(toString(c.phase));
+    w.key("message").stringOrNull(c.message);
+    w.key("sqlstate").stringOrNull(c.sqlstate);
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+}
+
+void writeConnections(JsonWriter& w, const RoundResult& r) {
+  if (!r.connections) {
+    w.null();
+    return;
+  }
+  const auto& c = *r.connections;
+  w.beginObject();
+  w.key("used").value(c.used);
+  w.key("usable").value(c.usable);
+  w.key("ratio").value(c.ratio());
+  w.key("max_connections").value(c.max_connections);
+  w.key("superuser_reserved").value(c.superuser_reserved);
+  w.key("reserved").value(c.reserved);
+  w.key("warn").value(r.connections_warn);
+  w.key("critical").value(r.connections_critical);
+  w.key("by_state").beginObject();
+  for (const auto& [state, n] : c.by_state) w.key(state).value(n);
+  w.endObject();
+  w.endObject();
+}
+
+void writeRestart(JsonWriter& w, const TargetStatus& t) {
+  w.beginObject();
+  w.key("method").value(t.restart_method);
+  writeOptionalTime(w, "next_allowed", t.next_restart_allowed);
+  w.key("budget").beginObject();
+  w.key("used").value(t.budget_used);
+  w.key("max").value(t.budget_max);
+  w.endObject();
+  w.key("history").beginArray();
+  for (auto it = t.restart_history.rbegin(); it != t.restart_history.rend(); ++it) {
+    w.beginObject();
+    w.key("at").time(it->at);
+    w.key("reason").value(it->reason);
+    w.key("result").value(it->result);
+    w.key("detail").stringOrNull(it->detail);
+    w.key("took_ms").value(static_cast<std::int64_t>(it->took.count()));
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+}
+
+/// The target's samples from the metric table: {"up":1,"failures_total":{"refused":3,…},…}.
+void writeMetrics(JsonWriter& w, const std::vector<Sample>& samples, std::string_view target) {
+  w.beginObject();
+  std::size_t i = 0;
+  while (i < samples.size()) {
+    const MetricDef& def = metricDef(samples[i].metric);
+    std::size_t end = i;
+    while (end < samples.size() && samples[end].metric == def.metric) ++end;
+    if (def.labels[0] == "target") {
+      std::string_view shortName = def.name.substr(def.name.find('_') + 1);
+      bool keyed = !def.labels[1].empty();
+      bool opened = false;
+      for (std::size_t j = i; j < end; ++j) {
+        if (samples[j].labels[0] != target) continue;
+        if (!keyed) {
+          w.key(shortName).value(samples[j].value);
+          continue;
+        }
+        if (!opened) w.key(shortName).beginObject();
+        opened = true;
+        w.key(samples[j].labels[1]).value(samples[j].value);
+      }
+      if (opened) w.endObject();
+    }
+    i = end;
+  }
+  w.endObject();
+}
+
+bool isFixedEventField(std::string_view k) {
+  for (std::string_view f : {"ts", "level", "event", "target", "state", "previous_state", "cause", "msg"})
+    if (k == f) return true;
+  return false;
+}
+
+std::string_view overallStatus(const AgentStatus& status) {
+  bool degraded = false;
+  for (const auto& t : status.targets) {
+    if (!stateIsUp(t.state)) return "unhealthy";
+    if (t.state == TargetState::kDegraded) degraded = true;
+  }
+  return degraded ? "degraded" : "healthy";
+}
+
+}  // namespace
+
+Freshness freshness(const TargetStatus& target, const AgentStatus& status) {
+  Freshness f;
+  auto limit = 2 * target.interval;
+  if (target.last_round) {
+    f.checked_at = target.last_round->checked_at;
+    f.stale = limit.count() > 0 && status.now - *f.checked_at > limit;
+  } else {
+    f.stale = limit.count() > 0 && status.now - status.started_at > limit;
+  }
+  return f;
+}
+
+Freshness freshness(const AgentStatus& status) {
+  Freshness all;
+  bool missing = false;
+  for (const auto& t : status.targets) {
+    Freshness f = freshness(t, status);
+    all.stale = all.stale || f.stale;
+    if (!f.checked_at) missing = true;
+    else if (!all.checked_at || *f.checked_at < *all.checked_at) all.checked_at = f.checked_at;
+  }
+  if (missing) all.checked_at.reset();
+  return all;
+}
+
+Rendered renderLivez(const AgentStatus& status) {
+  JsonWriter w;
+  w.beginObject();
+  w.key("status").value(status.ticking ? "ok" : "stalled");
+  w.key("checked_at").time(status.now);
+  w.key("stale").value(false);
+  w.endObject();
+  return {status.ticking ? 200 : 503, w.take()};
+}
+
+Rendered renderHealth(const AgentStatus& status) {
+  JsonWriter w;
+  std::string_view overall = overallStatus(status);
+  w.beginObject();
+  w.key("status").value(overall);
+  w.key("targets").beginObject();
+  for (const auto& t : status.targets) w.key(t.name).value(toString(t.state));
+  w.endObject();
+  writeFreshness(w, freshness(status));
+  w.endObject();
+  return {overall == "unhealthy" ? 503 : 200, w.take()};
+}
+
+Rendered renderHealthTarget(const AgentStatus& status, std::string_view target) {
+  for (const auto& t : status.targets) {
+    if (t.name != target) continue;
+    JsonWriter w;
+    w.beginObject();
+    w.key("status").value(toString(t.state));
+    w.key("target").value(t.name);
+    writeCause(w, "cause", t.cause);
+    w.key("since").time(t.since);
+    writeFreshness(w, freshness(t, status));
+    w.endObject();
+    return {stateIsUp(t.state) ? 200 : 503, w.take()};
+  }
+  return renderError(404, "no target named " + std::string(target));
+}
+
+Rendered renderStatus(const AgentStatus& status) {
+  auto samples = collectSamples(status);
+  JsonWriter w;
+  w.beginObject();
+  w.key("agent").beginObject();
+  w.key("version").value(status.version);
+  w.key("config_path").value(status.config_path);
+  w.key("started_at").time(status.started_at);
+  w.key("uptime_seconds")
+      .value(std::chrono::duration<double>(status.now - status.started_at).count());
+  w.key("ticking").value(status.ticking);
+  w.endObject();
+  w.key("status").value(overallStatus(status));
+  writeFreshness(w, freshness(status));
+  w.key("targets").beginArray();
+  for (const auto& t : status.targets) {
+    w.beginObject();
+    w.key("name").value(t.name);
+    w.key("state").value(toString(t.state));
+    w.key("since").time(t.since);
+    writeCause(w, "cause", t.cause);
+    writeFreshness(w, freshness(t, status));
+    w.key("interval_ms").value(static_cast<std::int64_t>(t.interval.count()));
+    w.key("consecutive_failures").value(t.consecutive_failures);
+    w.key("consecutive_successes").value(t.consecutive_successes);
+    writeOptionalTime(w, "last_success", t.last_success);
+    writeOptionalTime(w, "paused_until", t.paused_until);
+    w.key("last_round");
+    if (t.last_round) writeRound(w, *t.last_round);
+    else w.null();
+    w.key("connections");
+    if (t.last_round) writeConnections(w, *t.last_round);
+    else w.null();
+    w.key("restart");
+    writeRestart(w, t);
+    w.key("metrics");
+    writeMetrics(w, samples, t.name);
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+  return {200, w.take()};
+}
+
+Rendered renderEvents(const std::vector<AlertEvent>& events, WallTime now) {
+  JsonWriter w;
+  w.beginObject();
+  w.key("checked_at").time(now);
+  w.key("stale").value(false);
+  w.key("events").beginArray();
+  for (const auto& e : events) {
+    w.beginObject();
+    w.key("ts").time(e.ts);
+    w.key("level").value(toString(e.level));
+    w.key("event").value(e.event);
+    w.key("target").stringOrNull(e.target);
+    w.key("state");
+    if (e.state) w.value(toString(*e.state));
+    else w.null();
+    w.key("previous_state");
+    if (e.previous_state) w.value(toString(*e.previous_state));
+    else w.null();
+    writeCause(w, "cause", e.cause);
+    w.key("msg").value(e.msg);
+    for (const auto& [k, v] : e.fields) {
+      if (isFixedEventField(k)) continue;  // the fixed fields win, as in the JSON log
+      w.key(k).value(v);
+    }
+    w.endObject();
+  }
+  w.endArray();
+  w.endObject();
+  return {200, w.take()};
+}
+
+Rendered renderError(int code, std::string_view message) {
+  JsonWriter w;
+  w.beginObject();
+  w.key("error").value(message);
+  w.endObject();
+  return {code, w.take()};
+}
+
+}  // namespace pgvigil
