@@ -1,0 +1,78 @@
+// Reading, validating and showing the configuration (SPEC.md §2). One schema table per section
+// (agent, target) gives every key its type, range, default and reloadability; the loader walks
+// the YAML with it and reports every error at FILE:LINE:COL, never just the first.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/env.h"
+
+namespace pgvigil {
+
+/// One problem in a configuration file.
+struct ConfigError {
+  std::string file;
+  int line = 0;         ///< 1-based; 0 when the error concerns the whole file (missing, empty, ...)
+  int column = 0;       ///< 1-based
+  std::string message;  ///< already redacted: never holds a password or token
+
+  /// "FILE:LINE:COL: message", or "FILE: message" without a position.
+  std::string toString() const;
+};
+
+/// A valid Config, or every error found. Exactly one of the two is set.
+struct LoadResult {
+  std::optional<Config> config;
+  std::vector<ConfigError> errors;
+  bool ok() const { return config.has_value(); }
+};
+
+/// Reads and validates the file at `path`. A missing file, a directory, an empty file or a file
+/// that is not YAML each give one clear error naming the path.
+LoadResult loadConfigFile(const std::string& path, const Env& env);
+
+/// Validates YAML text; `displayName` stands for the file in errors and sources.
+LoadResult loadConfigString(std::string_view yamlText, const std::string& displayName,
+                            const Env& env);
+
+/// Every error, one "FILE:LINE:COL: message" line each.
+std::string formatErrors(const std::vector<ConfigError>& errors);
+
+/// The secrets a Config holds (conninfo passwords, as written and decoded), for redactSecrets.
+std::vector<std::string> configSecrets(const Config& config);
+
+struct RenderOptions {
+  /// Applied to each conninfo before the core's own redaction (the app passes the libpq-based
+  /// redactConnInfo of the probes layer here). Optional.
+  std::function<std::string(const std::string&)> redact_conninfo;
+};
+
+/// `config show`: the effective configuration as YAML (it loads back to the same Config when it
+/// holds no secret), every value followed by `# default`, `# FILE:LINE:COL` or
+/// `# env VAR (FILE:LINE:COL)`. Passwords are masked; the token file's contents are never read.
+std::string renderEffectiveConfig(const Config& config, const RenderOptions& options = {});
+
+/// Whether a change to the key (a Config::sources key such as "agent.listen" or
+/// "targets[0].interval") takes effect on reload; false means it needs an agent restart.
+bool isReloadable(std::string_view key);
+
+/// The keys whose change from `running` to `next` a reload cannot apply ("agent.listen", ...).
+std::vector<std::string> nonReloadableChanges(const Config& running, const Config& next);
+
+/// Where the config is read from (SPEC.md §1): `cliPath` (-c) if not empty, else $PGVIGIL_CONFIG
+/// if set and not empty, else /etc/pgvigil/pgvigil.yaml (%ProgramData%\pgvigil\pgvigil.yaml on
+/// Windows).
+std::string resolveConfigPath(std::string_view cliPath, const Env& env);
+
+/// Edit distance (insertions, deletions, substitutions, adjacent transpositions).
+std::size_t editDistance(std::string_view a, std::string_view b);
+
+/// The candidate closest to `word` if it is close enough to be a likely misspelling, else "".
+std::string suggestKey(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace pgvigil

@@ -1,0 +1,44 @@
+// The value syntaxes of the configuration (SPEC.md §2): durations ("250ms", "5s", "1h30m"),
+// percentages ("80%") and sizes ("10MB", "512KiB"). Parsers return a value or an error string,
+// never throw, and are overflow-safe; formatters give the shortest exact form, so that
+// parse(format(x)) == x.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+
+namespace pgvigil {
+
+/// A parsed value or why it could not be parsed. `error` is empty on success.
+template <class T>
+struct Parsed {
+  T value{};
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+
+/// "250ms", "5s", "2m", "1h", "1d" and combinations from the largest unit to the smallest, each
+/// at most once ("1h30m", "1m30s500ms"). "0" alone is accepted. Rejects negatives, a missing
+/// unit, fractions, unknown units and values beyond the range of Millis.
+Parsed<Millis> parseDuration(std::string_view text);
+
+/// The shortest string parseDuration reads back as exactly `d` ("90s", "1h", "1500ms", "0s").
+std::string formatDuration(Millis d);
+
+/// "80%" -> 0.80, "99.5%" -> 0.995. 0% to 100% inclusive; the '%' is required.
+Parsed<double> parsePercent(std::string_view text);
+
+/// 0.8 -> "80%", 0.995 -> "99.5%" (rounded to a millionth of a percent).
+std::string formatPercent(double fraction);
+
+/// Bytes: "1048576", "512B", decimal "10KB"/"10MB"/"1GB"/"1TB" (powers of 1000) and binary
+/// "10KiB"/"10MiB"/"1GiB"/"1TiB" (powers of 1024). Units are case-insensitive; whole numbers only.
+Parsed<std::uint64_t> parseSize(std::string_view text);
+
+/// The shortest exact form: 10000000 -> "10MB", 1048576 -> "1MiB", 1500 -> "1500B".
+std::string formatSize(std::uint64_t bytes);
+
+}  // namespace pgvigil
