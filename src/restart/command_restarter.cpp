@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/redact.h"
 #include "core/units.h"
 
 namespace pgvigil {
@@ -87,14 +88,16 @@ RestartOutcome CommandRestarter::restart(const Deadline& deadline) {
     // Bounded: SIGKILL is not ignorable, but a process in uninterruptible sleep may take a
     // moment; the child's destructor reaps it off-thread if it takes longer still.
     if (!child.waitExit(Deadline(clock_, deadline.at() + options_.reapMargin))) {
-      outcome.output = child.output().text();
+      outcome.output = redactSecrets(child.output().text(), options_.secrets);
       return finish(RestartOutcome::Result::kTimedOut,
                     "killed after " + formatBudget(budget) + " timeout (" + step +
                         "; not reaped yet)");
     }
   }
   ExitStatus status = child.reap();
-  outcome.output = child.output().text();
+  // What a restart script prints may quote a conninfo or a password: mask it before it goes
+  // into an event, a log line or /status.
+  outcome.output = redactSecrets(child.output().text(), options_.secrets);
   if (!step.empty())
     return finish(RestartOutcome::Result::kTimedOut,
                   "killed after " + formatBudget(budget) + " timeout (" + step + ")");

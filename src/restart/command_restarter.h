@@ -18,6 +18,8 @@ struct CommandRestarterOptions {
   std::chrono::milliseconds killGrace{2000};
   /// Kept after SIGKILL for the kernel to deliver it and for the reap.
   std::chrono::milliseconds reapMargin{500};
+  /// Masked in the captured output and the detail, on top of redactSecrets' patterns.
+  std::vector<std::string> secrets;
 };
 
 class CommandRestarter final : public Restarter {

@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,7 +82,8 @@ class PosixChildProcess final : public ChildProcess {
  public:
   PosixChildProcess(pid_t pid, Fd output, std::size_t outputLimit)
       : pid_(pid), output_(std::move(output)), captured_(outputLimit) {
-    pidfd_.reset(::pidfd_open(pid_, 0));  // Linux >= 5.3; without it we poll in short ticks
+    // Linux >= 5.3 (glibc 2.36 declares pidfd_open without C linkage); else short ticks.
+    pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
   }
 
   ~PosixChildProcess() override {
