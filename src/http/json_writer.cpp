@@ -51,8 +51,12 @@ std::string formatRfc3339(WallTime t) {
 std::string formatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  // Fixed notation where it stays short (timestamps read as 1700000000.123, not 1.7e+09).
+  double a = std::fabs(v);
+  bool fixed = a == 0 || (a >= 1e-6 && a < 1e15);
+  char buf[64];
+  auto res = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                   : std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, res.ptr);
 }
 

@@ -2,6 +2,7 @@
 
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <fstream>
@@ -116,10 +117,14 @@ std::optional<std::string> queryParam(std::string_view query, std::string_view n
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = pair.find('=');
     std::string key, value;
+    auto plusToSpace = [](std::string_view raw) {
+      std::string s(raw);
+      std::replace(s.begin(), s.end(), '+', ' ');
+      return s;
+    };
     try {
-      Poco::URI::decode(std::string(pair.substr(0, eq)), key, true);
-      if (eq != std::string_view::npos)
-        Poco::URI::decode(std::string(pair.substr(eq + 1)), value, true);
+      Poco::URI::decode(plusToSpace(pair.substr(0, eq)), key);
+      if (eq != std::string_view::npos) Poco::URI::decode(plusToSpace(pair.substr(eq + 1)), value);
     } catch (...) {
       continue;  // a malformed escape: treat the parameter as absent
     }

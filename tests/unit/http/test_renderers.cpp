@@ -1,0 +1,241 @@
+#include <boost/test/unit_test.hpp>
+
+#include "http/json_writer.h"
+#include "http/renderers.h"
+#include "json_helpers.h"
+#include "sample_status.h"
+
+using namespace pgvigil;
+using namespace pgvigil::testing;
+
+BOOST_AUTO_TEST_SUITE(renderers)
+
+BOOST_AUTO_TEST_CASE(health_is_200_only_when_every_target_is_up) {
+  AgentStatus s = richStatus();
+  s.targets.resize(1);  // main, healthy
+  auto r = renderHealth(s);
+  BOOST_TEST(r.code == 200);
+  auto o = parseObject(r.body);
+  BOOST_TEST(o->getValue<std::string>("status") == "healthy");
+  BOOST_TEST(o->getObject("targets")->getValue<std::string>("main") == "healthy");
+  BOOST_TEST(o->getValue<std::string>("checked_at") == "2023-11-14T22:14:58.000Z");
+  BOOST_TEST(o->getValue<bool>("stale") == false);
+
+  s.targets[0].state = TargetState::kDegraded;
+  r = renderHealth(s);
+  BOOST_TEST(r.code == 200);
+  BOOST_TEST(parseObject(r.body)->getValue<std::string>("status") == "degraded");
+
+  for (TargetState bad : {TargetState::kUnknown, TargetState::kUnhealthy, TargetState::kRestarting,
+                          TargetState::kStartingUp, TargetState::kGivenUp, TargetState::kPaused}) {
+    s.targets[0].state = bad;
+    r = renderHealth(s);
+    BOOST_TEST(r.code == 503, toString(bad));
+    BOOST_TEST(parseObject(r.body)->getValue<std::string>("status") == "unhealthy");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(health_lists_every_target_and_fails_for_one_down) {
+  auto r = renderHealth(richStatus());
+  BOOST_TEST(r.code == 503);
+  auto targets = parseObject(r.body)->getObject("targets");
+  BOOST_TEST(targets->size() == 3u);
+  BOOST_TEST(targets->getValue<std::string>("replica") == "unhealthy");
+  BOOST_TEST(targets->getValue<std::string>("new-one") == "unknown");
+}
+
+BOOST_AUTO_TEST_CASE(health_with_no_targets_is_200) {
+  AgentStatus s;
+  s.now = at(1000);
+  BOOST_TEST(renderHealth(s).code == 200);
+}
+
+BOOST_AUTO_TEST_CASE(health_target_answers_for_one_and_404_for_unknown) {
+  auto s = richStatus();
+  auto r = renderHealthTarget(s, "main");
+  BOOST_TEST(r.code == 200);
+  auto o = parseObject(r.body);
+  BOOST_TEST(o->getValue<std::string>("status") == "healthy");
+  BOOST_TEST(o->getValue<std::string>("target") == "main");
+  BOOST_TEST(o->isNull("cause"));
+  r = renderHealthTarget(s, "replica");
+  BOOST_TEST(r.code == 503);
+  BOOST_TEST(parseObject(r.body)->getValue<std::string>("cause") == "refused");
+  r = renderHealthTarget(s, "nope");
+  BOOST_TEST(r.code == 404);
+  BOOST_TEST(parseObject(r.body)->has("error"));
+}
+
+BOOST_AUTO_TEST_CASE(stale_means_older_than_two_intervals) {
+  auto s = richStatus();
+  TargetStatus& t = s.targets[0];
+  t.last_round->checked_at = s.now - 10s;  // exactly two intervals: not yet
+  BOOST_TEST(freshness(t, s).stale == false);
+  t.last_round->checked_at = s.now - 10001ms;
+  BOOST_TEST(freshness(t, s).stale == true);
+  BOOST_TEST(freshness(t, s).checked_at.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_target_without_a_round_is_stale_only_once_the_round_is_overdue) {
+  auto s = richStatus();
+  TargetStatus& t = s.targets[2];
+  BOOST_TEST(freshness(t, s).stale == true);  // agent up 100 s, interval 5 s
+  BOOST_TEST(!freshness(t, s).checked_at);
+  s.now = s.started_at + 3s;
+  BOOST_TEST(freshness(t, s).stale == false);
+}
+
+BOOST_AUTO_TEST_CASE(overall_freshness_is_the_oldest_part) {
+  auto s = richStatus();
+  s.targets.resize(2);
+  auto f = freshness(s);
+  BOOST_REQUIRE(f.checked_at);
+  BOOST_TEST((*f.checked_at == s.now - 3s));  // replica's, the older one
+  BOOST_TEST(f.stale == false);
+  s.targets[1].last_round->checked_at = s.now - 60s;
+  BOOST_TEST(freshness(s).stale == true);
+  s = richStatus();  // with the target that has no round yet
+  BOOST_TEST(!freshness(s).checked_at);
+  auto o = parseObject(renderHealth(s).body);
+  BOOST_TEST(o->isNull("checked_at"));
+  BOOST_TEST(o->getValue<bool>("stale") == true);
+}
+
+BOOST_AUTO_TEST_CASE(livez_follows_the_scheduler) {
+  auto s = richStatus();
+  BOOST_TEST(renderLivez(s).code == 200);
+  s.ticking = false;
+  auto r = renderLivez(s);
+  BOOST_TEST(r.code == 503);
+  auto o = parseObject(r.body);
+  BOOST_TEST(o->getValue<std::string>("status") == "stalled");
+  BOOST_TEST(o->has("checked_at"));
+  BOOST_TEST(o->has("stale"));
+}
+
+BOOST_AUTO_TEST_CASE(status_has_the_agent_and_every_detail_of_a_target) {
+  auto r = renderStatus(richStatus());
+  BOOST_TEST(r.code == 200);
+  auto o = parseObject(r.body);
+  auto agent = o->getObject("agent");
+  BOOST_TEST(agent->getValue<std::string>("version") == "0.1.0");
+  BOOST_TEST(agent->getValue<std::string>("config_path") == "/etc/pgvigil/pgvigil.yaml");
+  BOOST_TEST(agent->getValue<double>("uptime_seconds") == 100.0);
+  BOOST_TEST(o->has("checked_at"));
+  BOOST_TEST(o->has("stale"));
+  auto targets = o->getArray("targets");
+  BOOST_REQUIRE(targets->size() == 3u);
+
+  auto main = targets->getObject(0);
+  BOOST_TEST(main->getValue<std::string>("name") == "main");
+  BOOST_TEST(main->getValue<std::string>("state") == "healthy");
+  BOOST_TEST(main->getValue<std::string>("since") == "2023-11-14T22:13:58.000Z");
+  BOOST_TEST(main->isNull("cause"));
+  BOOST_TEST(main->getValue<bool>("stale") == false);
+  auto round = main->getObject("last_round");
+  BOOST_TEST(round->getValue<double>("latency_ms") == 2.5);
+  auto checks = round->getArray("checks");
+  BOOST_REQUIRE(checks->size() == 3u);
+  BOOST_TEST(checks->getObject(1)->getValue<std::string>("check") == "query");
+  BOOST_TEST(checks->getObject(1)->getValue<double>("latency_ms") == 1.2);
+  auto conn = main->getObject("connections");
+  BOOST_TEST(conn->getValue<int>("used") == 42);
+  BOOST_TEST(conn->getValue<int>("usable") == 97);
+  BOOST_TEST(conn->getObject("by_state")->getValue<int>("idle in transaction") == 7);
+  auto restart = main->getObject("restart");
+  BOOST_TEST(restart->getValue<std::string>("method") == "systemd");
+  BOOST_TEST(restart->getObject("budget")->getValue<int>("used") == 2);
+  BOOST_TEST(restart->getObject("budget")->getValue<int>("max") == 5);
+  BOOST_TEST(restart->getValue<std::string>("next_allowed") == "2023-11-14T22:15:38.000Z");
+  auto history = restart->getArray("history");
+  BOOST_REQUIRE(history->size() == 2u);
+  BOOST_TEST(history->getObject(0)->getValue<std::string>("result") == "succeeded");  // newest first
+  BOOST_TEST(history->getObject(0)->getValue<int>("took_ms") == 2300);
+  BOOST_TEST(main->isNull("paused_until"));
+
+  auto replica = targets->getObject(1);
+  BOOST_TEST(replica->getValue<std::string>("cause") == "refused");
+  BOOST_TEST(replica->getObject("last_round")->getValue<std::string>("phase") == "connect");
+  BOOST_TEST(replica->isNull("connections"));
+
+  auto fresh = targets->getObject(2);
+  BOOST_TEST(fresh->isNull("last_round"));
+  BOOST_TEST(fresh->isNull("checked_at"));
+  BOOST_TEST(fresh->getValue<bool>("stale") == true);
+}
+
+BOOST_AUTO_TEST_CASE(status_metrics_come_from_the_metric_table) {
+  auto o = parseObject(renderStatus(richStatus()).body);
+  auto metrics = o->getArray("targets")->getObject(0)->getObject("metrics");
+  BOOST_TEST(metrics->getValue<double>("up") == 1.0);
+  BOOST_TEST(metrics->getObject("failures_total")->getValue<double>("refused") == 12.0);
+  BOOST_TEST(metrics->getObject("failures_total")->getValue<double>("dns") == 0.0);
+  BOOST_TEST(metrics->getObject("restarts_total")->getValue<double>("success") == 4.0);
+  BOOST_TEST(metrics->getObject("target_state")->getValue<double>("healthy") == 1.0);
+  BOOST_TEST(metrics->getValue<double>("connections_usage_ratio") == 42.0 / 97.0);
+  BOOST_TEST(!metrics->has("build_info"));  // agent-wide, not per target
+}
+
+BOOST_AUTO_TEST_CASE(events_keep_the_provider_order_and_flatten_fields) {
+  AlertEvent older;
+  older.ts = at(1'700'000'050'000);
+  older.event = "target_unhealthy";
+  older.level = EventLevel::kError;
+  older.target = "main";
+  older.state = TargetState::kUnhealthy;
+  older.previous_state = TargetState::kHealthy;
+  older.cause = Cause::kRefused;
+  older.msg = "connection refused";
+  AlertEvent newer;
+  newer.ts = at(1'700'000'060'123);
+  newer.event = "restart_requested";
+  newer.target = "main";
+  newer.msg = "restarting";
+  newer.fields = {{"attempt", "1"}, {"event", "forged"}};
+  AlertEvent agentWide;
+  agentWide.ts = at(1'700'000'070'000);
+  agentWide.event = "config_loaded";
+  agentWide.msg = "loaded";
+
+  auto r = renderEvents({agentWide, newer, older}, at(1'700'000'100'000));
+  BOOST_TEST(r.code == 200);
+  auto o = parseObject(r.body);
+  BOOST_TEST(o->getValue<bool>("stale") == false);
+  auto events = o->getArray("events");
+  BOOST_REQUIRE(events->size() == 3u);
+  BOOST_TEST(events->getObject(0)->isNull("target"));
+  BOOST_TEST(events->getObject(1)->getValue<std::string>("ts") == "2023-11-14T22:14:20.123Z");
+  BOOST_TEST(events->getObject(1)->getValue<std::string>("attempt") == "1");
+  BOOST_TEST(events->getObject(1)->getValue<std::string>("event") == "restart_requested");
+  auto e = events->getObject(2);
+  BOOST_TEST(e->getValue<std::string>("level") == "error");
+  BOOST_TEST(e->getValue<std::string>("state") == "unhealthy");
+  BOOST_TEST(e->getValue<std::string>("previous_state") == "healthy");
+  BOOST_TEST(e->getValue<std::string>("cause") == "refused");
+}
+
+BOOST_AUTO_TEST_CASE(strings_are_escaped_into_valid_json) {
+  auto s = richStatus();
+  s.targets[1].last_round->message = "quote \" backslash \\ newline \n tab \t bell \x07 <b>";
+  s.config_path = "C:\\ProgramData\\pgvigil\\pgvigil.yaml";
+  auto o = parseObject(renderStatus(s).body);
+  BOOST_TEST(o->getObject("agent")->getValue<std::string>("config_path") == s.config_path);
+  BOOST_TEST(o->getArray("targets")->getObject(1)->getObject("last_round")->getValue<std::string>(
+                 "message") == s.targets[1].last_round->message);
+}
+
+BOOST_AUTO_TEST_CASE(json_writer_formats_numbers_and_times) {
+  JsonWriter w;
+  w.beginArray().value(0.1).value(std::int64_t{-5}).value(std::uint64_t{18446744073709551615ull});
+  w.value(1.0 / 0.0).null().value(true).time(at(-1)).endArray();
+  BOOST_TEST(w.str() == "[0.1,-5,18446744073709551615,null,null,true,\"1969-12-31T23:59:59.999Z\"]");
+  BOOST_TEST(formatRfc3339(at(1'700'000'000'007)) == "2023-11-14T22:13:20.007Z");
+}
+
+BOOST_AUTO_TEST_CASE(error_bodies_are_json) {
+  auto r = renderError(404, "no \"such\" thing");
+  BOOST_TEST(r.code == 404);
+  BOOST_TEST(parseObject(r.body)->getValue<std::string>("error") == "no \"such\" thing");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
