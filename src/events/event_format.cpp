@@ -13,8 +13,8 @@
 namespace pgvigil {
 namespace {
 
-constexpr std::array<std::string_view, 8> kSpecFields{
-    "ts", "level", "event", "target", "state", "previous_state", "cause", "msg"};
+constexpr std::array<std::string_view, 8> kSpecFields{"ts",    "level",          "event", "target",
+                                                      "state", "previous_state", "cause", "msg"};
 
 /// One field as it will be written: nullopt means "absent" ("" in text, null in JSON).
 using Field = std::pair<std::string, std::optional<std::string>>;
@@ -52,9 +52,9 @@ std::vector<Field> orderedFields(const AlertEvent& e) {
   out.emplace_back("target", nonEmpty(e.target));
   out.emplace_back("state",
                    e.state ? std::optional<std::string>(toString(*e.state)) : std::nullopt);
-  out.emplace_back("previous_state", e.previous_state ? std::optional<std::string>(
-                                                            toString(*e.previous_state))
-                                                      : std::nullopt);
+  out.emplace_back("previous_state", e.previous_state
+                                         ? std::optional<std::string>(toString(*e.previous_state))
+                                         : std::nullopt);
   out.emplace_back("cause", nonEmpty(toString(e.cause)));
   out.emplace_back("msg", sanitizeUtf8(e.msg));
   for (const auto& [rawKey, value] : e.fields) {
@@ -84,11 +84,21 @@ void appendTextValue(std::string& out, std::string_view v) {
   out.push_back('"');
   for (unsigned char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];

@@ -42,21 +42,30 @@ namespace {
 
 Poco::Message::Priority pocoPriority(EventLevel level) {
   switch (level) {
-    case EventLevel::kDebug: return Poco::Message::PRIO_DEBUG;
-    case EventLevel::kInfo: return Poco::Message::PRIO_INFORMATION;
-    case EventLevel::kWarning: return Poco::Message::PRIO_WARNING;
-    case EventLevel::kError: return Poco::Message::PRIO_ERROR;
-    case EventLevel::kCritical: return Poco::Message::PRIO_CRITICAL;
+    case EventLevel::kDebug:
+      return Poco::Message::PRIO_DEBUG;
+    case EventLevel::kInfo:
+      return Poco::Message::PRIO_INFORMATION;
+    case EventLevel::kWarning:
+      return Poco::Message::PRIO_WARNING;
+    case EventLevel::kError:
+      return Poco::Message::PRIO_ERROR;
+    case EventLevel::kCritical:
+      return Poco::Message::PRIO_CRITICAL;
   }
   return Poco::Message::PRIO_INFORMATION;
 }
 
 EventLevel threshold(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return EventLevel::kDebug;
-    case LogLevel::kInfo: return EventLevel::kInfo;
-    case LogLevel::kWarning: return EventLevel::kWarning;
-    case LogLevel::kError: return EventLevel::kError;
+    case LogLevel::kDebug:
+      return EventLevel::kDebug;
+    case LogLevel::kInfo:
+      return EventLevel::kInfo;
+    case LogLevel::kWarning:
+      return EventLevel::kWarning;
+    case LogLevel::kError:
+      return EventLevel::kError;
   }
   return EventLevel::kInfo;
 }
@@ -119,6 +128,8 @@ class FileWriter final : public ChannelWriter {
 /// names are upper case letters, digits and '_', not starting with a digit, at most 64 bytes).
 class JournaldWriter final : public LogSink::Writer {
  public:
+  static constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
+
   std::string write(const AlertEvent& event, const std::string& line) override {
     std::vector<std::string> fields;
     fields.reserve(10 + event.fields.size());
@@ -144,6 +155,11 @@ class JournaldWriter final : public LogSink::Writer {
       iov[i].iov_base = fields[i].data();
       iov[i].iov_len = fields[i].size();
     }
+    // libsystemd drops a message silently when the socket does not exist (journald not running);
+    // check first, so the line goes to the fallback instead of nowhere.
+    struct stat st;
+    if (::stat(kJournalSocket, &st) != 0)
+      return std::string("journald: ") + kJournalSocket + ": " + std::strerror(errno);
     int rc = sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
     if (rc < 0) return std::string("journald: ") + std::strerror(-rc);
     return {};
@@ -192,7 +208,8 @@ std::string checkLogFile(const std::string& file) {
 std::string rotationProperty(std::uint64_t bytes) {
   // FileChannel reads the size into an int: express large sizes in K (or M) instead.
   if (bytes <= static_cast<std::uint64_t>(INT_MAX)) return std::to_string(bytes == 0 ? 1 : bytes);
-  if (bytes / 1024 <= static_cast<std::uint64_t>(INT_MAX)) return std::to_string(bytes / 1024) + " K";
+  if (bytes / 1024 <= static_cast<std::uint64_t>(INT_MAX))
+    return std::to_string(bytes / 1024) + " K";
   std::uint64_t mb = bytes / (1024 * 1024);
   return std::to_string(mb > INT_MAX ? INT_MAX : mb) + " M";
 }
@@ -201,11 +218,16 @@ std::string rotationProperty(std::uint64_t bytes) {
 
 int syslogPriority(EventLevel level) {
   switch (level) {
-    case EventLevel::kDebug: return 7;
-    case EventLevel::kInfo: return 6;
-    case EventLevel::kWarning: return 4;
-    case EventLevel::kError: return 3;
-    case EventLevel::kCritical: return 2;
+    case EventLevel::kDebug:
+      return 7;
+    case EventLevel::kInfo:
+      return 6;
+    case EventLevel::kWarning:
+      return 4;
+    case EventLevel::kError:
+      return 3;
+    case EventLevel::kCritical:
+      return 2;
   }
   return 6;
 }
@@ -217,7 +239,7 @@ LogSink::Result LogSink::create(const LogConfig& config, LogSinkOptions options)
     switch (config.output) {
       case LogOutput::kStdout:
       case LogOutput::kStderr: {
-        std::ostream& stream = options.console ? *options.console
+        std::ostream& stream = options.console                       ? *options.console
                                : config.output == LogOutput::kStdout ? std::cout
                                                                      : std::cerr;
         writer = std::make_unique<ChannelWriter>(
@@ -299,8 +321,8 @@ void LogSink::log(EventLevel level, std::string_view msg, const EventFields& fie
 
 void LogSink::write(const AlertEvent& event) {
   AlertEvent clean = redactor_.apply(event);
-  std::string line = config_.format == LogFormat::kJson ? formatEventJson(clean)
-                                                        : formatEventText(clean);
+  std::string line =
+      config_.format == LogFormat::kJson ? formatEventJson(clean) : formatEventText(clean);
   line = redactor_.apply(line);
   std::lock_guard lock(mutex_);
   std::string error = writer_->write(clean, line);

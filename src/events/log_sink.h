@@ -46,7 +46,7 @@ class LogSink final : public AlertSink, public AgentLog {
  public:
   struct Result {
     std::unique_ptr<LogSink> sink;  ///< null on error
-    std::string error;              ///< one line, e.g. "log file /x/y.log: directory /x does not exist"
+    std::string error;  ///< one line, e.g. "log file /x/y.log: directory /x does not exist"
   };
 
   /// Builds the sink and opens its output, so a bad path or an output this platform does not

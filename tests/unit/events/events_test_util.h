@@ -1,0 +1,72 @@
+// Helpers shared by the events layer's tests.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/alert_event.h"
+
+namespace pgvigil::test {
+
+/// A fresh directory under the temp dir, removed with everything in it at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "pgvigil-events-XXXXXX");
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::add, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+inline std::vector<std::string> splitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline AlertEvent sampleEvent(EventLevel level = EventLevel::kError) {
+  using namespace std::chrono;
+  AlertEvent e;
+  e.ts = WallTime{duration_cast<WallTime::duration>(sys_days{2026y / 11 / 22}.time_since_epoch() +
+                                                    13h + 123ms)};
+  e.level = level;
+  e.event = "target_unhealthy";
+  e.target = "main";
+  e.state = TargetState::kUnhealthy;
+  e.previous_state = TargetState::kHealthy;
+  e.cause = Cause::kRefused;
+  e.msg = "connection refused on 127.0.0.1:5432";
+  e.fields = {{"attempt", "3"}};
+  return e;
+}
+
+}  // namespace pgvigil::test
