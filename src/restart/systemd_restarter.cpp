@@ -33,7 +33,7 @@ constexpr const char* kPropertiesIface = "org.freedesktop.DBus.Properties";
 /// Bound on one watcher round trip (it has no caller's deadline).
 constexpr Millis kWatcherCallBudget{5000};
 
-using BusPtr = std::unique_ptr<sd_bus, decltype(&sd_bus_flush_close_unref)>;
+using BusPtr = std::unique_ptr<sd_bus, decltype(&sd_bus_close_unref)>;
 using MessagePtr = std::unique_ptr<sd_bus_message, decltype(&sd_bus_message_unref)>;
 using SlotPtr = std::unique_ptr<sd_bus_slot, decltype(&sd_bus_slot_unref)>;
 
@@ -64,7 +64,9 @@ struct BusFailure {
   std::string text;
 };
 
-std::string errnoText(int r) { return std::strerror(r < 0 ? -r : r); }
+std::string errnoText(int r) {
+  return std::strerror(r < 0 ? -r : r);
+}
 
 bool isConnectionErrno(int r) {
   switch (-r) {
@@ -108,8 +110,12 @@ uint64_t usecFor(Millis remaining) {
   return static_cast<uint64_t>(ms) * 1000;
 }
 
-/// Opens a connection to the system bus, or to address when it is not empty. Never throws.
-BusPtr openBus(const std::string& address, BusFailure& failure) {
+/// Opens a connection to the system bus, or to address when it is not empty, and waits for the
+/// D-Bus handshake within the deadline (sd-bus itself would wait for it without a bound inside
+/// the first call, so a hung dbus-daemon would hang us too). Never throws.
+BusPtr openBus(const std::string& address, const Deadline& deadline, BusFailure& failure,
+               const std::atomic<bool>* cancel = nullptr) {
+  const std::string where = address.empty() ? std::string("system bus") : address;
   sd_bus* raw = nullptr;
   int r = 0;
   if (address.empty()) {
@@ -120,22 +126,34 @@ BusPtr openBus(const std::string& address, BusFailure& failure) {
     if (r >= 0) r = sd_bus_set_bus_client(raw, 1);
     if (r >= 0) r = sd_bus_start(raw);
   }
-  BusPtr bus(raw, &sd_bus_flush_close_unref);
-  if (r < 0) {
-    failure.kind = r == -EACCES || r == -EPERM ? BusFailure::Kind::kDenied
-                                                : BusFailure::Kind::kUnreachable;
-    failure.text = "D-Bus connect (" + (address.empty() ? std::string("system bus") : address) +
-                   "): " + errnoText(r);
-    return BusPtr(nullptr, &sd_bus_flush_close_unref);
+  BusPtr bus(raw, &sd_bus_close_unref);
+  for (;;) {
+    if (r < 0) {
+      failure.kind =
+          r == -EACCES || r == -EPERM ? BusFailure::Kind::kDenied : BusFailure::Kind::kUnreachable;
+      failure.text = "D-Bus connect (" + where + "): " + errnoText(r);
+      return BusPtr(nullptr, &sd_bus_close_unref);
+    }
+    if (sd_bus_is_ready(bus.get()) > 0) return bus;
+    if (deadline.expired() || (cancel && cancel->load())) {
+      failure = {BusFailure::Kind::kUnreachable,
+                 "D-Bus connect (" + where + "): no answer within the deadline"};
+      return BusPtr(nullptr, &sd_bus_close_unref);
+    }
+    r = sd_bus_process(bus.get(), nullptr);
+    if (r > 0) continue;
+    if (r >= 0) {
+      auto wait = std::min<Millis>(deadline.remaining(), Millis{200});
+      r = sd_bus_wait(bus.get(), usecFor(wait));
+      if (r == -EINTR) r = 0;
+    }
   }
-  return bus;
 }
 
 /// One method call to systemd, bounded by the deadline. append() adds the arguments.
 template <class Append>
 bool callSystemd(sd_bus* bus, const char* path, const char* iface, const char* member,
-                 const Deadline& deadline, Append append, MessagePtr& reply,
-                 BusFailure& failure) {
+                 const Deadline& deadline, Append append, MessagePtr& reply, BusFailure& failure) {
   if (deadline.expired()) {
     failure = {BusFailure::Kind::kTimeout, std::string(member) + ": deadline passed"};
     return false;
@@ -164,8 +182,7 @@ bool loadUnit(sd_bus* bus, const std::string& unit, const Deadline& deadline, st
               BusFailure& failure) {
   MessagePtr reply(nullptr, &sd_bus_message_unref);
   auto append = [&](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); };
-  if (!callSystemd(bus, kManagerPath, kManagerIface, "LoadUnit", deadline, append, reply,
-                   failure))
+  if (!callSystemd(bus, kManagerPath, kManagerIface, "LoadUnit", deadline, append, reply, failure))
     return false;
   const char* p = nullptr;
   int r = sd_bus_message_read(reply.get(), "o", &p);
@@ -220,7 +237,7 @@ bool readStatus(sd_bus* bus, const std::string& path, const Deadline& deadline,
 /// Load and read a unit over a fresh connection.
 bool fetchStatus(const std::string& address, const std::string& unit, const Deadline& deadline,
                  SystemdUnitStatus& status, BusFailure& failure) {
-  BusPtr bus = openBus(address, failure);
+  BusPtr bus = openBus(address, deadline, failure);
   if (!bus) return false;
   std::string path;
   if (!loadUnit(bus.get(), unit, deadline, path, failure)) return false;
@@ -246,11 +263,21 @@ int onJobRemoved(sd_bus_message* m, void* userdata, sd_bus_error* /*error*/) {
 RestartOutcome outcomeFromFailure(const BusFailure& f) {
   RestartOutcome out;
   switch (f.kind) {
-    case BusFailure::Kind::kUnreachable: out.result = RestartOutcome::Result::kUnreachable; break;
-    case BusFailure::Kind::kDenied: out.result = RestartOutcome::Result::kPermissionDenied; break;
-    case BusFailure::Kind::kNotFound: out.result = RestartOutcome::Result::kNotFound; break;
-    case BusFailure::Kind::kTimeout: out.result = RestartOutcome::Result::kTimedOut; break;
-    case BusFailure::Kind::kOther: out.result = RestartOutcome::Result::kFailed; break;
+    case BusFailure::Kind::kUnreachable:
+      out.result = RestartOutcome::Result::kUnreachable;
+      break;
+    case BusFailure::Kind::kDenied:
+      out.result = RestartOutcome::Result::kPermissionDenied;
+      break;
+    case BusFailure::Kind::kNotFound:
+      out.result = RestartOutcome::Result::kNotFound;
+      break;
+    case BusFailure::Kind::kTimeout:
+      out.result = RestartOutcome::Result::kTimedOut;
+      break;
+    case BusFailure::Kind::kOther:
+      out.result = RestartOutcome::Result::kFailed;
+      break;
   }
   out.detail = f.text;
   return out;
@@ -271,8 +298,8 @@ ServiceState serviceStateFrom(const SystemdUnitStatus& s) {
 
 std::string systemdUnitName(std::string_view unit) {
   static constexpr std::string_view kTypes[] = {
-      ".service", ".socket", ".target",    ".device", ".mount", ".automount",
-      ".swap",    ".timer",  ".path",      ".slice",  ".scope",
+      ".service", ".socket", ".target", ".device", ".mount", ".automount",
+      ".swap",    ".timer",  ".path",   ".slice",  ".scope",
   };
   for (auto type : kTypes)
     if (unit.size() > type.size() && unit.substr(unit.size() - type.size()) == type)
@@ -290,8 +317,7 @@ std::string systemdBusAddress(const std::string& override_address) {
 // SystemdRestarter
 
 SystemdRestarter::SystemdRestarter(std::string unit, const Clock& clock, std::string bus_address)
-    : unit_(systemdUnitName(unit)), clock_(clock),
-      bus_address_(systemdBusAddress(bus_address)) {}
+    : unit_(systemdUnitName(unit)), clock_(clock), bus_address_(systemdBusAddress(bus_address)) {}
 
 bool SystemdRestarter::status(const Deadline& deadline, SystemdUnitStatus& out,
                               std::string& error) {
@@ -322,28 +348,35 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
   };
   try {
     BusFailure failure;
-    BusPtr bus = openBus(bus_address_, failure);
+    BusPtr bus = openBus(bus_address_, deadline, failure);
     if (!bus) {
       // Could not even connect: the manager is unreachable, whatever errno said.
-      failure.kind = failure.kind == BusFailure::Kind::kDenied ? failure.kind
-                                                               : BusFailure::Kind::kUnreachable;
+      failure.kind =
+          failure.kind == BusFailure::Kind::kDenied ? failure.kind : BusFailure::Kind::kUnreachable;
       return finish(outcomeFromFailure(failure));
     }
     std::string path;
     SystemdUnitStatus s;
+    // Before the restart is asked for, a bus that does not answer in time is an unreachable
+    // manager (nothing was tried); only a job that outlives the deadline is kTimedOut.
+    auto notTried = [&](BusFailure f) {
+      if (f.kind == BusFailure::Kind::kTimeout) f.kind = BusFailure::Kind::kUnreachable;
+      return finish(outcomeFromFailure(f));
+    };
     if (!loadUnit(bus.get(), unit_, deadline, path, failure) ||
         !readStatus(bus.get(), path, deadline, s, failure))
-      return finish(outcomeFromFailure(failure));
+      return notTried(failure);
 
     const ServiceState state = serviceStateFrom(s);
     if (state == ServiceState::kNotFound) {
       return finish({RestartOutcome::Result::kNotFound, "unit " + unit_ + " not found", {}, {}});
     }
     if (state == ServiceState::kOperatorStopped) {
-      return finish({RestartOutcome::Result::kOperatorStopped,
-                     "unit " + unit_ + " was stopped cleanly (inactive, result success): not started",
-                     {},
-                     {}});
+      return finish(
+          {RestartOutcome::Result::kOperatorStopped,
+           "unit " + unit_ + " was stopped cleanly (inactive, result success): not started",
+           {},
+           {}});
     }
     const bool down = s.active_state == "failed" || s.active_state == "inactive";
     const char* method = down ? "StartUnit" : "RestartUnit";
@@ -356,12 +389,13 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
     SlotPtr slot(rawSlot, &sd_bus_slot_unref);
     if (r < 0) {
       BusError none;
-      return finish(outcomeFromFailure(classify(r, none, "AddMatch JobRemoved")));
+      return notTried(classify(r, none, "AddMatch JobRemoved"));
     }
     MessagePtr reply(nullptr, &sd_bus_message_unref);
-    if (!callSystemd(bus.get(), kManagerPath, kManagerIface, "Subscribe", deadline,
-                     [](sd_bus_message*) { return 0; }, reply, failure))
-      return finish(outcomeFromFailure(failure));
+    if (!callSystemd(
+            bus.get(), kManagerPath, kManagerIface, "Subscribe", deadline,
+            [](sd_bus_message*) { return 0; }, reply, failure))
+      return notTried(failure);
 
     auto appendUnit = [&](sd_bus_message* m) {
       return sd_bus_message_append(m, "ss", unit_.c_str(), "replace");
@@ -381,16 +415,20 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
       if (auto it = jobs.removed.find(job); it != jobs.removed.end()) {
         if (it->second == "done")
           return finish({RestartOutcome::Result::kSucceeded,
-                         std::string(method) + " " + unit_ + ": job done", {}, {}});
+                         std::string(method) + " " + unit_ + ": job done",
+                         {},
+                         {}});
         return finish({RestartOutcome::Result::kFailed,
-                       std::string(method) + " " + unit_ + ": job " + it->second, {}, {}});
-      }
-      if (r < 0) {
-        return finish({RestartOutcome::Result::kUnreachable,
-                       std::string(method) + " " + unit_ + ": lost the bus while waiting: " +
-                           errnoText(r),
+                       std::string(method) + " " + unit_ + ": job " + it->second,
                        {},
                        {}});
+      }
+      if (r < 0) {
+        return finish(
+            {RestartOutcome::Result::kUnreachable,
+             std::string(method) + " " + unit_ + ": lost the bus while waiting: " + errnoText(r),
+             {},
+             {}});
       }
       if (r > 0) continue;  // more queued messages
       if (deadline.expired()) {
@@ -403,11 +441,11 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
       auto wait = std::min<Millis>(deadline.remaining(), Millis{200});
       r = sd_bus_wait(bus.get(), usecFor(wait));
       if (r < 0 && r != -EINTR) {
-        return finish({RestartOutcome::Result::kUnreachable,
-                       std::string(method) + " " + unit_ + ": lost the bus while waiting: " +
-                           errnoText(r),
-                       {},
-                       {}});
+        return finish(
+            {RestartOutcome::Result::kUnreachable,
+             std::string(method) + " " + unit_ + ": lost the bus while waiting: " + errnoText(r),
+             {},
+             {}});
       }
     }
   } catch (const std::exception& e) {
@@ -422,10 +460,13 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
 
 SystemdServiceWatcher::SystemdServiceWatcher(std::string unit, std::string bus_address,
                                              Millis reconnect_interval)
-    : unit_(systemdUnitName(unit)), bus_address_(systemdBusAddress(bus_address)),
+    : unit_(systemdUnitName(unit)),
+      bus_address_(systemdBusAddress(bus_address)),
       reconnect_interval_(reconnect_interval) {}
 
-SystemdServiceWatcher::~SystemdServiceWatcher() { stop(); }
+SystemdServiceWatcher::~SystemdServiceWatcher() {
+  stop();
+}
 
 void SystemdServiceWatcher::start(std::function<void(ServiceState)> onChange) {
   if (thread_.joinable()) return;
@@ -501,7 +542,7 @@ void SystemdServiceWatcher::run() {
 void SystemdServiceWatcher::watchOnce() {
   SystemClock& clock = SystemClock::instance();
   BusFailure failure;
-  BusPtr bus = openBus(bus_address_, failure);
+  BusPtr bus = openBus(bus_address_, Deadline(clock, kWatcherCallBudget), failure, &stopping_);
   if (!bus) return;
   std::string path;
   if (!loadUnit(bus.get(), unit_, Deadline(clock, kWatcherCallBudget), path, failure)) return;
@@ -516,15 +557,14 @@ void SystemdServiceWatcher::watchOnce() {
     return;
   SlotPtr slot(rawSlot, &sd_bus_slot_unref);
   MessagePtr reply(nullptr, &sd_bus_message_unref);
-  if (!callSystemd(bus.get(), kManagerPath, kManagerIface, "Subscribe",
-                   Deadline(clock, kWatcherCallBudget), [](sd_bus_message*) { return 0; }, reply,
-                   failure))
+  if (!callSystemd(
+          bus.get(), kManagerPath, kManagerIface, "Subscribe", Deadline(clock, kWatcherCallBudget),
+          [](sd_bus_message*) { return 0; }, reply, failure))
     return;
 
   auto readAndReport = [&]() -> bool {
     SystemdUnitStatus s;
-    if (!readStatus(bus.get(), path, Deadline(clock, kWatcherCallBudget), s, failure))
-      return false;
+    if (!readStatus(bus.get(), path, Deadline(clock, kWatcherCallBudget), s, failure)) return false;
     ServiceState state = serviceStateFrom(s);
     if (state == ServiceState::kUnknown) return true;  // a transient (deactivating)
     if (!have_baseline_) {

@@ -32,7 +32,8 @@ struct SystemdUnitStatus {
 
 /// The mapping of SPEC.md §3 for systemd, pure so it can be tested without a bus:
 /// active/reloading/activating -> kRunning, except activating/auto-restart (it died and systemd
-/// brings it back itself) -> kFailed; failed -> kFailed; inactive with Result=success -> kOperatorStopped
+/// brings it back itself) -> kFailed; failed -> kFailed; inactive with Result=success ->
+/// kOperatorStopped
 /// (`systemctl stop`), inactive with any other Result -> kFailed; LoadState not-found -> kNotFound;
 /// deactivating and anything unknown -> kUnknown (a transient the next read settles).
 ServiceState serviceStateFrom(const SystemdUnitStatus& status);
