@@ -1,0 +1,177 @@
+#include "probes/monitor_connection.h"
+
+#include <poll.h>
+
+#include <vector>
+
+#include "core/classify.h"
+#include "core/redact.h"
+#include "probes/conninfo.h"
+#include "probes/pg_probe.h"
+
+namespace pgvigil {
+
+MonitorConnection::MonitorConnection(std::string conninfo, std::string applicationName)
+    : conninfo_(std::move(conninfo)), applicationName_(std::move(applicationName)) {}
+
+MonitorConnection::~MonitorConnection() = default;
+
+void MonitorConnection::close() {
+  conn_.reset();  // PQfinish sends Terminate when the session is up
+  state_ = State::kClosed;
+}
+
+void MonitorConnection::onNotice(void* self, const PGresult* result) {
+  auto* me = static_cast<MonitorConnection*>(self);
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (!severity) severity = PQresultErrorField(result, PG_DIAG_SEVERITY);
+  std::string sev = severity ? severity : "";
+  // An ERROR/FATAL that arrives while the session is idle is passed to the notice receiver:
+  // it is the server telling us why it is about to close the connection.
+  if (sev == "FATAL" || sev == "PANIC" || sev == "ERROR") {
+    me->fatalNotice_ = true;
+    const char* st = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+    me->sqlstate_ = st ? st : "";
+    const char* msg = PQresultErrorMessage(result);
+    me->lastError_ = cleanPgMessage(msg ? msg : "");
+  }
+}
+
+void MonitorConnection::setFailure(State state, Phase phase, const std::string& raw,
+                                   std::string sqlstate) {
+  if (sqlstate.empty()) sqlstate = std::string(sqlstateFromMessage(raw));
+  cause_ = classify(phase, sqlstate, raw, 0);
+  if (state == State::kDropped && cause_ == Cause::kInternal) cause_ = Cause::kReset;
+  sqlstate_ = std::move(sqlstate);
+  lastError_ = redactSecrets(cleanPgMessage(raw), connInfoSecrets(conninfo_));
+  state_ = state;
+}
+
+bool MonitorConnection::open() {
+  close();
+  cause_ = Cause::kNone;
+  lastError_.clear();
+  sqlstate_.clear();
+  fatalNotice_ = false;
+  std::string error;
+  auto info = parseConnInfo(conninfo_, &error);
+  if (!info) {
+    setFailure(State::kFailed, Phase::kNone, "invalid conninfo: " + error, "");
+    cause_ = Cause::kInternal;
+    return false;
+  }
+  // No statement will ever run; connect_timeout is a backstop for openAndWait's deadline.
+  ConnectParams params = buildConnectParams(*info, applicationName_, 10, 0);
+  // keepalives notice a peer that vanished without a FIN (host down, network cut).
+  for (const auto& [k, v] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"keepalives", "1"}, {"keepalives_idle", "10"}, {"keepalives_interval", "5"},
+           {"keepalives_count", "3"}}) {
+    if (!info->params.count(k)) {
+      params.keys.push_back(k);
+      params.values.push_back(v);
+    }
+  }
+  std::vector<const char*> keys, values;
+  for (size_t i = 0; i < params.keys.size(); ++i) {
+    keys.push_back(params.keys[i].c_str());
+    values.push_back(params.values[i].c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_.reset(PQconnectStartParams(keys.data(), values.data(), 0));
+  if (!conn_) {
+    setFailure(State::kFailed, Phase::kConnect, "out of memory", "");
+    return false;
+  }
+  PQsetNoticeReceiver(conn_.get(), &MonitorConnection::onNotice, this);
+  PQsetErrorVerbosity(conn_.get(), PQERRORS_VERBOSE);
+  if (PQstatus(conn_.get()) == CONNECTION_BAD) {
+    setFailure(State::kFailed, Phase::kConnect, PQerrorMessage(conn_.get()), "");
+    conn_.reset();
+    return false;
+  }
+  state_ = State::kConnecting;
+  poll_ = PGRES_POLLING_WRITING;
+  phase_ = Phase::kConnect;
+  return true;
+}
+
+MonitorConnection::State MonitorConnection::advance() {
+  if (state_ != State::kConnecting) return state_;
+  ConnStatusType cs = PQstatus(conn_.get());
+  if (cs != CONNECTION_BAD) phase_ = phaseOfConnStatus(cs, PQconnectionUsedPassword(conn_.get()));
+  // PQconnectPoll does not block: it reads/writes what the socket allows.
+  poll_ = PQconnectPoll(conn_.get());
+  if (poll_ == PGRES_POLLING_OK) {
+    if (PQsetnonblocking(conn_.get(), 1) != 0) {
+      setFailure(State::kFailed, Phase::kConnect, PQerrorMessage(conn_.get()), "");
+      conn_.reset();
+      return state_;
+    }
+    state_ = State::kReady;
+  } else if (poll_ == PGRES_POLLING_FAILED) {
+    setFailure(State::kFailed, phase_, PQerrorMessage(conn_.get()), "");
+    conn_.reset();
+  }
+  return state_;
+}
+
+bool MonitorConnection::openAndWait(const Deadline& deadline) {
+  if (!open()) return false;
+  while (state_ == State::kConnecting) {
+    int ms = int(deadline.remaining().count());
+    if (ms <= 0) {
+      conn_.reset();
+      cause_ = Cause::kTimeout;
+      lastError_ = "timeout in " + std::string(toString(phase_)) + " phase";
+      state_ = State::kFailed;
+      return false;
+    }
+    pollfd p{socket(), events(), 0};
+    int n = ::poll(&p, 1, ms);
+    if (n < 0 && errno != EINTR) {
+      setFailure(State::kFailed, phase_, "poll failed", "");
+      conn_.reset();
+      return false;
+    }
+    if (n > 0) advance();
+  }
+  return state_ == State::kReady;
+}
+
+int MonitorConnection::socket() const { return conn_ ? PQsocket(conn_.get()) : -1; }
+
+short MonitorConnection::events() const {
+  switch (state_) {
+    case State::kConnecting:
+      return poll_ == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    case State::kReady:
+      return POLLIN;
+    default:
+      return 0;
+  }
+}
+
+bool MonitorConnection::checkDropped() {
+  if (state_ == State::kDropped) return true;
+  if (state_ != State::kReady) return false;
+  PGconn* conn = conn_.get();
+  if (!PQconsumeInput(conn) || PQstatus(conn) == CONNECTION_BAD) {
+    // EOF or reset. A FATAL read just before (captured by onNotice) says why.
+    std::string raw = fatalNotice_ ? "FATAL:  " + lastError_ : PQerrorMessage(conn);
+    setFailure(State::kDropped, Phase::kQuery, raw, fatalNotice_ ? sqlstate_ : "");
+    conn_.reset();
+    return true;
+  }
+  if (fatalNotice_) {
+    std::string raw = "FATAL:  " + lastError_;
+    setFailure(State::kDropped, Phase::kQuery, raw, sqlstate_);
+    conn_.reset();
+    return true;
+  }
+  // Anything else (a ParameterStatus, a NOTICE, a NOTIFY) is consumed and dropped.
+  while (PGnotify* n = PQnotifies(conn)) PQfreemem(n);
+  return false;
+}
+
+}  // namespace pgvigil

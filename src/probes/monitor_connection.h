@@ -1,0 +1,77 @@
+// A long-lived, idle libpq session per target whose only job is to notice at once when the
+// server goes away (SPEC.md §3: "a crash should be seen when it happens"). The agent's watcher
+// thread poll()s socket() of many of these for POLLIN and calls checkDropped() when one is
+// readable: an idle session only ever becomes readable when the server has something to say,
+// which is a FATAL before it closes (57P01 on a fast shutdown, "unexpected postmaster exit"
+// after a kill -9), a notice, or EOF/reset. Whatever dropped it, a confirming probe decides;
+// this class never judges health itself.
+//
+// Opening is non-blocking (PQconnectStartParams + PQconnectPoll): call open(), then advance()
+// whenever socket() is ready for events() until state() is kReady or kFailed.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/types.h"
+
+namespace pgvigil {
+
+class MonitorConnection {
+ public:
+  enum class State { kClosed, kConnecting, kReady, kFailed, kDropped };
+
+  /// conninfo may hold a password; it is never logged. applicationName is what
+  /// pg_stat_activity shows (e.g. "pgvigil-monitor").
+  MonitorConnection(std::string conninfo, std::string applicationName);
+  ~MonitorConnection();
+  MonitorConnection(const MonitorConnection&) = delete;
+  MonitorConnection& operator=(const MonitorConnection&) = delete;
+
+  /// Closes any current session and starts a new non-blocking connect. Returns false (state
+  /// kFailed, lastError set) when it cannot even start.
+  bool open();
+  /// Drives a connect in progress one step (call when socket() is ready for events(), or at
+  /// any time: it never blocks). Returns the new state.
+  State advance();
+  /// Opens and drives the connect to the end, waiting at most until the deadline.
+  bool openAndWait(const Deadline& deadline);
+
+  State state() const { return state_; }
+  /// The socket to poll(), -1 when there is none. May change after open().
+  int socket() const;
+  /// POLLOUT or POLLIN while connecting, POLLIN when ready, 0 otherwise.
+  short events() const;
+
+  /// Reads whatever the server sent without blocking. Returns true when the session is gone
+  /// (EOF, reset, or a FATAL/PANIC message from the server); state() is then kDropped and
+  /// cause()/lastError()/sqlstate() say why. False (still up) otherwise. Safe to call anytime.
+  bool checkDropped();
+
+  /// Why the last connect failed or the session dropped (shutting_down for 57P01 on a fast
+  /// shutdown, reset for EOF or a crash), kNone while fine.
+  Cause cause() const { return cause_; }
+  const std::string& lastError() const { return lastError_; }  ///< redacted
+  const std::string& sqlstate() const { return sqlstate_; }
+  void close();
+
+ private:
+  static void onNotice(void* self, const PGresult* result);
+  void setFailure(State state, Phase phase, const std::string& raw, std::string sqlstate);
+
+  std::string conninfo_;
+  std::string applicationName_;
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn_{nullptr, &PQfinish};
+  State state_ = State::kClosed;
+  PostgresPollingStatusType poll_ = PGRES_POLLING_WRITING;
+  Phase phase_ = Phase::kConnect;
+  Cause cause_ = Cause::kNone;
+  std::string lastError_;
+  std::string sqlstate_;
+  bool fatalNotice_ = false;
+};
+
+}  // namespace pgvigil

@@ -1,0 +1,120 @@
+#include "probes/round_runner.h"
+
+#include "core/redact.h"
+#include "probes/conninfo.h"
+#include "probes/connections_check.h"
+#include "probes/pg_probe.h"
+#include "probes/tcp_probe.h"
+
+namespace pgvigil {
+namespace {
+
+Micros since(const Clock& clock, SteadyTime start) {
+  return std::chrono::duration_cast<Micros>(clock.now() - start);
+}
+
+/// Failure messages name the round's elapsed time for a timeout, and never a secret.
+void finishFailure(RoundResult& r, const CheckOutcome& failed, const Clock& clock,
+                   const std::vector<std::string>& secrets) {
+  r.verdict = Verdict::kFailed;
+  r.cause = failed.cause;
+  r.phase = failed.phase;
+  if (failed.cause == Cause::kTimeout && failed.sqlstate.empty() &&
+      failed.message.find("statement_timeout") == std::string::npos)
+    r.message = "timeout in " + std::string(toString(failed.phase)) + " phase after " +
+                formatSeconds(since(clock, r.started));
+  else
+    r.message = failed.message;
+  r.message = redactSecrets(r.message, secrets);
+}
+
+}  // namespace
+
+RoundResult runRound(const TargetConfig& target, const Clock& clock) {
+  RoundResult r;
+  r.started = clock.now();
+  r.checked_at = clock.wallNow();
+  const Deadline deadline(clock, target.timeout);
+  const std::vector<std::string> secrets = connInfoSecrets(target.conninfo);
+  auto done = [&]() -> RoundResult {
+    r.latency = since(clock, r.started);
+    for (auto& c : r.checks) c.message = redactSecrets(c.message, secrets);
+    return r;
+  };
+
+  std::string parseError;
+  std::optional<ConnInfo> info = parseConnInfo(target.conninfo, &parseError);
+  if (!info) {
+    CheckOutcome bad;
+    bad.check = target.tcp_check ? "tcp" : "query";
+    bad.cause = Cause::kInternal;
+    bad.message = "invalid conninfo: " + parseError;
+    r.checks.push_back(bad);
+    finishFailure(r, bad, clock, secrets);
+    return done();
+  }
+
+  if (target.tcp_check) {
+    CheckOutcome tcp = tcpProbe(*info, deadline);
+    r.checks.push_back(tcp);
+    if (!tcp.ok) {
+      finishFailure(r, tcp, clock, secrets);
+      return done();
+    }
+  }
+
+  const bool wantQuery = !target.query.empty();
+  const bool wantConnections = target.connections.enabled;
+  if (!wantQuery && !wantConnections) {
+    r.verdict = Verdict::kOk;
+    return done();
+  }
+
+  PgProbeOptions options;
+  options.application_name = target.application_name;
+  options.statement_timeout = target.timeout;
+  const std::string firstCheck = wantQuery ? "query" : "connections";
+  PgConnectOutcome session = pgConnect(*info, options, deadline, firstCheck);
+  if (!session.conn) {
+    r.checks.push_back(session.outcome);
+    finishFailure(r, session.outcome, clock, secrets);
+    return done();
+  }
+  r.server_version = serverVersion(session.conn.get());
+
+  if (wantQuery) {
+    PgQueryOutcome q = pgQuery(session.conn.get(), target.query, deadline, "query", options);
+    // The liveness check's latency is the whole fresh session: connect + query.
+    q.outcome.latency += session.outcome.latency;
+    r.checks.push_back(q.outcome);
+    if (!q.outcome.ok) {
+      finishFailure(r, q.outcome, clock, secrets);
+      return done();
+    }
+  }
+
+  if (wantConnections) {
+    ConnectionsOutcome c = runConnectionsCheck(session.conn.get(), deadline);
+    if (!wantQuery) c.outcome.latency += session.outcome.latency;
+    if (c.outcome.ok && c.stats) {
+      ConnectionsJudgement j = judgeConnections(*c.stats, target.connections);
+      r.connections = c.stats;
+      r.connections_warn = j.warn;
+      r.connections_critical = j.critical;
+      if (j.warn) {
+        c.outcome.message = j.reason;
+        r.degraded_reason = j.reason;
+      }
+    }
+    r.checks.push_back(c.outcome);
+    if (!c.outcome.ok) {
+      finishFailure(r, c.outcome, clock, secrets);
+      return done();
+    }
+  }
+  session.conn.reset();  // PQfinish: Terminate, so the server logs nothing
+  r.verdict = r.connections_warn ? Verdict::kDegraded : Verdict::kOk;
+  return done();
+}
+
+}  // namespace pgvigil

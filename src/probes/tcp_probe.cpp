@@ -1,0 +1,269 @@
+#include "probes/tcp_probe.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/classify.h"
+
+namespace pgvigil {
+namespace {
+
+using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
+
+/// An fd that closes itself.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string numericHost(const sockaddr* sa, socklen_t len) {
+  char host[NI_MAXHOST] = {0};
+  if (getnameinfo(sa, len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) return "";
+  return host;
+}
+
+bool isAddressLiteral(const std::string& host) {
+  in6_addr a6;
+  in_addr a4;
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+int defaultPort(const ConnInfo& info) {
+  if (info.params.count("port")) return info.port();
+  if (const char* env = std::getenv("PGPORT"); env && *env) {
+    int p = std::atoi(env);
+    if (p > 0 && p < 65536) return p;
+  }
+  return 5432;
+}
+
+/// getaddrinfo() on a detached helper thread; the shared state outlives a caller that gave up.
+struct Lookup {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  int rc = 0;
+  std::vector<Endpoint> endpoints;
+};
+
+ResolveResult lookupName(const std::string& host, int port, const Deadline& deadline) {
+  auto lookup = std::make_shared<Lookup>();
+  std::thread([lookup, host, port] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+    AddrInfoPtr owned(res, &freeaddrinfo);
+    std::vector<Endpoint> eps;
+    for (auto* a = res; rc == 0 && a; a = a->ai_next) {
+      Endpoint ep{false, numericHost(a->ai_addr, a->ai_addrlen), port};
+      if (!ep.address.empty()) eps.push_back(ep);
+    }
+    std::lock_guard lock(lookup->mutex);
+    lookup->rc = rc;
+    lookup->endpoints = std::move(eps);
+    lookup->done = true;
+    lookup->done_cv.notify_all();
+  }).detach();
+
+  ResolveResult out;
+  std::unique_lock lock(lookup->mutex);
+  // The deadline's clock may be a fake one in tests; wait in real time for what remains.
+  if (!lookup->done_cv.wait_for(lock, deadline.remaining(), [&] { return lookup->done; })) {
+    out.cause = Cause::kTimeout;
+    out.error = "timeout resolving host \"" + host + "\"";
+    return out;
+  }
+  if (lookup->rc != 0 || lookup->endpoints.empty()) {
+    out.cause = Cause::kDns;
+    out.error = "cannot resolve host \"" + host + "\": " +
+                (lookup->rc != 0 ? gai_strerror(lookup->rc) : "no address");
+    return out;
+  }
+  out.endpoints = lookup->endpoints;
+  return out;
+}
+
+}  // namespace
+
+std::string Endpoint::display() const {
+  if (unix_socket) return address;
+  if (address.find(':') != std::string::npos)
+    return "[" + address + "]:" + std::to_string(port);
+  return address + ":" + std::to_string(port);
+}
+
+std::string formatSeconds(Micros elapsed) {
+  char buf[32];
+  double us = double(elapsed.count());
+  if (us < 1e6)
+    std::snprintf(buf, sizeof buf, "%.1fms", us / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.1fs", us / 1e6);
+  return buf;
+}
+
+ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline) {
+  ResolveResult out;
+  int port = defaultPort(info);
+  std::string hostaddr = info.hostaddr();
+  if (!hostaddr.empty()) {
+    out.endpoints.push_back({false, hostaddr, port});
+    return out;
+  }
+  std::string host = info.host();
+  if (host.empty()) {
+    const char* env = std::getenv("PGHOST");
+    host = env && *env ? std::string(env) : std::string("/var/run/postgresql");
+    auto comma = host.find(',');
+    if (comma != std::string::npos) host = host.substr(0, comma);
+  }
+  if (host.front() == '/' || host.front() == '@') {
+    out.endpoints.push_back({true, host + "/.s.PGSQL." + std::to_string(port), port});
+    return out;
+  }
+  if (isAddressLiteral(host)) {
+    out.endpoints.push_back({false, host, port});
+    return out;
+  }
+  return lookupName(host, port, deadline);
+}
+
+CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
+  const Clock& clock = deadline.clock();
+  const SteadyTime start = clock.now();
+  CheckOutcome out;
+  out.check = "tcp";
+  auto elapsed = [&] { return std::chrono::duration_cast<Micros>(clock.now() - start); };
+
+  ResolveResult resolved = resolveEndpoints(info, deadline);
+  if (resolved.endpoints.empty()) {
+    out.cause = resolved.cause;
+    out.phase = Phase::kDns;
+    out.message = resolved.cause == Cause::kTimeout
+                      ? "timeout in dns phase after " + formatSeconds(elapsed())
+                      : resolved.error;
+    out.latency = elapsed();
+    return out;
+  }
+
+  int lastErr = 0;
+  std::string lastWhere;
+  bool timedOut = false;
+  for (const auto& ep : resolved.endpoints) {
+    lastWhere = ep.display();
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family = AF_INET;
+    if (ep.unix_socket) {
+      auto* un = reinterpret_cast<sockaddr_un*>(&ss);
+      un->sun_family = AF_UNIX;
+      if (ep.address.size() >= sizeof un->sun_path) {
+        lastErr = ENAMETOOLONG;
+        continue;
+      }
+      std::memcpy(un->sun_path, ep.address.data(), ep.address.size());
+      if (un->sun_path[0] == '@') un->sun_path[0] = '\0';  // abstract namespace
+      len = socklen_t(offsetof(sockaddr_un, sun_path) + ep.address.size() +
+                      (ep.address[0] == '@' ? 0 : 1));
+      family = AF_UNIX;
+    } else if (ep.address.find(':') != std::string::npos) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(uint16_t(ep.port));
+      inet_pton(AF_INET6, ep.address.c_str(), &in6->sin6_addr);
+      len = sizeof *in6;
+      family = AF_INET6;
+    } else {
+      auto* in4 = reinterpret_cast<sockaddr_in*>(&ss);
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons(uint16_t(ep.port));
+      inet_pton(AF_INET, ep.address.c_str(), &in4->sin_addr);
+      len = sizeof *in4;
+    }
+    Fd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) {
+      lastErr = errno;
+      continue;
+    }
+    int rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
+    int err = rc == 0 ? 0 : errno;
+    if (err == EINPROGRESS || err == EINTR) {
+      for (;;) {
+        pollfd p{fd.get(), POLLOUT, 0};
+        int ms = int(deadline.remaining().count());
+        int n = ms > 0 ? ::poll(&p, 1, ms) : 0;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) {
+          timedOut = true;
+          break;
+        }
+        socklen_t elen = sizeof err;
+        if (getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = errno;
+        break;
+      }
+    } else if (err == EAGAIN && ep.unix_socket) {
+      // A unix socket whose listen queue is full: nobody is accepting (a hung postmaster).
+      timedOut = true;
+    }
+    if (timedOut) break;
+    if (err == 0) {
+      out.ok = true;
+      out.latency = elapsed();
+      return out;  // Fd closes normally: FIN, and the server logs nothing
+    }
+    lastErr = err;
+  }
+  out.latency = elapsed();
+  out.phase = Phase::kConnect;
+  if (timedOut) {
+    out.cause = Cause::kTimeout;
+    out.message = "timeout in connect phase after " + formatSeconds(out.latency) + " on " +
+                  lastWhere;
+    return out;
+  }
+  out.cause = classify(Phase::kConnect, "", std::strerror(lastErr), lastErr);
+  switch (out.cause) {
+    case Cause::kRefused:
+      out.message = "connection refused on " + lastWhere;
+      if (lastErr != ECONNREFUSED) out.message += " (" + std::string(std::strerror(lastErr)) + ")";
+      break;
+    case Cause::kReset:
+      out.message = "connection reset by " + lastWhere;
+      break;
+    case Cause::kTimeout:
+      out.message = "timeout in connect phase after " + formatSeconds(out.latency) + " on " +
+                    lastWhere;
+      break;
+    default:
+      out.message = "cannot connect to " + lastWhere + ": " + std::strerror(lastErr);
+  }
+  return out;
+}
+
+}  // namespace pgvigil
