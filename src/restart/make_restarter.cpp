@@ -5,6 +5,9 @@
 #include "restart/command_restarter.h"
 #include "restart/docker_restarter.h"
 #include "restart/restarter.h"
+#ifdef PGVIGIL_HAVE_SYSTEMD
+#include "restart/systemd_restarter.h"
+#endif
 
 namespace pgvigil {
 
@@ -16,6 +19,9 @@ RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock) {
           config.command, std::make_unique<PosixProcessLauncher>(), clock);
     case RestartMethod::kDocker:
       return std::make_unique<DockerRestarter>(config.container, config.docker_host, clock);
+#ifdef PGVIGIL_HAVE_SYSTEMD
+    case RestartMethod::kSystemd: return std::make_unique<SystemdRestarter>(config.unit, clock);
+#endif
     default: return nullptr;  // filled in as each restarter lands
   }
 }
@@ -24,6 +30,9 @@ ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config) {
   switch (config.method) {
     case RestartMethod::kDocker:
       return std::make_unique<DockerEventWatcher>(config.container, config.docker_host);
+#ifdef PGVIGIL_HAVE_SYSTEMD
+    case RestartMethod::kSystemd: return std::make_unique<SystemdServiceWatcher>(config.unit);
+#endif
     default: return nullptr;  // command: nothing to watch
   }
 }
