@@ -1,0 +1,415 @@
+#include "core/state_store.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#include <sys/stat.h>
+#else
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+namespace pgvigil {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+constexpr int kFormatVersion = 1;
+
+/// Owns a file descriptor (RAII): closed on every path out.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  /// Closes now; returns false when close() itself failed (data may be lost).
+  bool reset() {
+    if (fd_ < 0) return true;
+#ifdef _WIN32
+    bool ok = ::_close(fd_) == 0;
+#else
+    bool ok = ::close(fd_) == 0;
+#endif
+    fd_ = -1;
+    return ok;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string errnoText(int err) {
+  return std::generic_category().message(err);
+}
+
+/// Writes `data` to `path`, flushed to stable storage before it returns. Error text or "".
+std::string writeDurably(const fs::path& path, const std::string& data) {
+#ifdef _WIN32
+  Fd fd(::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
+#else
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+#endif
+  if (!fd.valid()) return "cannot create " + path.string() + ": " + errnoText(errno);
+  std::size_t off = 0;
+  while (off < data.size()) {
+#ifdef _WIN32
+    int n = ::_write(fd.get(), data.data() + off, static_cast<unsigned>(data.size() - off));
+#else
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+#endif
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return "cannot write " + path.string() + ": " + errnoText(errno);
+    }
+    off += static_cast<std::size_t>(n);
+  }
+#ifdef _WIN32
+  if (::_commit(fd.get()) != 0) return "cannot flush " + path.string() + ": " + errnoText(errno);
+#else
+  if (::fsync(fd.get()) != 0) return "cannot flush " + path.string() + ": " + errnoText(errno);
+#endif
+  if (!fd.reset()) return "cannot close " + path.string() + ": " + errnoText(errno);
+  return "";
+}
+
+/// Makes a rename in `dir` durable (POSIX); best effort, nothing to do on Windows.
+void syncDirectory(const fs::path& dir) {
+#ifndef _WIN32
+  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid()) (void)::fsync(fd.get());
+#else
+  (void)dir;
+#endif
+}
+
+bool parseInt(std::string_view s, int& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+// ---- YAML reading with precise errors, never an exception past parse() ----
+
+struct ParseError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& node, const std::string& what) {
+  const auto mark = node.Mark();
+  if (mark.is_null()) throw ParseError{what};
+  throw ParseError{"line " + std::to_string(mark.line + 1) + ": " + what};
+}
+
+std::string scalar(const YAML::Node& node, const std::string& key) {
+  if (!node.IsScalar()) fail(node, key + ": expected a scalar");
+  return node.Scalar();
+}
+
+WallTime wallTime(const YAML::Node& node, const std::string& key) {
+  auto t = parseWallTime(scalar(node, key));
+  if (!t) fail(node, key + ": not an RFC 3339 time: '" + node.Scalar() + "'");
+  return *t;
+}
+
+int integer(const YAML::Node& node, const std::string& key, int min) {
+  int v = 0;
+  if (!parseInt(scalar(node, key), v) || v < min)
+    fail(node, key + ": expected an integer >= " + std::to_string(min));
+  return v;
+}
+
+bool boolean(const YAML::Node& node, const std::string& key) {
+  const std::string s = scalar(node, key);
+  if (s == "true") return true;
+  if (s == "false") return false;
+  fail(node, key + ": expected true or false");
+}
+
+PersistedTarget readTarget(const YAML::Node& node, const std::string& name) {
+  if (!node.IsMap()) fail(node, "targets." + name + ": expected a map");
+  PersistedTarget t;
+  const std::string at = "targets." + name + ".";
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    if (key == "attempts") {
+      t.attempts = integer(v, at + key, 0);
+    } else if (key == "last_attempt_end") {
+      t.last_attempt_end = wallTime(v, at + key);
+    } else if (key == "paused") {
+      t.paused = boolean(v, at + key);
+    } else if (key == "paused_until") {
+      t.paused_until = wallTime(v, at + key);
+    } else if (key == "budget") {
+      if (!v.IsSequence()) fail(v, at + key + ": expected a list");
+      for (const auto& item : v) t.budget.push_back(wallTime(item, at + key));
+    } else if (key == "history") {
+      if (!v.IsSequence()) fail(v, at + key + ": expected a list");
+      for (const auto& item : v) {
+        if (!item.IsMap()) fail(item, at + key + ": expected a map per restart");
+        RestartRecord r;
+        for (const auto& f : item) {
+          const std::string fk = f.first.Scalar();
+          const std::string where = at + key + "." + fk;
+          if (fk == "at")
+            r.at = wallTime(f.second, where);
+          else if (fk == "reason")
+            r.reason = scalar(f.second, where);
+          else if (fk == "result")
+            r.result = scalar(f.second, where);
+          else if (fk == "detail")
+            r.detail = scalar(f.second, where);
+          else if (fk == "took_ms")
+            r.took = Millis{integer(f.second, where, 0)};
+          else
+            fail(f.first, "unknown key " + where);
+        }
+        t.history.push_back(std::move(r));
+      }
+      if (t.history.size() > StateStore::kMaxHistory)
+        t.history.erase(t.history.begin(),
+                        t.history.end() - static_cast<std::ptrdiff_t>(StateStore::kMaxHistory));
+    } else {
+      fail(kv.first, "unknown key " + at + key);
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+// ---- time ----
+
+std::string formatWallTime(WallTime t) {
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{ms - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                int(hms.minutes().count()), int(hms.seconds().count()),
+                int(hms.subseconds().count()));
+  return buf;
+}
+
+std::optional<WallTime> parseWallTime(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  auto digits = [&](std::size_t pos, std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    for (std::size_t i = pos; i < pos + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return parseInt(s.substr(pos, n), out);
+  };
+  int y, mo, d, h, mi, sec;
+  if (s.size() < 20 || !digits(0, 4, y) || s[4] != '-' || !digits(5, 2, mo) || s[7] != '-' ||
+      !digits(8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2, h) || s[13] != ':' ||
+      !digits(14, 2, mi) || s[16] != ':' || !digits(17, 2, sec))
+    return std::nullopt;
+  const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  std::size_t pos = 19;
+  nanoseconds frac{0};
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t n = 0;
+    std::int64_t value = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (n < 9)
+        value = value * 10 + (s[pos] - '0'), ++n;
+      else
+        return std::nullopt;
+      ++pos;
+    }
+    if (n == 0) return std::nullopt;
+    for (std::size_t i = n; i < 9; ++i) value *= 10;
+    frac = nanoseconds{value};
+  }
+  minutes offset{0};
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!digits(pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(pos + 4, 2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset = hours{oh} + minutes{om};
+    if (s[pos] == '-') offset = -offset;
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  return time_point_cast<WallTime::duration>(t);
+}
+
+bool PersistedTarget::operator==(const PersistedTarget& o) const {
+  auto same = [](const RestartRecord& a, const RestartRecord& b) {
+    return a.at == b.at && a.reason == b.reason && a.result == b.result && a.detail == b.detail &&
+           a.took == b.took;
+  };
+  return std::equal(history.begin(), history.end(), o.history.begin(), o.history.end(), same) &&
+         budget == o.budget && attempts == o.attempts && last_attempt_end == o.last_attempt_end &&
+         paused == o.paused && paused_until == o.paused_until;
+}
+
+// ---- the store ----
+
+StateStore::StateStore(fs::path file) : file_(std::move(file)) {}
+
+fs::path StateStore::pathFor(const std::string& stateDir) {
+  return fs::path(stateDir) / "pgvigil-state.yaml";
+}
+
+std::string StateStore::serialize(const PersistedState& state) {
+  YAML::Emitter out;
+  out << YAML::Comment(
+      "pgvigil agent state: restart history, budget and pauses per target. Written by the "
+      "agent; a broken file is set aside and replaced.");
+  out << YAML::BeginMap;
+  out << YAML::Key << "version" << YAML::Value << kFormatVersion;
+  out << YAML::Key << "targets" << YAML::Value << YAML::BeginMap;
+  for (const auto& [name, t] : state.targets) {
+    out << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "attempts" << YAML::Value << t.attempts;
+    if (t.last_attempt_end)
+      out << YAML::Key << "last_attempt_end" << YAML::Value << formatWallTime(*t.last_attempt_end);
+    out << YAML::Key << "paused" << YAML::Value << (t.paused ? "true" : "false");
+    if (t.paused_until)
+      out << YAML::Key << "paused_until" << YAML::Value << formatWallTime(*t.paused_until);
+    out << YAML::Key << "budget" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (WallTime b : t.budget) out << formatWallTime(b);
+    out << YAML::EndSeq;
+    out << YAML::Key << "history" << YAML::Value << YAML::BeginSeq;
+    std::size_t skip =
+        t.history.size() > kMaxHistory ? t.history.size() - kMaxHistory : std::size_t{0};
+    for (std::size_t i = skip; i < t.history.size(); ++i) {
+      const RestartRecord& r = t.history[i];
+      out << YAML::BeginMap;
+      out << YAML::Key << "at" << YAML::Value << formatWallTime(r.at);
+      out << YAML::Key << "reason" << YAML::Value << YAML::DoubleQuoted << r.reason;
+      out << YAML::Key << "result" << YAML::Value << YAML::DoubleQuoted << r.result;
+      out << YAML::Key << "detail" << YAML::Value << YAML::DoubleQuoted << r.detail;
+      out << YAML::Key << "took_ms" << YAML::Value << static_cast<long long>(r.took.count());
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::optional<PersistedState> StateStore::parse(const std::string& text, std::string* error) {
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) fail(root, "expected a map at the top");
+    const YAML::Node version = root["version"];
+    if (!version) throw ParseError{"no version"};
+    if (integer(version, "version", 0) != kFormatVersion)
+      fail(version, "unsupported version " + version.Scalar());
+    PersistedState state;
+    for (const auto& kv : root) {
+      const std::string key = kv.first.Scalar();
+      if (key == "version") continue;
+      if (key != "targets") fail(kv.first, "unknown key " + key);
+      if (kv.second.IsNull()) continue;
+      if (!kv.second.IsMap()) fail(kv.second, "targets: expected a map");
+      for (const auto& t : kv.second) {
+        const std::string name = t.first.Scalar();
+        state.targets[name] = readTarget(t.second, name);
+      }
+    }
+    return state;
+  } catch (const ParseError& e) {
+    if (error) *error = e.message;
+  } catch (const YAML::Exception& e) {
+    if (error) *error = e.what();
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+  }
+  return std::nullopt;
+}
+
+StateStore::LoadResult StateStore::load() const {
+  LoadResult result;
+  std::error_code ec;
+  const auto status = fs::status(file_, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    result.error = "state file " + file_.string() + " is unreadable: " + ec.message();
+    return result;  // cannot even look at it; save() will try to replace it
+  }
+  if (!fs::exists(status)) return result;  // first start
+
+  std::string problem;
+  std::string text;
+  if (!fs::is_regular_file(status)) {
+    problem = "not a regular file";
+  } else {
+    std::ifstream in(file_, std::ios::binary);
+    std::ostringstream buf;
+    if (in) buf << in.rdbuf();
+    if (!in || in.bad()) {
+      problem = "cannot read it: " + errnoText(errno);
+    } else {
+      text = buf.str();
+      if (auto parsed = parse(text, &problem)) {
+        result.state = std::move(*parsed);
+        return result;
+      }
+    }
+  }
+
+  fs::path aside = file_;
+  aside += ".corrupt";
+  fs::remove_all(aside, ec);
+  fs::rename(file_, aside, ec);
+  result.error = "state file " + file_.string() + " is corrupt (" + problem + ")";
+  if (ec)
+    result.error += "; could not set it aside (" + ec.message() + "); it will be overwritten";
+  else
+    result.error += "; moved to " + aside.string() + ", restart history starts empty";
+  return result;
+}
+
+std::string StateStore::save(const PersistedState& state) const {
+  std::error_code ec;
+  const fs::path dir = file_.parent_path();
+  if (!dir.empty()) {
+    fs::create_directories(dir, ec);
+    if (ec) return "cannot create state directory " + dir.string() + ": " + ec.message();
+  }
+  fs::path tmp = file_;
+  tmp += ".tmp";
+  if (std::string err = writeDurably(tmp, serialize(state)); !err.empty()) {
+    fs::remove(tmp, ec);
+    return err;
+  }
+  fs::rename(tmp, file_, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    return "cannot replace " + file_.string() + ": " + ec.message();
+  }
+  syncDirectory(dir);
+  return "";
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,628 @@
+#include "core/target_supervisor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace pgvigil {
+namespace {
+
+using std::chrono::duration_cast;
+
+/// "250ms", "5s", "2m", "1h30m": the SPEC's duration spelling.
+std::string formatDuration(Millis d) {
+  if (d.count() < 0) return "-" + formatDuration(-d);
+  if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
+  long long s = d.count() / 1000;
+  if (s == 0) return "0s";
+  std::string out;
+  if (s >= 3600) out += std::to_string(s / 3600) + "h", s %= 3600;
+  if (s >= 60) out += std::to_string(s / 60) + "m", s %= 60;
+  if (s > 0) out += std::to_string(s) + "s";
+  return out;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
+  return buf;
+}
+
+std::string ratioText(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ratio);
+  return buf;
+}
+
+Millis ceilMillis(SteadyTime::duration d) {
+  return std::chrono::ceil<Millis>(std::max(d, SteadyTime::duration::zero()));
+}
+
+}  // namespace
+
+TargetSupervisor::TargetSupervisor(const TargetConfig& config, Random01 random, WallTime startedAt)
+    : config_(config),
+      random_(std::move(random)),
+      health_(config.healthy_after, config.unhealthy_after),
+      backoff_(config.restart.backoff),
+      budget_(config.restart.budget.max, config.restart.budget.window),
+      since_(startedAt) {}
+
+void TargetSupervisor::reconfigure(const TargetConfig& config) {
+  config_ = config;
+  health_.setThresholds(config.healthy_after, config.unhealthy_after);
+  backoff_ = Backoff(config.restart.backoff);
+  budget_.setLimits(config.restart.budget.max, config.restart.budget.window);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Displayed state and events
+
+TargetState TargetSupervisor::computeDisplayed() const {
+  if (paused_) return TargetState::kPaused;
+  if (restartInFlight_) return TargetState::kRestarting;
+  if (givenUp_) return TargetState::kGivenUp;
+  if (graceUntil_) {
+    // Waiting for it to come up after a restart; "starting up" says more when the server says so.
+    return health_.state() == TargetState::kStartingUp ? TargetState::kStartingUp
+                                                       : TargetState::kRestarting;
+  }
+  return health_.state();
+}
+
+WallTime TargetSupervisor::toWall(SteadyTime t, SteadyTime now, WallTime wallNow) const {
+  return wallNow + duration_cast<WallTime::duration>(t - now);
+}
+
+AlertEvent TargetSupervisor::makeEvent(std::string_view name, EventLevel level, std::string msg,
+                                       WallTime wallNow) const {
+  AlertEvent e;
+  e.ts = wallNow;
+  e.level = level;
+  e.event = std::string(name);
+  e.target = config_.name;
+  // The cause belongs to a state that is not up; a healthy target's event carries none.
+  e.cause = stateIsUp(computeDisplayed()) ? Cause::kNone : health_.cause();
+  e.msg = std::move(msg);
+  return e;
+}
+
+void TargetSupervisor::emit(Action& a, AlertEvent event, WallTime wallNow) {
+  const TargetState now = computeDisplayed();
+  event.state = now;
+  if (now != displayed_) {
+    event.previous_state = displayed_;
+    displayed_ = now;
+    since_ = wallNow;
+  }
+  a.events.push_back(std::move(event));
+}
+
+void TargetSupervisor::settle(Action& a, WallTime wallNow, const RoundResult* round) {
+  const TargetState now = computeDisplayed();
+  if (now == displayed_) return;
+  const TargetState before = displayed_;
+  const std::string roundMsg = round && !round->message.empty() ? round->message : std::string();
+  switch (now) {
+    case TargetState::kHealthy: {
+      std::string msg = before == TargetState::kUnknown ? "healthy" : "healthy again";
+      if (before == TargetState::kRestarting || before == TargetState::kStartingUp)
+        msg = "up again";
+      emit(a, makeEvent("target_healthy", EventLevel::kInfo, msg, wallNow), wallNow);
+      return;
+    }
+    case TargetState::kDegraded: {
+      std::string msg = round && !round->degraded_reason.empty() ? round->degraded_reason
+                                                                 : std::string("degraded");
+      emit(a, makeEvent("target_degraded", EventLevel::kWarning, msg, wallNow), wallNow);
+      return;
+    }
+    case TargetState::kUnhealthy: {
+      std::string msg =
+          roundMsg.empty() ? "unhealthy: " + std::string(toString(health_.cause())) : roundMsg;
+      AlertEvent e = makeEvent("target_unhealthy", EventLevel::kError, msg, wallNow);
+      e.fields.emplace_back("consecutive_failures", std::to_string(health_.consecutiveFailures()));
+      if (round && round->phase != Phase::kNone)
+        e.fields.emplace_back("phase", std::string(toString(round->phase)));
+      emit(a, std::move(e), wallNow);
+      return;
+    }
+    case TargetState::kStartingUp: {
+      std::string msg = roundMsg.empty() ? "PostgreSQL is starting up or shutting down" : roundMsg;
+      emit(a, makeEvent("target_starting_up", EventLevel::kWarning, msg, wallNow), wallNow);
+      return;
+    }
+    case TargetState::kGivenUp:
+      emit(a, makeEvent("restart_given_up", EventLevel::kCritical, "restart budget spent", wallNow),
+           wallNow);
+      return;
+    case TargetState::kPaused:
+      emit(a, makeEvent("target_paused", EventLevel::kInfo, "paused", wallNow), wallNow);
+      return;
+    case TargetState::kRestarting:
+      emit(a, makeEvent("restart_requested", EventLevel::kWarning, "restarting", wallNow), wallNow);
+      return;
+    case TargetState::kUnknown:
+      displayed_ = now;  // never an alert for "nothing known yet"
+      since_ = wallNow;
+      return;
+  }
+}
+
+void TargetSupervisor::connectionEvents(Action& a, const RoundResult& round, WallTime wallNow) {
+  if (!round.connections) return;
+  const ConnLevel level = round.connections_critical ? ConnLevel::kCritical
+                          : round.connections_warn   ? ConnLevel::kWarn
+                                                     : ConnLevel::kOk;
+  if (level == connLevel_) return;
+  connLevel_ = level;
+  const ConnectionStats& c = *round.connections;
+  const std::string usage = std::to_string(c.used) + " of " + std::to_string(c.usable) +
+                            " usable connection slots in use (" + percent(c.ratio()) + ")";
+  AlertEvent e;
+  switch (level) {
+    case ConnLevel::kCritical:
+      e = makeEvent("connections_critical", EventLevel::kError,
+                    usage + ", critical at " + percent(config_.connections.critical), wallNow);
+      break;
+    case ConnLevel::kWarn:
+      e = makeEvent("connections_warning", EventLevel::kWarning,
+                    usage + ", warning at " + percent(config_.connections.warn), wallNow);
+      break;
+    case ConnLevel::kOk:
+      e = makeEvent("connections_ok", EventLevel::kInfo, usage + ", back below the warning level",
+                    wallNow);
+      break;
+  }
+  e.cause = Cause::kNone;
+  e.fields.emplace_back("used", std::to_string(c.used));
+  e.fields.emplace_back("usable", std::to_string(c.usable));
+  e.fields.emplace_back("ratio", ratioText(c.ratio()));
+  emit(a, std::move(e), wallNow);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rounds and restart decisions
+
+Action TargetSupervisor::onRound(const RoundResult& round, SteadyTime now, WallTime wallNow) {
+  Action a;
+  lastRound_ = round;
+  if (round.ok()) {
+    lastSuccess_ = round.checked_at == WallTime{} ? wallNow : round.checked_at;
+  } else {
+    ++failuresTotal_[round.cause == Cause::kNone ? Cause::kInternal : round.cause];
+  }
+  connectionEvents(a, round, wallNow);
+
+  const HealthTransition t = health_.onRound(round, now);
+  a.confirmSoon = t.pending();
+  if (graceUntil_ && round.ok()) graceUntil_.reset();  // the first good round ends the grace
+  if (round.ok() && stateIsUp(health_.state())) backToUp(a);
+
+  settle(a, wallNow, &round);
+  considerRestart(a, now, wallNow);
+  return a;
+}
+
+void TargetSupervisor::backToUp(Action& a) {
+  givenUp_ = false;
+  // An operator's stop is announced once until the service runs again, whatever the rounds say.
+  if (!(operatorStopped_ && deferred_ == defer::kOperatorStopped)) deferred_.clear();
+  if (attempts_ != 0) a.persist = true;
+  attempts_ = 0;
+  currentBackoff_ = Millis{0};
+}
+
+std::optional<SteadyTime> TargetSupervisor::backoffEnd() const {
+  if (attempts_ == 0 || !lastAttemptEnd_) return std::nullopt;
+  return *lastAttemptEnd_ + currentBackoff_;
+}
+
+void TargetSupervisor::deferRestart(Action& a, std::string_view reason, std::string msg,
+                                    WallTime wallNow, std::optional<SteadyTime> possibleAt,
+                                    SteadyTime now) {
+  // Once per reason (and, for causes that never restart, per cause), not once per round.
+  std::string key(reason);
+  if (reason == defer::kNotRestartable) key += "/" + std::string(toString(health_.cause()));
+  if (deferred_ == key) return;
+  deferred_ = key;
+  AlertEvent e = makeEvent("restart_deferred", EventLevel::kWarning, std::move(msg), wallNow);
+  e.fields.emplace_back("reason", std::string(reason));
+  if (possibleAt)
+    e.fields.emplace_back("restart_possible_at", formatWallTime(toWall(*possibleAt, now, wallNow)));
+  emit(a, std::move(e), wallNow);
+}
+
+void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallNow) {
+  const RestartConfig& rc = config_.restart;
+  if (rc.method == RestartMethod::kNone) return;  // alerts only
+  if (paused_ || restartInFlight_ || graceUntil_ || givenUp_) return;
+  const TargetState hs = health_.state();
+  if (hs != TargetState::kUnhealthy && hs != TargetState::kStartingUp) return;
+  if (health_.consecutiveFailures() < health_.unhealthyAfter()) return;
+  const Cause cause = health_.cause();
+
+  if (operatorStopped_) {
+    deferRestart(a, defer::kOperatorStopped,
+                 "the service was stopped by an operator; pgvigil does not start it against "
+                 "their will",
+                 wallNow, std::nullopt, now);
+    return;
+  }
+  std::string why;
+  if (hs == TargetState::kStartingUp) {
+    const SteadyTime stuckAt = *health_.startingUpSince() + rc.recovery_grace;
+    if (now < stuckAt) {
+      deferRestart(
+          a, defer::kStartingUp,
+          "PostgreSQL says it is " +
+              std::string(cause == Cause::kShuttingDown ? "shutting down" : "starting up") +
+              "; waiting up to recovery_grace " + formatDuration(rc.recovery_grace),
+          wallNow, stuckAt, now);
+      return;
+    }
+    why = "stuck " + std::string(cause == Cause::kShuttingDown ? "shutting down" : "starting up") +
+          " for longer than recovery_grace " + formatDuration(rc.recovery_grace);
+  } else if (cause == Cause::kTimeout) {
+    const SteadyTime hangAt = *health_.timeoutSince() + rc.hang_after;
+    if (now < hangAt) {
+      deferRestart(a, defer::kHangAfter,
+                   "timeouts (port open, no answer) must last hang_after " +
+                       formatDuration(rc.hang_after) +
+                       " before a restart: restarting a loaded server makes things worse",
+                   wallNow, hangAt, now);
+      return;
+    }
+    why = "hung: timeouts for " + formatDuration(ceilMillis(now - *health_.timeoutSince()));
+  } else if (causeIsDownOrHung(cause)) {
+    why = "down: " + std::string(toString(cause)) + " in " +
+          std::to_string(health_.consecutiveFailures()) + " consecutive rounds";
+  } else {
+    deferRestart(a, defer::kNotRestartable,
+                 "a restart cannot cure '" + std::string(toString(cause)) +
+                     "' and would kill every session; alerting only",
+                 wallNow, std::nullopt, now);
+    return;
+  }
+
+  if (auto end = backoffEnd(); end && now < *end) {
+    deferRestart(a, defer::kBackoff, "waiting for the backoff after the last restart attempt",
+                 wallNow, *end, now);
+    return;
+  }
+  if (!budget_.allow(now)) {
+    givenUp_ = true;
+    AlertEvent e = makeEvent(
+        "restart_given_up", EventLevel::kCritical,
+        "restart budget spent (" + std::to_string(budget_.used(now)) + " restarts within " +
+            formatDuration(budget_.window()) +
+            "): not restarting; alerts only until it is healthy again or an operator resumes it",
+        wallNow);
+    e.fields.emplace_back("budget_used", std::to_string(budget_.used(now)));
+    e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
+    e.fields.emplace_back("budget_window", formatDuration(budget_.window()));
+    emit(a, std::move(e), wallNow);
+    return;
+  }
+  startRestart(a, "auto", why, now, wallNow);
+}
+
+void TargetSupervisor::startRestart(Action& a, std::string_view reason, std::string msg,
+                                    SteadyTime now, WallTime wallNow) {
+  restartInFlight_ = true;
+  restartReason_ = std::string(reason);
+  restartStarted_ = now;
+  restartCause_ = health_.cause();
+  ++attempts_;
+  deferred_.clear();
+  a.restart = true;
+  a.reason = restartReason_;
+  AlertEvent e = makeEvent(
+      "restart_requested", EventLevel::kWarning,
+      "restarting (" + std::string(toString(config_.restart.method)) + "): " + msg, wallNow);
+  e.fields.emplace_back("reason", restartReason_);
+  e.fields.emplace_back("attempt", std::to_string(attempts_));
+  e.fields.emplace_back("method", std::string(toString(config_.restart.method)));
+  e.fields.emplace_back("budget_used", std::to_string(budget_.used(now) + 1));
+  e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
+  e.fields.emplace_back("consecutive_failures", std::to_string(health_.consecutiveFailures()));
+  emit(a, std::move(e), wallNow);
+}
+
+Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, ServiceState service,
+                                           SteadyTime now, WallTime wallNow) {
+  Action a;
+  if (!restartInFlight_) {
+    a.refused = "no restart in progress";
+    return a;
+  }
+  restartInFlight_ = false;
+  const Millis took = outcome.took.count() > 0 ? outcome.took : ceilMillis(now - restartStarted_);
+  const WallTime startedWall = toWall(restartStarted_, now, wallNow);
+  auto addHistory = [&](std::string result) {
+    history_.push_back(
+        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took});
+    while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
+  };
+  a.persist = true;
+
+  if (outcome.result == RestartOutcome::Result::kOperatorStopped) {
+    // Not attempted: an operator stopped the service on purpose. Not a restart, not a failure.
+    --attempts_;
+    operatorStopped_ = true;
+    addHistory(std::string(toString(outcome.result)));
+    deferred_ = std::string(defer::kOperatorStopped);
+    AlertEvent e =
+        makeEvent("restart_deferred", EventLevel::kWarning,
+                  "not restarted: the service was stopped by an operator" +
+                      (outcome.detail.empty() ? std::string() : " (" + outcome.detail + ")"),
+                  wallNow);
+    e.fields.emplace_back("reason", std::string(defer::kOperatorStopped));
+    emit(a, std::move(e), wallNow);
+    return a;
+  }
+  if (service == ServiceState::kOperatorStopped)
+    operatorStopped_ = true;
+  else if (service == ServiceState::kRunning || service == ServiceState::kFailed)
+    operatorStopped_ = false;
+
+  budget_.record(restartStarted_);
+  addHistory(std::string(toString(outcome.result)));
+  lastAttemptEnd_ = now;
+  currentBackoff_ =
+      backoff_.get(static_cast<unsigned>(std::max(0, attempts_ - 1)), random_ ? random_() : 0.5);
+  const int used = budget_.used(now);
+
+  if (outcome.succeeded()) {
+    ++restartsSucceeded_;
+    health_.restartDone();
+    graceUntil_ = now + config_.restart.grace;
+    a.probeNow = true;  // see whether it is up without waiting a whole interval
+    AlertEvent e =
+        makeEvent("restart_succeeded", EventLevel::kInfo,
+                  "restart done in " + formatDuration(took) + "; waiting up to grace " +
+                      formatDuration(config_.restart.grace) + " for PostgreSQL to come up",
+                  wallNow);
+    e.cause = restartCause_;
+    e.fields.emplace_back("reason", restartReason_);
+    e.fields.emplace_back("attempt", std::to_string(attempts_));
+    e.fields.emplace_back("took", formatDuration(took));
+    if (!outcome.detail.empty()) e.fields.emplace_back("detail", outcome.detail);
+    e.fields.emplace_back("grace", formatDuration(config_.restart.grace));
+    e.fields.emplace_back("budget_used", std::to_string(used));
+    e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
+    emit(a, std::move(e), wallNow);
+    return a;
+  }
+
+  ++restartsFailed_;
+  deferred_ =
+      std::string(defer::kBackoff);  // restart_failed already says when the next one may come
+  const SteadyTime next = budget_.nextAllowed(std::max(now, *backoffEnd()));
+  AlertEvent e =
+      makeEvent("restart_failed", EventLevel::kError,
+                "restart failed (" + std::string(toString(outcome.result)) + ")" +
+                    (outcome.detail.empty() ? std::string() : ": " + outcome.detail) +
+                    "; next attempt after a backoff of " + formatDuration(currentBackoff_),
+                wallNow);
+  e.cause = restartCause_;
+  e.fields.emplace_back("reason", restartReason_);
+  e.fields.emplace_back("attempt", std::to_string(attempts_));
+  e.fields.emplace_back("result", std::string(toString(outcome.result)));
+  if (!outcome.detail.empty()) e.fields.emplace_back("detail", outcome.detail);
+  e.fields.emplace_back("took", formatDuration(took));
+  e.fields.emplace_back("backoff", formatDuration(currentBackoff_));
+  if (next != SteadyTime::max())
+    e.fields.emplace_back("next_restart_at", formatWallTime(toWall(next, now, wallNow)));
+  e.fields.emplace_back("budget_used", std::to_string(used));
+  e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
+  emit(a, std::move(e), wallNow);
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service manager, operator, time
+
+Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, WallTime wallNow) {
+  Action a;
+  switch (service) {
+    case ServiceState::kOperatorStopped:
+      // Our own restart stops the service for a moment: that is not an operator's stop.
+      if (restartInFlight_ || operatorStopped_) break;
+      operatorStopped_ = true;
+      a.probeNow = true;
+      if (config_.restart.method != RestartMethod::kNone && !paused_)
+        deferRestart(a, defer::kOperatorStopped,
+                     "the service was stopped by an operator; pgvigil will not restart it until "
+                     "it runs again",
+                     wallNow, std::nullopt, now);
+      break;
+    case ServiceState::kRunning:
+      if (operatorStopped_) {
+        operatorStopped_ = false;
+        if (deferred_ == defer::kOperatorStopped) deferred_.clear();
+        a.probeNow = true;
+      }
+      break;
+    case ServiceState::kFailed:
+      // A crash seen by the service manager: confirm it with a probe before anything acts.
+      operatorStopped_ = false;
+      if (deferred_ == defer::kOperatorStopped) deferred_.clear();
+      a.probeNow = true;
+      break;
+    case ServiceState::kUnknown:
+    case ServiceState::kNotFound:
+      break;
+  }
+  return a;
+}
+
+Action TargetSupervisor::pause(std::optional<Millis> duration, SteadyTime now, WallTime wallNow) {
+  Action a;
+  paused_ = true;
+  pausedUntil_.reset();
+  std::string msg = "paused for maintenance: checks go on, no restarts";
+  if (duration) {
+    pausedUntil_ = now + *duration;
+    msg += " for " + formatDuration(*duration);
+  }
+  AlertEvent e = makeEvent("target_paused", EventLevel::kInfo, msg, wallNow);
+  if (pausedUntil_)
+    e.fields.emplace_back("until", formatWallTime(toWall(*pausedUntil_, now, wallNow)));
+  a.persist = true;
+  emit(a, std::move(e), wallNow);
+  return a;
+}
+
+void TargetSupervisor::endPause(Action& a, std::string msg, WallTime wallNow) {
+  paused_ = false;
+  pausedUntil_.reset();
+  a.persist = true;
+  a.probeNow = true;
+  emit(a, makeEvent("target_resumed", EventLevel::kInfo, std::move(msg), wallNow), wallNow);
+}
+
+Action TargetSupervisor::resume(SteadyTime now, WallTime wallNow) {
+  (void)now;
+  Action a;
+  if (!paused_ && !givenUp_) {
+    a.refused = "not paused and not given up";
+    return a;
+  }
+  std::string msg = "resumed by an operator";
+  if (givenUp_) {
+    givenUp_ = false;
+    budget_.clear();
+    attempts_ = 0;
+    currentBackoff_ = Millis{0};
+    lastAttemptEnd_.reset();
+    deferred_.clear();
+    msg += "; the restart budget starts afresh";
+  }
+  endPause(a, std::move(msg), wallNow);
+  return a;
+}
+
+Action TargetSupervisor::requestRestart(SteadyTime now, WallTime wallNow) {
+  Action a;
+  if (config_.restart.method == RestartMethod::kNone) {
+    a.refused = "restart method is none";
+    return a;
+  }
+  if (restartInFlight_) {
+    a.refused = "a restart is already in progress";
+    return a;
+  }
+  graceUntil_.reset();
+  startRestart(a, "manual", "requested by an operator", now, wallNow);
+  return a;
+}
+
+Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
+  Action a;
+  if (paused_ && pausedUntil_ && now >= *pausedUntil_) endPause(a, "pause expired", wallNow);
+  if (graceUntil_ && now >= *graceUntil_) {
+    // It never came up: the failed rounds during grace do not count, the next restart needs
+    // unhealthy_after new ones (and the backoff).
+    graceUntil_.reset();
+    health_.forceUnhealthy(now);
+    if (computeDisplayed() == TargetState::kUnhealthy && displayed_ != TargetState::kUnhealthy) {
+      AlertEvent e = makeEvent("target_unhealthy", EventLevel::kError,
+                               "PostgreSQL did not come up within grace " +
+                                   formatDuration(config_.restart.grace) + " after the restart",
+                               wallNow);
+      e.fields.emplace_back("consecutive_failures", "0");
+      emit(a, std::move(e), wallNow);
+    } else {
+      settle(a, wallNow, nullptr);
+    }
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status and persistence
+
+std::optional<SteadyTime> TargetSupervisor::nextRestartAllowed(SteadyTime now) const {
+  if (config_.restart.method == RestartMethod::kNone || restartInFlight_ || givenUp_)
+    return std::nullopt;
+  if (paused_ && !pausedUntil_) return std::nullopt;
+  SteadyTime t = now;
+  if (auto end = backoffEnd()) t = std::max(t, *end);
+  if (graceUntil_) t = std::max(t, *graceUntil_);
+  if (paused_) t = std::max(t, *pausedUntil_);
+  const SteadyTime b = budget_.nextAllowed(t);
+  if (b == SteadyTime::max()) return std::nullopt;
+  return b;
+}
+
+TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
+  TargetStatus s;
+  s.name = config_.name;
+  s.state = displayed_;
+  s.since = since_;
+  s.cause = stateIsUp(displayed_) ? Cause::kNone : health_.cause();
+  s.last_round = lastRound_;
+  s.consecutive_failures = health_.consecutiveFailures();
+  s.consecutive_successes = health_.consecutiveSuccesses();
+  s.last_success = lastSuccess_;
+  s.interval = config_.interval;
+  s.restart_method = std::string(toString(config_.restart.method));
+  s.restart_history.assign(history_.begin(), history_.end());
+  if (auto next = nextRestartAllowed(now)) s.next_restart_allowed = toWall(*next, now, wallNow);
+  s.budget_used = budget_.used(now);
+  s.budget_max = budget_.max();
+  if (paused_ && pausedUntil_) s.paused_until = toWall(*pausedUntil_, now, wallNow);
+  for (Cause c : kAllCauses) {
+    auto it = failuresTotal_.find(c);
+    s.failures_total.emplace_back(c, it == failuresTotal_.end() ? 0 : it->second);
+  }
+  s.restarts_succeeded = restartsSucceeded_;
+  s.restarts_failed = restartsFailed_;
+  return s;
+}
+
+PersistedTarget TargetSupervisor::persisted(SteadyTime now, WallTime wallNow) const {
+  PersistedTarget p;
+  p.history.assign(history_.begin(), history_.end());
+  for (SteadyTime t : budget_.times()) p.budget.push_back(toWall(t, now, wallNow));
+  p.attempts = attempts_;
+  if (lastAttemptEnd_) p.last_attempt_end = toWall(*lastAttemptEnd_, now, wallNow);
+  p.paused = paused_;
+  if (paused_ && pausedUntil_) p.paused_until = toWall(*pausedUntil_, now, wallNow);
+  return p;
+}
+
+Action TargetSupervisor::restore(const PersistedTarget& saved, SteadyTime now, WallTime wallNow) {
+  // Wall time -> steady time by the offsets of now; a time "in the future" (the wall clock was
+  // set back) is taken as now, so nothing waits longer than it was meant to.
+  auto toSteady = [&](WallTime w) {
+    return now -
+           std::max(SteadyTime::duration::zero(), duration_cast<SteadyTime::duration>(wallNow - w));
+  };
+  Action a;
+  history_.assign(saved.history.begin(), saved.history.end());
+  while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
+  std::vector<SteadyTime> times;
+  for (WallTime w : saved.budget) times.push_back(toSteady(w));
+  budget_.restore(std::move(times));
+  attempts_ = std::max(0, saved.attempts);
+  lastAttemptEnd_.reset();
+  currentBackoff_ = Millis{0};
+  if (attempts_ > 0 && saved.last_attempt_end) {
+    lastAttemptEnd_ = toSteady(*saved.last_attempt_end);
+    currentBackoff_ = backoff_.get(static_cast<unsigned>(attempts_ - 1), random_ ? random_() : 0.5);
+  }
+  if (saved.paused) {
+    std::optional<Millis> left;
+    if (saved.paused_until)
+      left = std::max(Millis{0}, duration_cast<Millis>(*saved.paused_until - wallNow));
+    Action p = pause(left, now, wallNow);
+    p.events.front().msg += " (restored from the state file)";
+    a = std::move(p);
+    a.persist = false;
+  }
+  return a;
+}
+
+}  // namespace pgvigil

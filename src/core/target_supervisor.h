@@ -1,0 +1,161 @@
+// The restart policy engine of one target (SPEC.md §2 restart, §3, §6). Pure: it decides, the
+// agent does the I/O. It owns the target's HealthState, Backoff, RestartBudget and pause, and
+// produces the displayed state (restarting, given_up and paused overlay the health state) and
+// the alert events, one per change, never one per round.
+//
+// The agent's loop, per target:
+//   Action a = sup.onRound(round, clock.now(), clock.wallNow());   // after every round
+//   emit(a.events); scheduler.done(name, now, a.confirmSoon);
+//   if (a.restart) { outcome = restarter.restart(deadline);         // on a worker
+//                    a = sup.onRestartFinished(outcome, restarter.query(..), now, wallNow); }
+//   if (a.probeNow) scheduler.runNow(name, now);
+//   if (a.persist) stateStore.save(...persisted(now, wallNow) of every target...);
+// and sup.onTick(now, wallNow) from the loop's tick (pause expiry, grace expiry),
+// sup.onServiceState(...) from the ServiceWatcher, pause/resume/requestRestart from the HTTP
+// endpoint. docs/health-model.md has every rule and every event.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/alert_event.h"
+#include "core/backoff.h"
+#include "core/config.h"
+#include "core/health_state.h"
+#include "core/restart_budget.h"
+#include "core/restart_outcome.h"
+#include "core/round_result.h"
+#include "core/state_store.h"
+#include "core/status.h"
+
+namespace pgvigil {
+
+/// What the agent should do after a call into the supervisor.
+struct Action {
+  std::vector<AlertEvent> events;  ///< emit these, in order
+  bool restart = false;            ///< run the restarter now, then call onRestartFinished()
+  std::string reason;              ///< with restart: "auto" or "manual"
+  bool probeNow = false;           ///< run a round at once (Scheduler::runNow): confirm a crash
+  bool confirmSoon = false;        ///< a health change is pending: pass to Scheduler::done()
+  bool persist = false;            ///< history, budget or pause changed: save the state file
+  std::string refused;             ///< a manual request that was not carried out, and why
+
+  bool accepted() const { return refused.empty(); }
+};
+
+/// Why a restart that would otherwise have been considered is held back (restart_deferred's
+/// "reason" field).
+namespace defer {
+inline constexpr std::string_view kHangAfter = "hang_after";    ///< timeouts not long enough
+inline constexpr std::string_view kStartingUp = "starting_up";  ///< within recovery_grace
+inline constexpr std::string_view kNotRestartable = "not_restartable";  ///< cause never restarts
+inline constexpr std::string_view kOperatorStopped = "operator_stopped";
+inline constexpr std::string_view kBackoff = "backoff";
+}  // namespace defer
+
+class TargetSupervisor {
+ public:
+  /// `random` feeds the backoff jitter ([0,1)); without one the backoff is exact.
+  /// `startedAt`: when the agent began watching (the `since` of the first state, unknown).
+  explicit TargetSupervisor(const TargetConfig& config, Random01 random = {},
+                            WallTime startedAt = WallTime{});
+
+  /// A round finished (successful or not).
+  Action onRound(const RoundResult& round, SteadyTime now, WallTime wallNow);
+  /// The restart that the last Action asked for is over; `service` is what the service manager
+  /// says now (kUnknown where it cannot tell).
+  Action onRestartFinished(const RestartOutcome& outcome, ServiceState service, SteadyTime now,
+                           WallTime wallNow);
+  /// The service manager reports a change (ServiceWatcher): an operator stop holds restarts
+  /// back until the service runs again; a failure asks for a confirming round at once.
+  Action onServiceState(ServiceState service, SteadyTime now, WallTime wallNow);
+  /// Maintenance: checks go on, no automatic restarts; `duration` empty = until resume().
+  Action pause(std::optional<Millis> duration, SteadyTime now, WallTime wallNow);
+  /// Ends a pause, or a given_up (then the budget starts afresh).
+  Action resume(SteadyTime now, WallTime wallNow);
+  /// An operator asks for a restart now: no backoff, no budget check (it is counted), no hold
+  /// for pause or operator stop; refused with method none or while a restart runs.
+  Action requestRestart(SteadyTime now, WallTime wallNow);
+  /// Time passes: a pause expires, a restart's grace runs out. Call it from the loop's tick.
+  Action onTick(SteadyTime now, WallTime wallNow);
+  /// Config reload: thresholds, backoff, budget, grace and method change; state is kept.
+  void reconfigure(const TargetConfig& config);
+
+  TargetStatus status(SteadyTime now, WallTime wallNow) const;
+  TargetState state() const { return displayed_; }
+  const HealthState& health() const { return health_; }
+  bool paused() const { return paused_; }
+  bool givenUp() const { return givenUp_; }
+  bool restarting() const { return restartInFlight_; }
+  bool inGrace() const { return graceUntil_.has_value(); }
+  bool operatorStopped() const { return operatorStopped_; }
+  int attempts() const { return attempts_; }
+  /// When the next automatic restart is allowed by backoff and budget (empty: no restart
+  /// method, or one is running now).
+  std::optional<SteadyTime> nextRestartAllowed(SteadyTime now) const;
+  const TargetConfig& config() const { return config_; }
+
+  /// What survives an agent restart (StateStore), in wall-clock time.
+  PersistedTarget persisted(SteadyTime now, WallTime wallNow) const;
+  /// Restores what persisted() saved; returns a target_paused event when it restored a pause.
+  Action restore(const PersistedTarget& saved, SteadyTime now, WallTime wallNow);
+
+ private:
+  enum class ConnLevel { kOk, kWarn, kCritical };
+
+  TargetState computeDisplayed() const;
+  AlertEvent makeEvent(std::string_view name, EventLevel level, std::string msg,
+                       WallTime wallNow) const;
+  /// Emits `event` with state = the displayed state now and previous_state = the one before,
+  /// when they differ; records the change.
+  void emit(Action& a, AlertEvent event, WallTime wallNow);
+  /// Emits the plain state event when the displayed state changed without a specific one.
+  void settle(Action& a, WallTime wallNow, const RoundResult* round);
+  void connectionEvents(Action& a, const RoundResult& round, WallTime wallNow);
+  void considerRestart(Action& a, SteadyTime now, WallTime wallNow);
+  void deferRestart(Action& a, std::string_view reason, std::string msg, WallTime wallNow,
+                    std::optional<SteadyTime> possibleAt, SteadyTime now);
+  void startRestart(Action& a, std::string_view reason, std::string msg, SteadyTime now,
+                    WallTime wallNow);
+  void endPause(Action& a, std::string msg, WallTime wallNow);
+  void backToUp(Action& a);
+  std::optional<SteadyTime> backoffEnd() const;
+  WallTime toWall(SteadyTime t, SteadyTime now, WallTime wallNow) const;
+
+  TargetConfig config_;
+  Random01 random_;
+  HealthState health_;
+  Backoff backoff_;
+  RestartBudget budget_;
+
+  TargetState displayed_ = TargetState::kUnknown;
+  WallTime since_{};
+  ConnLevel connLevel_ = ConnLevel::kOk;
+
+  bool paused_ = false;
+  std::optional<SteadyTime> pausedUntil_;
+  bool givenUp_ = false;
+  bool operatorStopped_ = false;
+  bool restartInFlight_ = false;
+  std::string restartReason_;  ///< "auto" | "manual" of the restart in flight
+  SteadyTime restartStarted_{};
+  Cause restartCause_ = Cause::kNone;
+  std::optional<SteadyTime> graceUntil_;
+  int attempts_ = 0;  ///< restarts since the target was last up
+  std::optional<SteadyTime> lastAttemptEnd_;
+  Millis currentBackoff_{0};  ///< drawn (with jitter) when the last attempt ended
+  std::string deferred_;      ///< the restart_deferred reason already announced
+
+  std::optional<RoundResult> lastRound_;
+  std::optional<WallTime> lastSuccess_;
+  std::deque<RestartRecord> history_;
+  std::map<Cause, std::uint64_t> failuresTotal_;
+  std::uint64_t restartsSucceeded_ = 0;
+  std::uint64_t restartsFailed_ = 0;
+};
+
+}  // namespace pgvigil

@@ -1,0 +1,215 @@
+// StateStore: the YAML state file survives round trips, is written atomically, and a broken one
+// is reported and set aside, never fatal.
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/state_store.h"
+
+using namespace pgvigil;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A temp dir of its own, removed at the end (also when the test fails).
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "pgvigil-state-XXXXXX").string();
+    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::trunc);
+  out << text;
+}
+
+WallTime at(const char* s) {
+  auto t = parseWallTime(s);
+  BOOST_REQUIRE(t.has_value());
+  return *t;
+}
+
+PersistedState sample() {
+  PersistedState st;
+  PersistedTarget& main = st.targets["main"];
+  main.history.push_back(RestartRecord{at("2026-11-22T10:00:00.000Z"), "auto", "failed",
+                                       "exited 1: \"pg_ctl\" said: no", Millis{1234}});
+  main.history.push_back(RestartRecord{at("2026-11-22T10:05:00.250Z"), "manual", "succeeded",
+                                       "job done", Millis{2500}});
+  main.budget = {at("2026-11-22T10:00:00.000Z"), at("2026-11-22T10:05:00.250Z")};
+  main.attempts = 2;
+  main.last_attempt_end = at("2026-11-22T10:05:02.750Z");
+  PersistedTarget& replica = st.targets["replica-2"];
+  replica.paused = true;
+  replica.paused_until = at("2026-11-22T12:00:00.000Z");
+  st.targets["idle"];  // nothing at all
+  return st;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(state_store)
+
+BOOST_AUTO_TEST_CASE(test_WallTimeFormatAndParse) {
+  const WallTime t = WallTime{std::chrono::milliseconds{1'700'000'000'123}};
+  BOOST_TEST(formatWallTime(t) == "2023-11-14T22:13:20.123Z");
+  BOOST_TEST((parseWallTime("2023-11-14T22:13:20.123Z") == t));
+  BOOST_TEST(formatWallTime(WallTime{}) == "1970-01-01T00:00:00.000Z");
+  BOOST_TEST((parseWallTime("2023-11-14T22:13:20Z") == t - 123ms));
+  BOOST_TEST((parseWallTime("2023-11-14T23:13:20.123+01:00") == t));
+  BOOST_TEST((parseWallTime("2023-11-14T21:13:20.123-01:00") == t));
+  BOOST_TEST((parseWallTime("2023-11-14T22:13:20.123456789Z") == t + 456789ns));
+  BOOST_TEST(formatWallTime(*parseWallTime("2024-02-29T23:59:59.999Z")) ==
+             "2024-02-29T23:59:59.999Z");
+  for (const char* bad :
+       {"", "2023-11-14", "2023-11-14T22:13:20", "2023-13-14T22:13:20Z", "2023-02-30T22:13:20Z",
+        "2023-11-14T24:13:20Z", "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zjunk",
+        "x023-11-14T22:13:20Z", "2023-11-14T22:13:20.1234567890Z", "2023-11-14T22:13:20+1:00"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_TEST(!parseWallTime(bad).has_value());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(test_RoundTrip) {
+  TempDir dir;
+  StateStore store(StateStore::pathFor((dir.path / "sub" / "dir").string()));
+  const PersistedState st = sample();
+  BOOST_TEST(store.save(st) == "");  // creates the directory
+  BOOST_TEST(fs::exists(store.path()));
+  BOOST_TEST(!fs::exists(fs::path(store.path().string() + ".tmp")));
+  auto loaded = store.load();
+  BOOST_TEST(loaded.error == "");
+  BOOST_TEST(loaded.state.targets.size() == 3u);
+  BOOST_TEST((loaded.state.targets.at("main") == st.targets.at("main")));
+  BOOST_TEST((loaded.state.targets.at("replica-2") == st.targets.at("replica-2")));
+  BOOST_TEST((loaded.state.targets.at("idle") == PersistedTarget{}));
+  // Human-readable: RFC 3339 times, quoted details.
+  const std::string text = slurp(store.path());
+  BOOST_TEST(text.find("2026-11-22T10:05:00.250Z") != std::string::npos);
+  BOOST_TEST(text.find("version: 1") != std::string::npos);
+  // Saving again replaces it.
+  PersistedState empty;
+  BOOST_TEST(store.save(empty) == "");
+  BOOST_TEST(store.load().state.targets.empty());
+}
+
+BOOST_AUTO_TEST_CASE(test_MissingFileIsAFirstStart) {
+  TempDir dir;
+  StateStore store(dir.path / "pgvigil-state.yaml");
+  auto loaded = store.load();
+  BOOST_TEST(loaded.error == "");
+  BOOST_TEST(loaded.state.targets.empty());
+}
+
+BOOST_AUTO_TEST_CASE(test_CorruptFileIsReportedSetAsideAndReplaced) {
+  const char* broken[] = {
+      "{{{ not yaml",
+      "just a string",
+      "version: 2\ntargets: {}\n",
+      "targets: {}\n",  // no version
+      "version: 1\ntargets: [1, 2]\n",
+      "version: 1\ntargets:\n  main:\n    attempts: lots\n",
+      "version: 1\ntargets:\n  main:\n    attempts: -1\n",
+      "version: 1\ntargets:\n  main:\n    budget: [yesterday]\n",
+      "version: 1\ntargets:\n  main:\n    paused: maybe\n",
+      "version: 1\ntargets:\n  main:\n    history: [{at: 2026-11-22T10:00:00Z, colour: red}]\n",
+      "version: 1\ntargets:\n  main:\n    bogus: 1\n",
+      "version: 1\nextra: 1\n",
+      "",
+  };
+  for (const char* text : broken) {
+    BOOST_TEST_CONTEXT(text) {
+      TempDir dir;
+      StateStore store(dir.path / "pgvigil-state.yaml");
+      write(store.path(), text);
+      auto loaded = store.load();
+      BOOST_TEST(!loaded.error.empty());
+      BOOST_TEST(loaded.error.find(store.path().string()) != std::string::npos);
+      BOOST_TEST(loaded.state.targets.empty());
+      const fs::path aside(store.path().string() + ".corrupt");
+      BOOST_TEST(fs::exists(aside));
+      BOOST_TEST(slurp(aside) == text);
+      BOOST_TEST(!fs::exists(store.path()));
+      // Next start: a fresh file is written and read back.
+      BOOST_TEST(store.save(sample()) == "");
+      auto again = store.load();
+      BOOST_TEST(again.error == "");
+      BOOST_TEST(again.state.targets.size() == 3u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(test_ErrorsSayWhere) {
+  std::string error;
+  BOOST_TEST(!StateStore::parse("version: 1\ntargets:\n  main:\n    attempts: lots\n", &error));
+  BOOST_TEST(error.find("line 4") != std::string::npos);
+  BOOST_TEST(error.find("attempts") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(test_DirectoryInTheWayIsSetAside) {
+  TempDir dir;
+  StateStore store(dir.path / "pgvigil-state.yaml");
+  fs::create_directories(store.path());
+  auto loaded = store.load();
+  BOOST_TEST(!loaded.error.empty());
+  BOOST_TEST(store.save(sample()) == "");
+  BOOST_TEST(store.load().error == "");
+}
+
+BOOST_AUTO_TEST_CASE(test_SaveFailureIsAnErrorNotAnException) {
+  TempDir dir;
+  write(dir.path / "file", "x");
+  // The state dir would have to be inside a regular file: impossible, also for root.
+  StateStore store(dir.path / "file" / "state" / "pgvigil-state.yaml");
+  std::string err;
+  BOOST_CHECK_NO_THROW(err = store.save(sample()));
+  BOOST_TEST(!err.empty());
+  BOOST_TEST(err.find("state directory") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(test_HistoryIsBounded) {
+  TempDir dir;
+  StateStore store(dir.path / "pgvigil-state.yaml");
+  PersistedState st;
+  for (int i = 0; i < 50; ++i)
+    st.targets["main"].history.push_back(RestartRecord{
+        WallTime{std::chrono::seconds{1'700'000'000 + i}}, "auto", "succeeded", "", Millis{i}});
+  BOOST_TEST(store.save(st) == "");
+  auto loaded = store.load();
+  const auto& h = loaded.state.targets.at("main").history;
+  BOOST_TEST(h.size() == StateStore::kMaxHistory);
+  BOOST_TEST(h.back().took.count() == 49);  // the newest are kept
+  BOOST_TEST(h.front().took.count() == 30);
+}
+
+BOOST_AUTO_TEST_CASE(test_SpecialCharactersSurvive) {
+  PersistedState st;
+  st.targets["main"].history.push_back(RestartRecord{
+      WallTime{}, "auto", "failed", "line1\nline2: \"quoted\" # not a comment {x}", Millis{1}});
+  std::string error;
+  auto back = StateStore::parse(StateStore::serialize(st), &error);
+  BOOST_REQUIRE(back.has_value());
+  BOOST_TEST(back->targets.at("main").history.at(0).detail ==
+             "line1\nline2: \"quoted\" # not a comment {x}");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
