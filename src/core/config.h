@@ -19,6 +19,8 @@ struct ConnectionsCheckConfig {
   bool enabled = true;
   double warn = 0.80;      ///< fraction of usable slots, 0..1
   double critical = 0.95;  ///< fraction of usable slots, 0..1, > warn
+
+  bool operator==(const ConnectionsCheckConfig&) const = default;
 };
 
 struct BackoffConfig {
@@ -26,11 +28,15 @@ struct BackoffConfig {
   Millis max = 5min;
   double multiplier = 2.0;
   double jitter = 0.10;  ///< fraction, 0..1
+
+  bool operator==(const BackoffConfig&) const = default;
 };
 
 struct BudgetConfig {
   int max = 5;
   Millis window = 1h;
+
+  bool operator==(const BudgetConfig&) const = default;
 };
 
 enum class RestartMethod { kNone, kCommand, kSystemd, kWindowsService, kDocker };
@@ -49,6 +55,8 @@ struct RestartConfig {
   BudgetConfig budget;
   Millis recovery_grace = 10min;
   Millis hang_after = 2min;
+
+  bool operator==(const RestartConfig&) const = default;
 };
 
 struct TargetConfig {

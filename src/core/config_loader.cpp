@@ -1068,7 +1068,7 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
       std::string where = "targets[" + std::to_string(index++) + "]";
       Loc itemLoc = locOf(item.Mark());
       if (itemLoc.line == 0) itemLoc = targetsLoc;
-      if (item.IsMap() && item["conninfo"].IsScalar())
+      if (item.IsMap() && item["conninfo"].IsDefined() && item["conninfo"].IsScalar())
         loader.conninfos().push_back(expandEnv(item["conninfo"].Scalar(), loader.env()).value);
       if (!item.IsMap()) {
         loader.error(itemLoc, where +
@@ -1299,6 +1299,11 @@ std::string suggestKey(std::string_view word, const std::vector<std::string>& ca
   const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, word.size() / 3));
   for (const auto& c : candidates) {
     std::size_t d = editDistance(word, c);
+    // "warning" for "warn", "conn" for "connections": one spelled out the other.
+    const bool prefix =
+        std::min(word.size(), c.size()) >= 3 &&
+        (toLower(word).rfind(toLower(c), 0) == 0 || toLower(c).rfind(toLower(word), 0) == 0);
+    if (prefix && d > limit) d = limit;
     if (d <= limit && (best.empty() || d < bestDistance)) {
       best = c;
       bestDistance = d;
