@@ -231,6 +231,20 @@ bool readStatus(sd_bus* bus, const std::string& path, const Deadline& deadline,
     }
     status.result = status.active_state == "failed" ? "" : "success";
   }
+  // Unit.Job is (id, path); id 0 when no job is queued.
+  MessagePtr reply(nullptr, &sd_bus_message_unref);
+  auto append = [](sd_bus_message* m) { return sd_bus_message_append(m, "ss", kUnitIface, "Job"); };
+  if (!callSystemd(bus, path.c_str(), kPropertiesIface, "Get", deadline, append, reply, failure))
+    return false;
+  uint32_t jobId = 0;
+  const char* jobPath = nullptr;
+  int r = sd_bus_message_enter_container(reply.get(), 'v', "(uo)");
+  if (r >= 0) r = sd_bus_message_read(reply.get(), "(uo)", &jobId, &jobPath);
+  if (r < 0) {
+    failure = {BusFailure::Kind::kOther, "Get Job: bad reply"};
+    return false;
+  }
+  status.job_pending = jobId != 0;
   return true;
 }
 
@@ -290,6 +304,8 @@ ServiceState serviceStateFrom(const SystemdUnitStatus& s) {
   if (s.active_state == "active" || s.active_state == "reloading") return ServiceState::kRunning;
   if (s.active_state == "activating")
     return s.sub_state == "auto-restart" ? ServiceState::kFailed : ServiceState::kRunning;
+  if ((s.active_state == "failed" || s.active_state == "inactive") && s.job_pending)
+    return ServiceState::kUnknown;  // about to start: not a stop, not a new failure
   if (s.active_state == "failed") return ServiceState::kFailed;
   if (s.active_state == "inactive")
     return s.result == "success" ? ServiceState::kOperatorStopped : ServiceState::kFailed;
@@ -384,8 +400,10 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
     // Listen for the job's end before asking for it, so the signal cannot be missed.
     JobResults jobs;
     sd_bus_slot* rawSlot = nullptr;
-    int r = sd_bus_match_signal(bus.get(), &rawSlot, kDestination, kManagerPath, kManagerIface,
-                                "JobRemoved", &onJobRemoved, &jobs);
+    // Asynchronous AddMatch: no round trip of its own; the bus daemon handles it before the
+    // Subscribe and RestartUnit calls that follow it on this connection.
+    int r = sd_bus_match_signal_async(bus.get(), &rawSlot, kDestination, kManagerPath,
+                                      kManagerIface, "JobRemoved", &onJobRemoved, nullptr, &jobs);
     SlotPtr slot(rawSlot, &sd_bus_slot_unref);
     if (r < 0) {
       BusError none;
@@ -553,7 +571,8 @@ void SystemdServiceWatcher::watchOnce() {
       "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',arg0='" +
       kUnitIface + "'";
   sd_bus_slot* rawSlot = nullptr;
-  if (sd_bus_add_match(bus.get(), &rawSlot, match.c_str(), &onPropertiesChanged, &flags) < 0)
+  if (sd_bus_add_match_async(bus.get(), &rawSlot, match.c_str(), &onPropertiesChanged, nullptr,
+                             &flags) < 0)
     return;
   SlotPtr slot(rawSlot, &sd_bus_slot_unref);
   MessagePtr reply(nullptr, &sd_bus_message_unref);

@@ -28,6 +28,7 @@ struct SystemdUnitStatus {
   std::string active_state;  ///< "active", "failed", "inactive", "activating", ...
   std::string sub_state;     ///< "running", "dead", "failed", "auto-restart", ...
   std::string result;        ///< org.freedesktop.systemd1.Service.Result: "success", "signal", ...
+  bool job_pending = false;  ///< a job (start, restart, stop) is queued for the unit
 };
 
 /// The mapping of SPEC.md §3 for systemd, pure so it can be tested without a bus:
@@ -35,7 +36,8 @@ struct SystemdUnitStatus {
 /// brings it back itself) -> kFailed; failed -> kFailed; inactive with Result=success ->
 /// kOperatorStopped
 /// (`systemctl stop`), inactive with any other Result -> kFailed; LoadState not-found -> kNotFound;
-/// deactivating and anything unknown -> kUnknown (a transient the next read settles).
+/// deactivating and anything unknown -> kUnknown (a transient the next read settles); inactive or
+/// failed while a job is queued (the dead moment inside a restart) -> kUnknown too.
 ServiceState serviceStateFrom(const SystemdUnitStatus& status);
 
 /// "postgresql@15-main" -> "postgresql@15-main.service"; names that carry a unit type keep it.

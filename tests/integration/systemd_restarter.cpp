@@ -313,6 +313,9 @@ BOOST_AUTO_TEST_CASE(state_mapping_follows_the_health_model) {
       {{"not-found", "inactive", "dead", "success"}, ServiceState::kNotFound},
       {{"loaded", "deactivating", "stop-sigterm", "success"}, ServiceState::kUnknown},
       {{"loaded", "maintenance", "", ""}, ServiceState::kUnknown},
+      {{"loaded", "inactive", "dead", "success", true}, ServiceState::kUnknown},
+      {{"loaded", "failed", "failed", "signal", true}, ServiceState::kUnknown},
+      {{"loaded", "active", "running", "success", true}, ServiceState::kRunning},
   };
   for (const auto& row : rows) {
     BOOST_TEST_CONTEXT(row.status.load_state << "/" << row.status.active_state << "/"
@@ -623,6 +626,16 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
   std::size_t mark = rec.size();
   BOOST_REQUIRE_EQUAL(r.restart(Deadline(SystemClock::instance(), 30s)).result, Result::kSucceeded);
   BOOST_CHECK(rec.waitFor(ServiceState::kRunning, mark, 3s));
+
+  // A restart passes through a dead moment with a start job queued: neither a stop nor a crash.
+  mark = rec.size();
+  BOOST_REQUIRE(systemctl({"restart", unit}).ok());
+  std::this_thread::sleep_for(300ms);
+  {
+    std::lock_guard lock(rec.mu);
+    for (std::size_t i = mark; i < rec.seen.size(); ++i)
+      BOOST_CHECK_EQUAL(rec.seen[i].first, ServiceState::kRunning);
+  }
 
   mark = rec.size();
   t0 = std::chrono::steady_clock::now();
