@@ -21,10 +21,14 @@ namespace pgvigil {
 
 std::string_view toString(NagiosStatus s) {
   switch (s) {
-    case NagiosStatus::kOk: return "OK";
-    case NagiosStatus::kWarning: return "WARNING";
-    case NagiosStatus::kCritical: return "CRITICAL";
-    case NagiosStatus::kUnknown: return "UNKNOWN";
+    case NagiosStatus::kOk:
+      return "OK";
+    case NagiosStatus::kWarning:
+      return "WARNING";
+    case NagiosStatus::kCritical:
+      return "CRITICAL";
+    case NagiosStatus::kUnknown:
+      return "UNKNOWN";
   }
   return "UNKNOWN";
 }
@@ -33,10 +37,14 @@ namespace {
 
 int severity(NagiosStatus s) {
   switch (s) {
-    case NagiosStatus::kOk: return 0;
-    case NagiosStatus::kWarning: return 1;
-    case NagiosStatus::kUnknown: return 2;
-    case NagiosStatus::kCritical: return 3;
+    case NagiosStatus::kOk:
+      return 0;
+    case NagiosStatus::kWarning:
+      return 1;
+    case NagiosStatus::kUnknown:
+      return 2;
+    case NagiosStatus::kCritical:
+      return 3;
   }
   return 2;
 }
@@ -55,7 +63,9 @@ std::string human(Micros d) {
   return fmt("%.2fs", ms / 1000.0);
 }
 
-std::string percent(double ratio) { return fmt("%.0f%%", ratio * 100.0); }
+std::string percent(double ratio) {
+  return fmt("%.0f%%", ratio * 100.0);
+}
 
 /// The checks a target is configured to run, in round order.
 std::vector<std::string> configuredChecks(const TargetConfig& t) {
@@ -89,11 +99,13 @@ std::string connectionsText(const ConnectionStats& c) {
 
 }  // namespace
 
-NagiosStatus worse(NagiosStatus a, NagiosStatus b) { return severity(a) >= severity(b) ? a : b; }
+NagiosStatus worse(NagiosStatus a, NagiosStatus b) {
+  return severity(a) >= severity(b) ? a : b;
+}
 
 NagiosStatus statusOf(const RoundResult& round) {
-  if (!round.ok()) return round.cause == Cause::kInternal ? NagiosStatus::kUnknown
-                                                         : NagiosStatus::kCritical;
+  if (!round.ok())
+    return round.cause == Cause::kInternal ? NagiosStatus::kUnknown : NagiosStatus::kCritical;
   if (round.connections_critical) return NagiosStatus::kCritical;
   if (round.verdict == Verdict::kDegraded || round.connections_warn) return NagiosStatus::kWarning;
   return NagiosStatus::kOk;
@@ -112,8 +124,8 @@ std::string summaryOf(const TargetReport& r) {
   if (round.connections_critical || round.verdict == Verdict::kDegraded || round.connections_warn) {
     if (!round.degraded_reason.empty()) return round.degraded_reason;
     if (round.connections) {
-      const double limit = round.connections_critical ? r.target.connections.critical
-                                                      : r.target.connections.warn;
+      const double limit =
+          round.connections_critical ? r.target.connections.critical : r.target.connections.warn;
       return "connections at " + percent(round.connections->ratio()) + " of " +
              std::to_string(round.connections->usable) + " usable (" +
              (round.connections_critical ? "critical " : "warn ") + percent(limit) + ")";
@@ -206,8 +218,8 @@ std::string nagiosLine(const CheckReport& report) {
 }
 
 std::string targetLine(const TargetReport& r) {
-  std::string line = r.target.name + ": " + std::string(toString(statusOf(r.round))) + " - " +
-                     summaryOf(r) + " -";
+  std::string line =
+      r.target.name + ": " + std::string(toString(statusOf(r.round))) + " - " + summaryOf(r) + " -";
   bool first = true;
   for (const auto& [name, outcome] : checksOf(r)) {
     line += first ? " " : "; ";
@@ -233,7 +245,8 @@ std::string targetLine(const TargetReport& r) {
       }
     } else {
       line += "FAIL " + std::string(toString(outcome->cause));
-      if (outcome->phase != Phase::kNone) line += " (" + std::string(toString(outcome->phase)) + ")";
+      if (outcome->phase != Phase::kNone)
+        line += " (" + std::string(toString(outcome->phase)) + ")";
       line += " " + human(outcome->latency);
       if (!outcome->message.empty()) line += " " + outcome->message;
     }
@@ -271,8 +284,9 @@ std::string renderCheckJson(const CheckReport& report) {
       o->set("phase", Poco::Dynamic::Var());
     } else {
       o->set("cause", std::string(toString(round.cause)));
-      o->set("phase", round.phase == Phase::kNone ? Poco::Dynamic::Var()
-                                                  : Poco::Dynamic::Var(std::string(toString(round.phase))));
+      o->set("phase", round.phase == Phase::kNone
+                          ? Poco::Dynamic::Var()
+                          : Poco::Dynamic::Var(std::string(toString(round.phase))));
     }
     o->set("message", round.message);
     o->set("degraded_reason", round.degraded_reason);

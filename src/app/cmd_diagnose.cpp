@@ -37,37 +37,68 @@ using namespace std::chrono_literals;
 
 std::string_view toString(Problem p) {
   switch (p) {
-    case Problem::kNone: return "none";
-    case Problem::kDnsFailure: return "dns_failure";
-    case Problem::kRefused: return "refused";
-    case Problem::kNoListenerTcp: return "no_tcp_listener";
-    case Problem::kWrongPort: return "wrong_port";
-    case Problem::kNoSocket: return "no_socket";
-    case Problem::kSocketPermission: return "socket_permission";
-    case Problem::kUnreachable: return "unreachable";
-    case Problem::kConnectTimeout: return "connect_timeout";
-    case Problem::kStartupTimeout: return "startup_timeout";
-    case Problem::kReset: return "reset";
-    case Problem::kTlsNotOffered: return "tls_not_offered";
-    case Problem::kTlsCertificate: return "tls_certificate";
-    case Problem::kTlsOther: return "tls";
-    case Problem::kStartingUp: return "starting_up";
-    case Problem::kHotStandbyOff: return "hot_standby_off";
-    case Problem::kShuttingDown: return "shutting_down";
-    case Problem::kTooManyConnections: return "too_many_connections";
-    case Problem::kHbaNoEntry: return "pg_hba_no_entry";
-    case Problem::kHbaReject: return "pg_hba_reject";
-    case Problem::kPasswordFailed: return "password_failed";
-    case Problem::kNoPassword: return "no_password";
-    case Problem::kRoleMissing: return "role_missing";
-    case Problem::kPeerAuthFailed: return "peer_auth_failed";
-    case Problem::kAuthOther: return "auth_failed";
-    case Problem::kNoDatabase: return "no_database";
-    case Problem::kQueryError: return "query_error";
-    case Problem::kQueryTimeout: return "query_timeout";
-    case Problem::kSaturated: return "saturated";
-    case Problem::kNearlySaturated: return "nearly_saturated";
-    case Problem::kInternal: return "internal";
+    case Problem::kNone:
+      return "none";
+    case Problem::kDnsFailure:
+      return "dns_failure";
+    case Problem::kRefused:
+      return "refused";
+    case Problem::kNoListenerTcp:
+      return "no_tcp_listener";
+    case Problem::kWrongPort:
+      return "wrong_port";
+    case Problem::kNoSocket:
+      return "no_socket";
+    case Problem::kSocketPermission:
+      return "socket_permission";
+    case Problem::kUnreachable:
+      return "unreachable";
+    case Problem::kConnectTimeout:
+      return "connect_timeout";
+    case Problem::kStartupTimeout:
+      return "startup_timeout";
+    case Problem::kReset:
+      return "reset";
+    case Problem::kTlsNotOffered:
+      return "tls_not_offered";
+    case Problem::kTlsCertificate:
+      return "tls_certificate";
+    case Problem::kTlsOther:
+      return "tls";
+    case Problem::kStartingUp:
+      return "starting_up";
+    case Problem::kHotStandbyOff:
+      return "hot_standby_off";
+    case Problem::kShuttingDown:
+      return "shutting_down";
+    case Problem::kTooManyConnections:
+      return "too_many_connections";
+    case Problem::kHbaNoEntry:
+      return "pg_hba_no_entry";
+    case Problem::kHbaReject:
+      return "pg_hba_reject";
+    case Problem::kPasswordFailed:
+      return "password_failed";
+    case Problem::kNoPassword:
+      return "no_password";
+    case Problem::kRoleMissing:
+      return "role_missing";
+    case Problem::kPeerAuthFailed:
+      return "peer_auth_failed";
+    case Problem::kAuthOther:
+      return "auth_failed";
+    case Problem::kNoDatabase:
+      return "no_database";
+    case Problem::kQueryError:
+      return "query_error";
+    case Problem::kQueryTimeout:
+      return "query_timeout";
+    case Problem::kSaturated:
+      return "saturated";
+    case Problem::kNearlySaturated:
+      return "nearly_saturated";
+    case Problem::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -95,14 +126,13 @@ Problem classifyConnectionError(std::string_view m) {
   if (has(m, "no pg_hba.conf entry")) return Problem::kHbaNoEntry;
   if (has(m, "pg_hba.conf rejects connection")) return Problem::kHbaReject;
   if (has(m, "password authentication failed")) return Problem::kPasswordFailed;
-  if (has(m, "no password supplied") || has(m, "password is required"))
-    return Problem::kNoPassword;
+  if (has(m, "no password supplied") || has(m, "password is required")) return Problem::kNoPassword;
   if (has(m, "Peer authentication failed") || has(m, "Ident authentication failed"))
     return Problem::kPeerAuthFailed;
   if (has(m, "role \"") && has(m, "\" does not exist")) return Problem::kRoleMissing;
   if (has(m, "database \"") && has(m, "\" does not exist")) return Problem::kNoDatabase;
-  if (has(m, "authentication failed") || has(m, "is not permitted to log in") ||
-      has(m, "SCRAM") || has(m, "authentication method"))
+  if (has(m, "authentication failed") || has(m, "is not permitted to log in") || has(m, "SCRAM") ||
+      has(m, "authentication method"))
     return Problem::kAuthOther;
   // TLS, before the socket errors: a failed handshake also mentions the closed connection.
   if (has(m, "server does not support SSL")) return Problem::kTlsNotOffered;
@@ -115,8 +145,7 @@ Problem classifyConnectionError(std::string_view m) {
   if (has(m, "Connection refused")) return Problem::kRefused;
   if (has(m, "No such file or directory")) return Problem::kNoSocket;
   if (has(m, "Permission denied")) return Problem::kSocketPermission;
-  if (has(m, "No route to host") || has(m, "Network is unreachable"))
-    return Problem::kUnreachable;
+  if (has(m, "No route to host") || has(m, "Network is unreachable")) return Problem::kUnreachable;
   if (has(m, "timeout expired") || has(m, "timed out")) return Problem::kStartupTimeout;
   if (has(m, "server closed the connection unexpectedly") || has(m, "Connection reset") ||
       has(m, "EOF detected") || has(m, "Broken pipe") || has(m, "could not receive data"))
@@ -127,36 +156,49 @@ Problem classifyConnectionError(std::string_view m) {
 Cause causeOf(Problem p) {
   switch (p) {
     case Problem::kNone:
-    case Problem::kNearlySaturated: return Cause::kNone;
-    case Problem::kDnsFailure: return Cause::kDns;
+    case Problem::kNearlySaturated:
+      return Cause::kNone;
+    case Problem::kDnsFailure:
+      return Cause::kDns;
     case Problem::kRefused:
     case Problem::kNoListenerTcp:
     case Problem::kWrongPort:
     case Problem::kNoSocket:
     case Problem::kSocketPermission:
-    case Problem::kUnreachable: return Cause::kRefused;
+    case Problem::kUnreachable:
+      return Cause::kRefused;
     case Problem::kConnectTimeout:
     case Problem::kStartupTimeout:
-    case Problem::kQueryTimeout: return Cause::kTimeout;
-    case Problem::kReset: return Cause::kReset;
+    case Problem::kQueryTimeout:
+      return Cause::kTimeout;
+    case Problem::kReset:
+      return Cause::kReset;
     case Problem::kTlsNotOffered:
     case Problem::kTlsCertificate:
-    case Problem::kTlsOther: return Cause::kTls;
+    case Problem::kTlsOther:
+      return Cause::kTls;
     case Problem::kStartingUp:
-    case Problem::kHotStandbyOff: return Cause::kStartingUp;
-    case Problem::kShuttingDown: return Cause::kShuttingDown;
+    case Problem::kHotStandbyOff:
+      return Cause::kStartingUp;
+    case Problem::kShuttingDown:
+      return Cause::kShuttingDown;
     case Problem::kTooManyConnections:
-    case Problem::kSaturated: return Cause::kTooManyConnections;
+    case Problem::kSaturated:
+      return Cause::kTooManyConnections;
     case Problem::kHbaNoEntry:
     case Problem::kHbaReject:
     case Problem::kPasswordFailed:
     case Problem::kNoPassword:
     case Problem::kRoleMissing:
     case Problem::kPeerAuthFailed:
-    case Problem::kAuthOther: return Cause::kAuthFailed;
-    case Problem::kNoDatabase: return Cause::kNoDatabase;
-    case Problem::kQueryError: return Cause::kQueryError;
-    case Problem::kInternal: return Cause::kInternal;
+    case Problem::kAuthOther:
+      return Cause::kAuthFailed;
+    case Problem::kNoDatabase:
+      return Cause::kNoDatabase;
+    case Problem::kQueryError:
+      return Cause::kQueryError;
+    case Problem::kInternal:
+      return Cause::kInternal;
   }
   return Cause::kInternal;
 }
@@ -181,27 +223,36 @@ std::string endpoint(const TargetFacts& f) {
   return (a.find(':') != std::string::npos ? "[" + a + "]" : a) + ":" + std::to_string(f.port);
 }
 
-/// How to start the server, from the restart config when it names the service.
-std::vector<std::string> startCommands(const TargetFacts& f) {
+/// How to start (or restart) the server, from the restart config when it names the service.
+std::vector<std::string> serviceCommands(const TargetFacts& f, const std::string& verb,
+                                         const std::string& lead) {
   const RestartConfig& r = f.restart;
   const std::string cluster = "postgresql@" + f.pg_major + "-main";
   std::vector<std::string> out;
   if (r.method == RestartMethod::kSystemd && !r.unit.empty()) {
-    out.push_back("start it: systemctl start " + r.unit + "   (why it stopped: journalctl -u " +
+    out.push_back(lead + "systemctl " + verb + " " + r.unit + "   (why it stopped: journalctl -u " +
                   r.unit + " -n 50)");
   } else if (r.method == RestartMethod::kDocker && !r.container.empty()) {
-    out.push_back("start it: docker start " + r.container + "   (why it stopped: docker logs " +
+    out.push_back(lead + "docker " + verb + " " + r.container + "   (why it stopped: docker logs " +
                   r.container + ")");
   } else if (r.method == RestartMethod::kWindowsService && !r.service.empty()) {
-    out.push_back("start it: net start " + r.service);
+    out.push_back(lead + (verb == "start"
+                              ? "net start " + r.service
+                              : "net stop " + r.service + " && net start " + r.service));
   } else {
-    out.push_back("start it: systemctl start " + cluster + "   (Debian/Ubuntu: pg_lsclusters, "
-                  "pg_ctlcluster " + f.pg_major + " main start; why it stopped: journalctl -u " +
-                  cluster + ")");
-    out.push_back("in Docker: docker start CONTAINER (docker ps -a shows it); on Windows: "
-                  "net start postgresql-x64-" + f.pg_major);
+    out.push_back(lead + "systemctl " + verb + " " + cluster +
+                  "   (Debian/Ubuntu: pg_lsclusters, " + "pg_ctlcluster " + f.pg_major + " main " +
+                  verb + "; why it stopped: journalctl -u " + cluster + ")");
+    out.push_back("in Docker: docker " + verb + " CONTAINER (docker ps -a shows it); on Windows: " +
+                  (verb == "start" ? "net start postgresql-x64-" + f.pg_major
+                                   : "net stop postgresql-x64-" + f.pg_major +
+                                         " && net start postgresql-x64-" + f.pg_major));
   }
   return out;
+}
+
+std::vector<std::string> startCommands(const TargetFacts& f) {
+  return serviceCommands(f, "start", "start it: ");
 }
 
 std::string hbaLine(const TargetFacts& f) {
@@ -225,14 +276,23 @@ std::vector<std::string> saturationRemedies(const TargetFacts& f) {
   r.push_back(
       "end one: SELECT pg_terminate_backend(PID); end them automatically: idle_session_timeout, "
       "idle_in_transaction_session_timeout");
-  r.push_back("put a pooler (pgbouncer) in front of the application, or raise max_connections "
-              "(needs a restart)");
-  if (f.server_version_num == 0 || f.server_version_num >= 160000)
-    r.push_back("keep slots for monitoring: on PostgreSQL 16+ set reserved_connections = 3 and "
-                "GRANT pg_use_reserved_connections TO " + f.user + ";");
-  r.push_back("superuser_reserved_connections (default 3) keeps the last slots for superusers "
-              "only" + std::string(f.server_version_num != 0 && f.server_version_num < 160000
-                                       ? "; before 16 that is the only reserve" : ""));
+  r.push_back(
+      "put a pooler (pgbouncer) in front of the application, or raise max_connections "
+      "(needs a restart)");
+  std::string reserve =
+      "keep slots for monitoring: on PostgreSQL 16+ set reserved_connections = 3 and GRANT "
+      "pg_use_reserved_connections TO " +
+      f.user + ";";
+  if (f.server_version_num != 0 && f.server_version_num < 160000)
+    reserve +=
+        " (this server is " + std::to_string(f.server_version_num / 10000) + ": upgrade for it)";
+  r.push_back(reserve);
+  r.push_back(
+      "superuser_reserved_connections (default 3) keeps the last slots for superusers "
+      "only" +
+      std::string(f.server_version_num != 0 && f.server_version_num < 160000
+                      ? "; before 16 that is the only reserve"
+                      : ""));
   return r;
 }
 
@@ -247,14 +307,17 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
     a.remedies.insert(a.remedies.end(), v.begin(), v.end());
   };
   switch (p) {
-    case Problem::kNone: break;
+    case Problem::kNone:
+      break;
     case Problem::kDnsFailure:
       a.explanation = "the host name '" + f.host + "' could not be resolved" +
                       (d.empty() ? "" : " (" + d + ")");
-      a.remedies = {"check the spelling of host in the conninfo, /etc/hosts and /etc/resolv.conf "
-                    "(getent hosts " + f.host + ")",
-                    "or give the address directly: hostaddr=127.0.0.1 (host= is then only used "
-                    "for TLS and .pgpass)"};
+      a.remedies = {
+          "check the spelling of host in the conninfo, /etc/hosts and /etc/resolv.conf "
+          "(getent hosts " +
+              f.host + ")",
+          "or give the address directly: hostaddr=127.0.0.1 (host= is then only used "
+          "for TLS and .pgpass)"};
       break;
     case Problem::kRefused:
       a.explanation = "nothing accepts connections on " + at +
@@ -271,16 +334,18 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
       a.explanation = "a PostgreSQL server runs on port " + port +
                       " (its unix socket exists) but refuses TCP connections on " + at +
                       ": listen_addresses does not include this address";
-      a.remedies = {"set listen_addresses = 'localhost' (or the address you connect to) in "
-                    "postgresql.conf and restart PostgreSQL (listen_addresses needs a restart)",
-                    "or connect over the unix socket: host=/var/run/postgresql (drop hostaddr)",
-                    "then allow the address in pg_hba.conf: " + hbaLine(f)};
+      a.remedies = {
+          "set listen_addresses = 'localhost' (or the address you connect to) in "
+          "postgresql.conf and restart PostgreSQL (listen_addresses needs a restart)",
+          "or connect over the unix socket: host=/var/run/postgresql (drop hostaddr)",
+          "then allow the address in pg_hba.conf: " + hbaLine(f)};
       break;
     case Problem::kWrongPort: {
       std::string ports;
       for (int o : f.other_ports) ports += (ports.empty() ? "" : ", ") + std::to_string(o);
-      a.explanation = "nothing listens on port " + port + " (tried " + at +
-                      "), but PostgreSQL is running here on port " + ports;
+      a.explanation = "pgvigil tried port " + port + " (" + at +
+                      ") and nothing listens there, but PostgreSQL is running here on port " +
+                      ports;
       a.remedies = {"set port=" + std::to_string(f.other_ports.front()) +
                         " in the conninfo if that is the server you mean",
                     "or check `port` in postgresql.conf of the server you want (SHOW port; "
@@ -293,19 +358,23 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
                       ": the server is stopped, uses another port, or puts its socket in another "
                       "directory";
       add(startCommands(f));
-      a.remedies.push_back("compare `port` and unix_socket_directories in postgresql.conf, or "
-                           "connect over TCP: host=127.0.0.1 port=" + port);
+      a.remedies.push_back(
+          "compare `port` and unix_socket_directories in postgresql.conf, or "
+          "connect over TCP: host=127.0.0.1 port=" +
+          port);
       break;
     case Problem::kSocketPermission:
       a.explanation = "the socket " + f.socket_path + " exists but this user may not open it";
-      a.remedies = {"run pgvigil as a user that may open it (the postgres group, or "
-                    "unix_socket_permissions = 0777 with pg_hba.conf doing the checking)",
-                    "or connect over TCP: host=127.0.0.1 port=" + port};
+      a.remedies = {
+          "run pgvigil as a user that may open it (the postgres group, or "
+          "unix_socket_permissions = 0777 with pg_hba.conf doing the checking)",
+          "or connect over TCP: host=127.0.0.1 port=" + port};
       break;
     case Problem::kUnreachable:
       a.explanation = "no route to " + at + (d.empty() ? "" : " (" + d + ")");
-      a.remedies = {"check the address and the network path (ip route get ADDRESS), or that the "
-                    "host is up"};
+      a.remedies = {
+          "check the address and the network path (ip route get ADDRESS), or that the "
+          "host is up"};
       break;
     case Problem::kConnectTimeout:
       a.explanation = "the TCP connection to " + at + " did not complete within " +
@@ -324,51 +393,50 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
           "means stopped: kill -CONT PID), the server log, and the load (uptime, vmstat 1)",
           "sessions that are already connected may still answer: a hung postmaster only stops new "
           "connections"};
-      {
-        auto start = startCommands(f);
-        std::string restart = start.front();
-        auto pos = restart.find("start ");
-        if (pos != std::string::npos) restart.replace(pos, 6, "restart ");
-        restart.replace(0, std::string("start it: ").size(), "if it stays hung, restart it: ");
-        a.remedies.push_back(restart);
-      }
+      add(serviceCommands(f, "restart", "if it stays hung, restart it: "));
       break;
     case Problem::kReset:
       a.explanation = "the server closed the connection" + (d.empty() ? "" : " (" + d + ")") +
                       ": it crashed or restarted, or something in between cut the connection";
-      a.remedies = {"look in the server log for 'terminated by signal' or 'server process' lines "
-                    "around now; dmesg for the OOM killer",
-                    "a proxy or firewall between pgvigil and the server may be dropping idle "
-                    "or new connections"};
+      a.remedies = {
+          "look in the server log for 'terminated by signal' or 'server process' lines "
+          "around now; dmesg for the OOM killer",
+          "a proxy or firewall between pgvigil and the server may be dropping idle "
+          "or new connections"};
       break;
     case Problem::kTlsNotOffered:
-      a.explanation = "sslmode=" + f.sslmode + " requires TLS, but the server does not offer it "
+      a.explanation = "sslmode=" + f.sslmode +
+                      " requires TLS, but the server does not offer it "
                       "(ssl = off)";
-      a.remedies = {"turn TLS on in postgresql.conf: ssl = on with ssl_cert_file and ssl_key_file, "
-                    "then reload",
-                    "or use sslmode=prefer (or disable) for a connection that stays on this "
-                    "machine"};
+      a.remedies = {
+          "turn TLS on in postgresql.conf: ssl = on with ssl_cert_file and ssl_key_file, "
+          "then reload",
+          "or use sslmode=prefer (or disable) for a connection that stays on this "
+          "machine"};
       break;
     case Problem::kTlsCertificate:
       a.explanation = "the server's TLS certificate could not be verified (sslmode=" + f.sslmode +
                       ")" + (d.empty() ? "" : ": " + d);
-      a.remedies = {"give the CA that signed the server certificate: sslrootcert=/path/ca.crt "
-                    "(default ~/.postgresql/root.crt)",
-                    "with sslmode=verify-full the certificate must name host '" + f.host +
-                        "' (CN or subjectAltName)",
-                    "inspect it: openssl s_client -starttls postgres -connect " + at +
-                        " -showcerts"};
+      a.remedies = {
+          "give the CA that signed the server certificate: sslrootcert=/path/ca.crt "
+          "(default ~/.postgresql/root.crt)",
+          "with sslmode=verify-full the certificate must name host '" + f.host +
+              "' (CN or subjectAltName)",
+          "inspect it: openssl s_client -starttls postgres -connect " + at + " -showcerts"};
       break;
     case Problem::kTlsOther:
       a.explanation = "the TLS handshake failed" + (d.empty() ? "" : ": " + d);
-      a.remedies = {"check ssl_min_protocol_version and the certificates in postgresql.conf and "
-                    "the server log",
-                    "try sslmode=prefer or disable to see whether TLS is the only problem "
-                    "(currently sslmode=" + f.sslmode + ")"};
+      a.remedies = {
+          "check ssl_min_protocol_version and the certificates in postgresql.conf and "
+          "the server log",
+          "try sslmode=prefer or disable to see whether TLS is the only problem "
+          "(currently sslmode=" +
+              f.sslmode + ")"};
       break;
     case Problem::kStartingUp:
-      a.explanation = "PostgreSQL is starting up: crash recovery or WAL replay is in progress, "
-                      "and it does not accept connections until it is consistent";
+      a.explanation =
+          "PostgreSQL is starting up: crash recovery or WAL replay is in progress, "
+          "and it does not accept connections until it is consistent";
       a.remedies = {
           "wait: this ends by itself; pgvigil run waits recovery_grace (" +
               durationText(f.recovery_grace) + ") before it counts it as a failure",
@@ -377,8 +445,9 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
           "once it accepts connections: SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn();"};
       break;
     case Problem::kHotStandbyOff:
-      a.explanation = "this server is a standby in recovery with hot_standby = off: it never "
-                      "accepts connections while it replays WAL";
+      a.explanation =
+          "this server is a standby in recovery with hot_standby = off: it never "
+          "accepts connections while it replays WAL";
       a.remedies = {
           "to monitor it with queries, set hot_standby = on in postgresql.conf and restart it",
           "its progress: on the primary, SELECT application_name, state, replay_lag FROM "
@@ -387,10 +456,11 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
       break;
     case Problem::kShuttingDown:
       a.explanation = "PostgreSQL is shutting down and refuses new connections";
-      a.remedies = {"if that was intended, wait for it; a smart shutdown waits for every session "
-                    "to end (pg_ctl stop -m fast ends them)",
-                    "if it was not: find who stopped it (journalctl, the server log: 'received "
-                    "smart/fast shutdown request'), then start it again"};
+      a.remedies = {
+          "if that was intended, wait for it; a smart shutdown waits for every session "
+          "to end (pg_ctl stop -m fast ends them)",
+          "if it was not: find who stopped it (journalctl, the server log: 'received "
+          "smart/fast shutdown request'), then start it again"};
       break;
     case Problem::kTooManyConnections:
       a.explanation = "every connection slot is taken: the server refuses new sessions" +
@@ -403,59 +473,73 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
                                      : (f.address.empty() ? f.host : f.address)) +
                       ", user " + f.user + ", database " + f.dbname +
                       (d.find("no encryption") != std::string::npos ? " without TLS" : "");
-      a.remedies = {"add a line to pg_hba.conf (SHOW hba_file; says where it is), before any "
-                    "line that would reject it: " + hbaLine(f),
-                    reloadHint(f),
-                    "SELECT * FROM pg_hba_file_rules; shows the rules the server has loaded"};
+      a.remedies = {
+          "add a line to pg_hba.conf (SHOW hba_file; says where it is), before any "
+          "line that would reject it: " +
+              hbaLine(f),
+          reloadHint(f), "SELECT * FROM pg_hba_file_rules; shows the rules the server has loaded"};
       break;
     case Problem::kHbaReject:
       a.explanation = "a pg_hba.conf line rejects user " + f.user + " on database " + f.dbname +
                       " from this address";
-      a.remedies = {"find the 'reject' line that matches (SELECT line_number, type, database, "
-                    "user_name, address, auth_method FROM pg_hba_file_rules;) and put an allowing "
-                    "line before it: " + hbaLine(f),
-                    reloadHint(f)};
+      a.remedies = {
+          "find the 'reject' line that matches (SELECT line_number, type, database, "
+          "user_name, address, auth_method FROM pg_hba_file_rules;) and put an allowing "
+          "line before it: " +
+              hbaLine(f),
+          reloadHint(f)};
       break;
     case Problem::kPasswordFailed:
       a.explanation = "the server rejected the password for user " + f.user +
                       " (password given via " + f.password_source +
                       "); the server log says why (wrong password, no such role, no password set)";
-      a.remedies = {
-          "give the right password: PGPASSWORD, a line in ~/.pgpass (" +
-              (f.unix_socket ? std::string("localhost") : f.host) + ":" + port + ":" + f.dbname +
-              ":" + f.user + ":PASSWORD, chmod 0600) or PGPASSFILE, or password=${ENV_VAR} in "
-              "the conninfo",
-          "or set it on the server: ALTER ROLE " + f.user + " PASSWORD '...'; (as a superuser; "
-          "\\password " + f.user + " in psql keeps it out of the history)"};
+      a.remedies = {"give the right password: PGPASSWORD, a line in ~/.pgpass (" +
+                        (f.unix_socket ? std::string("localhost") : f.host) + ":" + port + ":" +
+                        f.dbname + ":" + f.user +
+                        ":PASSWORD, chmod 0600) or PGPASSFILE, or password=${ENV_VAR} in "
+                        "the conninfo",
+                    "or set it on the server: ALTER ROLE " + f.user +
+                        " PASSWORD '...'; (as a superuser; "
+                        "\\password " +
+                        f.user + " in psql keeps it out of the history)"};
       if (!f.passfile_problem.empty()) a.remedies.push_back(f.passfile_problem);
       break;
     case Problem::kNoPassword:
-      a.explanation = "the server asks for a password (pg_hba.conf method scram-sha-256 or md5) "
-                      "but none was given";
+      a.explanation =
+          "the server asks for a password (pg_hba.conf method scram-sha-256 or md5) "
+          "but none was given";
       a.remedies = {"give one: PGPASSWORD in pgvigil's environment, a line in ~/.pgpass (" +
-                        (f.unix_socket ? std::string("localhost") : f.host) + ":" + port + ":" +
-                        f.dbname + ":" + f.user + ":PASSWORD, chmod 0600) or PGPASSFILE, or "
-                        "password=${ENV_VAR} in the conninfo"};
+                    (f.unix_socket ? std::string("localhost") : f.host) + ":" + port + ":" +
+                    f.dbname + ":" + f.user +
+                    ":PASSWORD, chmod 0600) or PGPASSFILE, or "
+                    "password=${ENV_VAR} in the conninfo"};
       if (!f.passfile_problem.empty()) a.remedies.push_back(f.passfile_problem);
       break;
     case Problem::kRoleMissing:
       a.explanation = "there is no role '" + f.user + "' on the server";
-      a.remedies = {"create it: CREATE ROLE " + f.user + " LOGIN PASSWORD '...'; GRANT pg_monitor "
-                    "TO " + f.user + ";   (pg_monitor lets it count every session)",
+      a.remedies = {"create it: CREATE ROLE " + f.user +
+                        " LOGIN PASSWORD '...'; GRANT pg_monitor "
+                        "TO " +
+                        f.user + ";   (pg_monitor lets it count every session)",
                     "or set user= in the conninfo to an existing role"};
       break;
     case Problem::kPeerAuthFailed:
-      a.explanation = "peer/ident authentication failed: the operating-system user running "
-                      "pgvigil is not the database user " + f.user;
-      a.remedies = {"run pgvigil as the OS user " + f.user + ", or map it in pg_ident.conf and "
-                    "add map=NAME to the pg_hba.conf line",
+      a.explanation =
+          "peer/ident authentication failed: the operating-system user running "
+          "pgvigil is not the database user " +
+          f.user;
+      a.remedies = {"run pgvigil as the OS user " + f.user +
+                        ", or map it in pg_ident.conf and "
+                        "add map=NAME to the pg_hba.conf line",
                     "or connect over TCP with a password: host=127.0.0.1, and a pg_hba.conf line "
-                    "like: host " + f.dbname + " " + f.user + " 127.0.0.1/32 scram-sha-256"};
+                    "like: host " +
+                        f.dbname + " " + f.user + " 127.0.0.1/32 scram-sha-256"};
       break;
     case Problem::kAuthOther:
       a.explanation = "authentication failed" + (d.empty() ? "" : ": " + d);
-      a.remedies = {"the server log has the reason; check the pg_hba.conf line that matches "
-                    "(SELECT * FROM pg_hba_file_rules;) and the role (rolcanlogin, rolvaliduntil)"};
+      a.remedies = {
+          "the server log has the reason; check the pg_hba.conf line that matches "
+          "(SELECT * FROM pg_hba_file_rules;) and the role (rolcanlogin, rolvaliduntil)"};
       break;
     case Problem::kNoDatabase:
       a.explanation = "authenticated, but the database '" + f.dbname + "' does not exist";
@@ -466,20 +550,22 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
       break;
     case Problem::kQueryError:
       a.explanation = "the liveness query failed" + (d.empty() ? "" : ": " + d);
-      a.remedies = {"run it by hand as " + f.user + ": psql \"...\" -c 'QUERY' and check its "
+      a.remedies = {"run it by hand as " + f.user +
+                    ": psql \"...\" -c 'QUERY' and check its "
                     "permissions; it is checks.query in the config (default SELECT 1)"};
       break;
     case Problem::kQueryTimeout:
       a.explanation = "the query did not finish within " + durationText(f.timeout) +
                       ": locks, an I/O stall or CPU saturation";
-      a.remedies = {"waiting sessions: SELECT pid, wait_event_type, wait_event, state, query FROM "
-                    "pg_stat_activity WHERE wait_event IS NOT NULL;",
-                    "ungranted locks: SELECT * FROM pg_locks WHERE NOT granted; and the load "
-                    "(vmstat 1, iostat -x 1)"};
+      a.remedies = {
+          "waiting sessions: SELECT pid, wait_event_type, wait_event, state, query FROM "
+          "pg_stat_activity WHERE wait_event IS NOT NULL;",
+          "ungranted locks: SELECT * FROM pg_locks WHERE NOT granted; and the load "
+          "(vmstat 1, iostat -x 1)"};
       break;
     case Problem::kSaturated:
-      a.explanation = "connection usage is at or above critical (" + pct(f.critical) +
-                      ")" + (d.empty() ? "" : ": " + d) +
+      a.explanation = "connection usage is at or above critical (" + pct(f.critical) + ")" +
+                      (d.empty() ? "" : ": " + d) +
                       "; when it reaches 100% new sessions are refused";
       a.remedies = saturationRemedies(f);
       break;
@@ -500,18 +586,30 @@ std::string formatStep(const StepReport& s) {
   const char* mark = "-";
   const char* word = "SKIP";
   switch (s.status) {
-    case StepStatus::kPass: mark = "\u2713"; word = "OK"; break;
-    case StepStatus::kWarn: mark = "!"; word = "WARN"; break;
-    case StepStatus::kFail: mark = "\u2717"; word = "FAIL"; break;
-    case StepStatus::kSkip: break;
+    case StepStatus::kPass:
+      mark = "\u2713";
+      word = "OK";
+      break;
+    case StepStatus::kWarn:
+      mark = "!";
+      word = "WARN";
+      break;
+    case StepStatus::kFail:
+      mark = "\u2717";
+      word = "FAIL";
+      break;
+    case StepStatus::kSkip:
+      break;
   }
   char head[128];
   std::string timing;
   if (s.status != StepStatus::kSkip) {
     char t[32];
     double ms = double(s.took.count()) / 1000.0;
-    if (ms < 1000) std::snprintf(t, sizeof t, "%.1fms", ms);
-    else std::snprintf(t, sizeof t, "%.2fs", ms / 1000.0);
+    if (ms < 1000)
+      std::snprintf(t, sizeof t, "%.1fms", ms);
+    else
+      std::snprintf(t, sizeof t, "%.2fs", ms / 1000.0);
     timing = t;
   }
   std::snprintf(head, sizeof head, "%s %-9s %-4s %8s  ", mark, s.step.c_str(), word,
@@ -557,16 +655,21 @@ Micros since(SteadyTime start) {
   return std::chrono::duration_cast<Micros>(std::chrono::steady_clock::now() - start);
 }
 
-std::string firstOf(const std::string& list) { return list.substr(0, list.find(',')); }
+std::string firstOf(const std::string& list) {
+  return list.substr(0, list.find(','));
+}
 
 std::string oneLine(std::string s) {
   // libpq messages end with a newline and may carry DETAIL/HINT lines: keep them on one line.
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   std::string out;
   for (char c : s) {
-    if (c == '\n') out += " / ";
-    else if (c == '\t') out += ' ';
-    else out += c;
+    if (c == '\n')
+      out += " / ";
+    else if (c == '\t')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -625,16 +728,18 @@ void findPasswordSource(const ConnInfo& info, TargetFacts& f) {
     return;
   }
   std::string file;
-  if (info.params.count("passfile")) file = info.params.at("passfile");
-  else if (const char* pf = std::getenv("PGPASSFILE"); pf && *pf) file = pf;
+  if (info.params.count("passfile"))
+    file = info.params.at("passfile");
+  else if (const char* pf = std::getenv("PGPASSFILE"); pf && *pf)
+    file = pf;
   else if (const char* home = std::getenv("HOME"); home && *home)
     file = std::string(home) + "/.pgpass";
   struct stat st {};
   if (!file.empty() && ::stat(file.c_str(), &st) == 0) {
     f.password_source = "the password file " + file;
     if (st.st_mode & (S_IRWXG | S_IRWXO))
-      f.passfile_problem = file + " has group or world access, so libpq ignores it: chmod 0600 " +
-                           file;
+      f.passfile_problem =
+          file + " has group or world access, so libpq ignores it: chmod 0600 " + file;
     return;
   }
   f.password_source = "nothing (no password in the conninfo, no PGPASSWORD, no " +
@@ -692,15 +797,22 @@ Problem connectOnce(const sockaddr* sa, socklen_t len, const Deadline& deadline,
   if (err == 0) return Problem::kNone;
   *error = std::strerror(err);
   switch (err) {
-    case ECONNREFUSED: return Problem::kRefused;
-    case ENOENT: return Problem::kNoSocket;
+    case ECONNREFUSED:
+      return Problem::kRefused;
+    case ENOENT:
+      return Problem::kNoSocket;
     case EACCES:
-    case EPERM: return Problem::kSocketPermission;
+    case EPERM:
+      return Problem::kSocketPermission;
     case ENETUNREACH:
-    case EHOSTUNREACH: return Problem::kUnreachable;
-    case ETIMEDOUT: return Problem::kConnectTimeout;
-    case ECONNRESET: return Problem::kReset;
-    default: return Problem::kInternal;
+    case EHOSTUNREACH:
+      return Problem::kUnreachable;
+    case ETIMEDOUT:
+      return Problem::kConnectTimeout;
+    case ECONNRESET:
+      return Problem::kReset;
+    default:
+      return Problem::kInternal;
   }
 }
 
@@ -710,9 +822,10 @@ struct ConnectTrace {
   bool timed_out = false;
   ConnStatusType stuck_in = CONNECTION_BAD;  ///< the status when the deadline passed
   bool reached_auth = false;  ///< past the TLS negotiation (awaiting the server's auth answer)
+  bool ssl_in_use = false;    ///< TLS was up when the server's answer was awaited
   Micros tls_took{0};         ///< time spent negotiating TLS
   Micros took{0};
-  std::string error;          ///< PQerrorMessage, one line, redacted
+  std::string error;  ///< PQerrorMessage, one line, redacted
 };
 
 ConnectTrace connectTraced(const ConnectParams& params, const Deadline& deadline,
@@ -739,7 +852,10 @@ ConnectTrace connectTraced(const ConnectParams& params, const Deadline& deadline
     if (cs == CONNECTION_SSL_STARTUP && !tlsStart) tlsStart = std::chrono::steady_clock::now();
     if (cs != CONNECTION_SSL_STARTUP && tlsStart && t.tls_took.count() == 0)
       t.tls_took = since(*tlsStart);
-    if (cs == CONNECTION_AWAITING_RESPONSE || cs == CONNECTION_AUTH_OK) t.reached_auth = true;
+    if (cs == CONNECTION_AWAITING_RESPONSE || cs == CONNECTION_AUTH_OK) {
+      t.reached_auth = true;
+      t.ssl_in_use = PQsslInUse(t.conn.get()) != 0;
+    }
     const int fd = PQsocket(t.conn.get());
     if (fd < 0) break;
     if (!waitFd(fd, st == PGRES_POLLING_WRITING, deadline)) {
@@ -777,8 +893,7 @@ QueryOutcome runQuery(PGconn* conn, const std::string& sql, const Deadline& dead
     while (PQisBusy(conn)) {
       if (!waitFd(PQsocket(conn), false, deadline)) {
         q.timed_out = true;
-        std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> cancel(PQgetCancel(conn),
-                                                                  &PQfreeCancel);
+        std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> cancel(PQgetCancel(conn), &PQfreeCancel);
         char buf[256];
         if (cancel) PQcancel(cancel.get(), buf, sizeof buf);
         return q;
@@ -1025,25 +1140,30 @@ class Diagnosis {
   /// port or a server that does not listen on TCP.
   void refineRefused(Problem& p) {
     std::string socketDir;
-    if (facts_.unix_socket)
-      socketDir = facts_.socket_path.substr(0, facts_.socket_path.rfind('/'));
+    if (facts_.unix_socket) socketDir = facts_.socket_path.substr(0, facts_.socket_path.rfind('/'));
     const std::set<int> ports = localSocketPorts(socketDir);
     facts_.local_socket_on_port = ports.count(facts_.port) > 0;
     facts_.other_ports.clear();
     for (int port : ports)
       if (port != facts_.port) facts_.other_ports.push_back(port);
-    const bool loopback = facts_.address == "127.0.0.1" || facts_.address == "::1" ||
-                          facts_.host == "localhost";
+    const bool loopback =
+        facts_.address == "127.0.0.1" || facts_.address == "::1" || facts_.host == "localhost";
     if (!facts_.unix_socket && loopback && facts_.local_socket_on_port)
       p = Problem::kNoListenerTcp;
     else if (!facts_.local_socket_on_port && !facts_.other_ports.empty())
       p = Problem::kWrongPort;
   }
 
+  std::string tlsText(const ConnectTrace& t) const {
+    return t.ssl_in_use ? "in use (sslmode=" + facts_.sslmode + ")"
+                        : "not in use: the server does not offer TLS (sslmode=" + facts_.sslmode +
+                              " allows that)";
+  }
+
   bool tlsAndAuth(PgConnPtr& conn) {
     const int timeoutS = std::max<int>(2, int(std::ceil(facts_.timeout.count() / 1000.0)));
-    ConnectParams params = buildConnectParams(info_, target_.application_name, timeoutS,
-                                              int(facts_.timeout.count()));
+    ConnectParams params =
+        buildConnectParams(info_, target_.application_name, timeoutS, int(facts_.timeout.count()));
     ConnectTrace t = connectTraced(params, stepDeadline(), secrets_);
     const bool tlsApplies = !facts_.unix_socket && facts_.sslmode != "disable";
 
@@ -1075,7 +1195,7 @@ class Diagnosis {
       s.step = "tls";
       s.status = StepStatus::kPass;
       s.took = t.tls_took;
-      s.detail = "negotiated (sslmode=" + facts_.sslmode + ")";
+      s.detail = tlsText(t);
       emit(s);
     } else if (t.ok) {
       StepReport s;
@@ -1098,14 +1218,15 @@ class Diagnosis {
       s.step = "tls";
       s.status = StepStatus::kPass;
       s.took = t.tls_took;
-      s.detail = "negotiated (sslmode=" + facts_.sslmode + ")";
+      s.detail = tlsText(t);
       emit(s);
     }
 
     // auth
     if (t.timed_out) {
-      emit(fail("auth", t.took, Problem::kStartupTimeout,
-                t.reached_auth ? Phase::kAuth : Phase::kStartup,
+      const bool inConnect = t.stuck_in == CONNECTION_STARTED;
+      emit(fail("auth", t.took, inConnect ? Problem::kConnectTimeout : Problem::kStartupTimeout,
+                inConnect ? Phase::kConnect : Phase::kStartup,
                 "no answer from the server within " + durationText(facts_.timeout)));
       return false;
     }
@@ -1150,9 +1271,10 @@ class Diagnosis {
       if (q.sqlstate == "57P03") p = Problem::kStartingUp;
       if (q.sqlstate == "57P01" || q.sqlstate.empty()) p = Problem::kReset;
       std::string msg = q.error + (q.sqlstate.empty() ? "" : " (SQLSTATE " + q.sqlstate + ")");
-      if (q.sqlstate.empty()) p = classifyConnectionError(q.error) == Problem::kInternal
-                                      ? Problem::kReset
-                                      : classifyConnectionError(q.error);
+      if (q.sqlstate.empty())
+        p = classifyConnectionError(q.error) == Problem::kInternal
+                ? Problem::kReset
+                : classifyConnectionError(q.error);
       emit(fail("query", took, p, Phase::kQuery, "'" + sql + "' failed: " + msg, msg));
       return false;
     }
@@ -1186,9 +1308,9 @@ class Diagnosis {
         stepDeadline());
     const Micros took = since(start);
     if (q.timed_out) {
-      emit(fail("headroom", took, Problem::kQueryTimeout, Phase::kQuery,
-                "the pg_stat_activity query did not finish within " +
-                    durationText(facts_.timeout)));
+      emit(
+          fail("headroom", took, Problem::kQueryTimeout, Phase::kQuery,
+               "the pg_stat_activity query did not finish within " + durationText(facts_.timeout)));
       return false;
     }
     if (!q.ok || PQntuples(q.result.get()) != 1) {
@@ -1206,14 +1328,13 @@ class Diagnosis {
     const std::string states = PQgetvalue(r, 0, 5);
     const int usable = std::max(0, maxConn - suReserved - reserved);
     const double ratio = usable > 0 ? double(used) / usable : 1.0;
-    std::string figures = std::to_string(used) + "/" + std::to_string(usable) +
-                          " client backends (" + pct(ratio) + "; max_connections " +
-                          std::to_string(maxConn) + " - superuser_reserved " +
-                          std::to_string(suReserved) +
-                          (facts_.server_version_num >= 160000
-                               ? " - reserved " + std::to_string(reserved)
-                               : std::string()) +
-                          ")" + (states.empty() ? "" : " [" + states + "]");
+    std::string figures =
+        std::to_string(used) + "/" + std::to_string(usable) + " client backends (" + pct(ratio) +
+        "; max_connections " + std::to_string(maxConn) + " - superuser_reserved " +
+        std::to_string(suReserved) +
+        (facts_.server_version_num >= 160000 ? " - reserved " + std::to_string(reserved)
+                                             : std::string()) +
+        ")" + (states.empty() ? "" : " [" + states + "]");
     StepReport s;
     s.step = "headroom";
     s.took = took;
@@ -1222,8 +1343,8 @@ class Diagnosis {
       s.status = StepStatus::kFail;
       s.problem = Problem::kSaturated;
       s.cause = Cause::kTooManyConnections;
-      s.advice = adviceFor(Problem::kSaturated, facts_, pct(ratio) + " of " +
-                                                            std::to_string(usable) + " usable");
+      s.advice = adviceFor(Problem::kSaturated, facts_,
+                           pct(ratio) + " of " + std::to_string(usable) + " usable");
     } else if (ratio >= facts_.warn) {
       s.status = StepStatus::kWarn;
       s.problem = Problem::kNearlySaturated;
@@ -1238,12 +1359,13 @@ class Diagnosis {
         s.advice.explanation.clear();
       }
       s.detail += "; " + std::to_string(hidden) + " more sessions hidden from " + facts_.user;
-      s.advice.remedies.push_back(
-          "the count may be low: " + facts_.user + " cannot see other roles' sessions; GRANT "
-          "pg_monitor TO " + facts_.user + "; (or pg_read_all_stats)");
+      s.advice.remedies.push_back("the count may be low: " + facts_.user +
+                                  " cannot see other roles' sessions; GRANT "
+                                  "pg_monitor TO " +
+                                  facts_.user + "; (or pg_read_all_stats)");
       if (s.advice.explanation.empty())
-        s.advice.explanation = std::to_string(hidden) +
-                               " sessions of other roles are hidden from " + facts_.user;
+        s.advice.explanation =
+            std::to_string(hidden) + " sessions of other roles are hidden from " + facts_.user;
     }
     emit(s);
     return s.status != StepStatus::kFail;
@@ -1278,17 +1400,24 @@ TargetFacts factsFor(const TargetConfig& target, const ConnInfo& info, Millis ti
   if (f.unix_socket) f.socket_path = host + "/.s.PGSQL." + std::to_string(f.port);
   f.user = info.user();
   if (f.user.empty()) {
-    if (const char* u = std::getenv("PGUSER"); u && *u) f.user = u;
-    else if (const char* u2 = std::getenv("USER"); u2 && *u2) f.user = u2;
-    else f.user = "postgres";
+    if (const char* u = std::getenv("PGUSER"); u && *u)
+      f.user = u;
+    else if (const char* u2 = std::getenv("USER"); u2 && *u2)
+      f.user = u2;
+    else
+      f.user = "postgres";
   }
   f.dbname = info.dbname();
   if (f.dbname.empty()) {
-    if (const char* d = std::getenv("PGDATABASE"); d && *d) f.dbname = d;
-    else f.dbname = f.user;
+    if (const char* d = std::getenv("PGDATABASE"); d && *d)
+      f.dbname = d;
+    else
+      f.dbname = f.user;
   }
-  if (info.params.count("sslmode")) f.sslmode = info.params.at("sslmode");
-  else if (const char* s = std::getenv("PGSSLMODE"); s && *s) f.sslmode = s;
+  if (info.params.count("sslmode"))
+    f.sslmode = info.params.at("sslmode");
+  else if (const char* s = std::getenv("PGSSLMODE"); s && *s)
+    f.sslmode = s;
   findPasswordSource(info, f);
   f.pg_major = installedMajor();
   f.restart = target.restart;
@@ -1315,22 +1444,23 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   config.took = since(start);
   if (!info) {
     config.status = StepStatus::kFail;
-    config.cause = Cause::kInternal;
     config.detail = "the conninfo cannot be parsed: " + redactSecrets(parseError, secrets);
     config.advice.explanation = "libpq does not accept this connection string";
-    config.advice.remedies = {"write it as keyword=value pairs (host=... port=... dbname=... "
-                              "user=...) or as a postgresql://user@host:port/dbname URI"};
+    config.advice.remedies = {
+        "write it as keyword=value pairs (host=... port=... dbname=... "
+        "user=...) or as a postgresql://user@host:port/dbname URI"};
     out << redactSecrets(formatStep(config), secrets);
     return 3;
   }
   const Millis timeout = timeoutOverride.value_or(target.timeout);
   TargetFacts facts = factsFor(target, *info, timeout);
   config.status = StepStatus::kPass;
-  config.detail = origin + "; " +
-                  (facts.unix_socket ? "socket " + facts.socket_path
-                                     : "host " + facts.host + " port " + std::to_string(facts.port)) +
-                  ", user " + facts.user + ", database " + facts.dbname + ", timeout " +
-                  durationText(timeout) + " per step";
+  config.detail =
+      origin + "; " +
+      (facts.unix_socket ? "socket " + facts.socket_path
+                         : "host " + facts.host + " port " + std::to_string(facts.port)) +
+      ", user " + facts.user + ", database " + facts.dbname + ", timeout " + durationText(timeout) +
+      " per step";
   Diagnosis d(out, facts, *info, target, secrets);
   const bool ok = d.run(config);
   if (ok) {
@@ -1353,42 +1483,51 @@ int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream&
     }
     const std::string path = resolveConfigPath(options.config_path, Env::process());
     const auto start = std::chrono::steady_clock::now();
-    LoadedConfig loaded = loadConfigForCommand(path);
-    if (!loaded.config) {
+    auto configFailure = [&](std::string detail, std::string explanation,
+                             std::vector<std::string> remedies,
+                             const std::vector<std::string>& errors = {}) {
       StepReport s;
       s.step = "config";
       s.status = StepStatus::kFail;
       s.took = since(start);
-      s.cause = Cause::kInternal;
-      s.detail = "cannot use " + path;
-      s.advice.explanation = loaded.errors.empty() ? "the config could not be loaded"
-                                                   : std::to_string(loaded.errors.size()) +
-                                                         " error(s) in the config";
-      for (const auto& e : loaded.errors) s.advice.remedies.push_back(e);
-      s.advice.remedies.push_back("check it with: pgvigil config validate -c " + path);
-      out << formatStep(s) << "result: FAIL at config\n";
+      s.detail = std::move(detail);
+      s.advice.explanation = std::move(explanation);
+      s.advice.remedies = std::move(remedies);
+      std::string text = formatStep(s);
+      // The errors go right under the step line, before the remedies.
+      std::string errorLines;
+      for (const auto& e : errors) errorLines += "    error:  " + e + "\n";
+      const auto firstNl = text.find('\n');
+      text.insert(firstNl + 1, errorLines);
+      out << text << "result: FAIL at config\n";
       return 3;
+    };
+    LoadedConfig loaded = loadConfigForCommand(path);
+    if (!loaded.config) {
+      return configFailure("cannot use " + path,
+                           loaded.errors.empty()
+                               ? "the config could not be loaded"
+                               : std::to_string(loaded.errors.size()) + " error(s) in the config",
+                           {"check it with: pgvigil config validate -c " + path}, loaded.errors);
     }
     const Config& config = *loaded.config;
+    std::string names;
+    for (const auto& c : config.targets) names += (names.empty() ? "" : ", ") + c.name;
     std::vector<const TargetConfig*> targets;
     if (!options.target.empty()) {
       const TargetConfig* t = config.findTarget(options.target);
-      if (!t) {
-        std::string names;
-        for (const auto& c : config.targets) names += (names.empty() ? "" : ", ") + c.name;
-        out << "\u2717 config    FAIL            no target named '" << options.target << "' in "
-            << path << (names.empty() ? " (it has none)" : " (targets: " + names + ")") << "\n"
-            << "result: FAIL at config\n";
-        return 3;
-      }
+      if (!t)
+        return configFailure(
+            "no target named '" + options.target + "' in " + path,
+            names.empty() ? "the config has no targets" : "its targets are: " + names,
+            {"pgvigil diagnose -c " + path + " -t NAME with one of them, or without -t for all"});
       targets.push_back(t);
     } else {
       for (const auto& t : config.targets) targets.push_back(&t);
     }
-    if (targets.empty()) {
-      out << "\u2717 config    FAIL            no targets in " << path << "\nresult: FAIL at config\n";
-      return 3;
-    }
+    if (targets.empty())
+      return configFailure("no targets in " + path, "there is nothing to diagnose",
+                           {"add a target under targets: (name, conninfo)"});
     int worst = 0;
     for (size_t i = 0; i < targets.size(); ++i) {
       if (i > 0) out << "\n";

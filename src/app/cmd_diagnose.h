@@ -20,9 +20,9 @@
 namespace pgvigil {
 
 struct DiagnoseOptions {
-  std::string config_path;  ///< empty: $PGVIGIL_CONFIG, then the platform default
-  std::string target;       ///< -t; empty: every target in the config, one after the other
-  std::string conninfo;     ///< --conninfo: diagnose this instead of a config target
+  std::string config_path;        ///< empty: $PGVIGIL_CONFIG, then the platform default
+  std::string target;             ///< -t; empty: every target in the config, one after the other
+  std::string conninfo;           ///< --conninfo: diagnose this instead of a config target
   std::optional<Millis> timeout;  ///< bound on each network step; default: the target's timeout
 };
 
@@ -33,20 +33,20 @@ int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream&
 enum class Problem {
   kNone,
   kDnsFailure,
-  kRefused,            ///< TCP refused, nothing else known: stopped, wrong port or address
-  kNoListenerTcp,      ///< TCP refused, but a unix socket for this port exists: listen_addresses
-  kWrongPort,          ///< refused here, but servers listen on other ports (their sockets exist)
-  kNoSocket,           ///< the unix socket file does not exist
-  kSocketPermission,   ///< the unix socket exists but may not be opened
-  kUnreachable,        ///< no route to the host / network unreachable
-  kConnectTimeout,     ///< TCP connect did not complete: host down or packets dropped
-  kStartupTimeout,     ///< TCP accepted, the server never answered: hung or stopped postmaster
-  kReset,              ///< the server closed the connection
-  kTlsNotOffered,      ///< sslmode requires TLS, the server has ssl = off
-  kTlsCertificate,     ///< certificate verification failed / root cert missing
+  kRefused,           ///< TCP refused, nothing else known: stopped, wrong port or address
+  kNoListenerTcp,     ///< TCP refused, but a unix socket for this port exists: listen_addresses
+  kWrongPort,         ///< refused here, but servers listen on other ports (their sockets exist)
+  kNoSocket,          ///< the unix socket file does not exist
+  kSocketPermission,  ///< the unix socket exists but may not be opened
+  kUnreachable,       ///< no route to the host / network unreachable
+  kConnectTimeout,    ///< TCP connect did not complete: host down or packets dropped
+  kStartupTimeout,    ///< TCP accepted, the server never answered: hung or stopped postmaster
+  kReset,             ///< the server closed the connection
+  kTlsNotOffered,     ///< sslmode requires TLS, the server has ssl = off
+  kTlsCertificate,    ///< certificate verification failed / root cert missing
   kTlsOther,
-  kStartingUp,         ///< starting up, crash recovery, or recovery not yet consistent
-  kHotStandbyOff,      ///< a standby with hot_standby = off: never accepts connections
+  kStartingUp,     ///< starting up, crash recovery, or recovery not yet consistent
+  kHotStandbyOff,  ///< a standby with hot_standby = off: never accepts connections
   kShuttingDown,
   kTooManyConnections,
   kHbaNoEntry,
@@ -54,13 +54,13 @@ enum class Problem {
   kPasswordFailed,
   kNoPassword,
   kRoleMissing,
-  kPeerAuthFailed,     ///< peer / ident: the OS user does not match
+  kPeerAuthFailed,  ///< peer / ident: the OS user does not match
   kAuthOther,
   kNoDatabase,
   kQueryError,
   kQueryTimeout,
-  kSaturated,          ///< connection usage at critical
-  kNearlySaturated,    ///< connection usage at warn (a warning, not a failure)
+  kSaturated,        ///< connection usage at critical
+  kNearlySaturated,  ///< connection usage at warn (a warning, not a failure)
   kInternal,
 };
 std::string_view toString(Problem p);
@@ -73,22 +73,22 @@ Cause causeOf(Problem p);
 
 /// What diagnose has found out about the target, for explanations and remedies.
 struct TargetFacts {
-  std::string name;             ///< target name ("" for --conninfo)
-  std::string host;             ///< as configured (first host); a path for a unix socket
-  std::string address;          ///< the address tried (after DNS / hostaddr)
+  std::string name;     ///< target name ("" for --conninfo)
+  std::string host;     ///< as configured (first host); a path for a unix socket
+  std::string address;  ///< the address tried (after DNS / hostaddr)
   int port = 5432;
   std::string user;
   std::string dbname;
   std::string sslmode = "prefer";
   bool unix_socket = false;
-  std::string socket_path;      ///< DIR/.s.PGSQL.PORT
+  std::string socket_path;            ///< DIR/.s.PGSQL.PORT
   bool local_socket_on_port = false;  ///< a unix socket for `port` exists on this machine
   std::vector<int> other_ports;       ///< ports with a local socket other than `port`
-  std::string password_source;  ///< "conninfo", "PGPASSWORD", "password file ~/.pgpass", "none"
-  std::string passfile_problem; ///< e.g. "~/.pgpass has group or world access: libpq ignores it"
-  std::string pg_major = "15";  ///< server or installed major version, for commands
-  int server_version_num = 0;   ///< 0 when unknown
-  RestartConfig restart;        ///< for the right "start it" command
+  std::string password_source;   ///< "conninfo", "PGPASSWORD", "password file ~/.pgpass", "none"
+  std::string passfile_problem;  ///< e.g. "~/.pgpass has group or world access: libpq ignores it"
+  std::string pg_major = "15";   ///< server or installed major version, for commands
+  int server_version_num = 0;    ///< 0 when unknown
+  RestartConfig restart;         ///< for the right "start it" command
   Millis timeout{3000};
   Millis recovery_grace{600000};
   double warn = 0.80;

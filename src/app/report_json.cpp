@@ -31,7 +31,9 @@ std::string rfc3339(WallTime t) {
   return buf;
 }
 
-double seconds(Micros d) { return std::round(double(d.count())) / 1e6; }
+double seconds(Micros d) {
+  return std::round(double(d.count())) / 1e6;
+}
 
 namespace {
 

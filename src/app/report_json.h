@@ -29,8 +29,8 @@ Poco::JSON::Object::Ptr skippedCheckToJson(const std::string& check);
 /// used, usable, max_connections, superuser_reserved, reserved, by_state, ratio, and the
 /// target's warn/critical thresholds with at_warn/at_critical.
 Poco::JSON::Object::Ptr connectionsToJson(const ConnectionStats& stats,
-                                          const ConnectionsCheckConfig& thresholds,
-                                          bool atWarn, bool atCritical);
+                                          const ConnectionsCheckConfig& thresholds, bool atWarn,
+                                          bool atCritical);
 
 /// Serializes without indentation (one line) and with a trailing newline.
 std::string toJsonLine(const Poco::JSON::Object::Ptr& object);

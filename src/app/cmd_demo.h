@@ -1,0 +1,25 @@
+// `pgvigil demo` (SPEC.md §7): a throwaway local PostgreSQL, watched and restarted by the agent
+// with `restart.method: command`, dashboard on loopback. Ctrl-C removes everything it made.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+
+namespace pgvigil {
+
+class LocalCluster;
+
+/// Where the escalating restart recipe (scripts/pg-restart) is: $PGVIGIL_PG_RESTART, next to the
+/// installed binary (../libexec/pgvigil/pg-restart), or the source tree it was built from.
+std::string findPgRestartScript();
+
+/// The embedded default config for a cluster (exposed for tests).
+Config demoConfig(const LocalCluster& cluster, const std::string& listen,
+                  const std::string& restartScript);
+
+int runDemo(const std::optional<std::string>& listen, std::ostream& out, std::ostream& err);
+
+}  // namespace pgvigil

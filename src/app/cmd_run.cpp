@@ -1,0 +1,172 @@
+#include "app/cmd_run.h"
+
+#include <signal.h>
+
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include "app/agent.h"
+#include "app/service_notify.h"
+#include "core/config_loader.h"
+#include "core/env.h"
+#include "events/event_ring.h"
+#include "events/fanout_sink.h"
+#include "events/log_sink.h"
+#include "http/http_server.h"
+#include "pgvigil/version.h"
+
+namespace pgvigil {
+namespace {
+
+sigset_t agentSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGQUIT);
+  return set;
+}
+
+/// Waits up to `timeout` for one of the agent signals; 0 when none came.
+int waitSignal(std::chrono::milliseconds timeout) {
+  sigset_t set = agentSignals();
+  timespec ts{static_cast<time_t>(timeout.count() / 1000),
+              static_cast<long>((timeout.count() % 1000) * 1'000'000)};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+}  // namespace
+
+void blockAgentSignals() {
+  sigset_t set = agentSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
+  auto logResult = LogSink::create(config.agent.log);
+  if (!logResult.sink) {
+    err << "pgvigil: " << logResult.error << "\n";
+    return 78;
+  }
+  std::shared_ptr<LogSink> logSink = std::move(logResult.sink);
+  auto ring = std::make_shared<EventRing>();
+  const auto secrets = configSecrets(config);
+  logSink->setSecrets(secrets);
+  ring->setSecrets(secrets);
+  FanoutSink events;
+  events.add(logSink);
+  events.add(ring);
+
+  ServiceNotifier notifier;
+  AgentOptions options;
+  options.version = kVersion;
+  options.on_tick = [&notifier](SteadyTime now) { notifier.watchdogKick(now); };
+  Agent agent(config, events, *logSink, options);
+  agent.setEventSource([ring](std::size_t limit) { return ring->recent(limit); });
+
+  std::unique_ptr<HttpServer> http;
+  if (!config.agent.listen.empty()) {
+    http = std::make_unique<HttpServer>(agent, HttpServerOptions::fromConfig(config.agent));
+    if (auto error = http->start()) {
+      err << "pgvigil: status endpoint: " << *error << "\n";
+      return 78;
+    }
+  }
+
+  // A reload rereads the file, keeps the old config when the new one is invalid, and applies
+  // the new one otherwise: targets that did not change keep their state.
+  std::mutex reloadMutex;
+  auto doReload = [&]() -> ControlResult {
+    std::lock_guard lock(reloadMutex);
+    notifier.reloading();
+    std::string errors;
+    std::optional<Config> next;
+    if (hooks.reload) {
+      next = hooks.reload(&errors);
+    } else {
+      auto loaded = loadConfigFile(config.path, Env::process());
+      if (loaded.config) next = std::move(loaded.config);
+      else errors = formatErrors(loaded.errors);
+    }
+    ControlResult result;
+    if (!next) {
+      agent.emitAgentEvent("config_rejected", EventLevel::kError,
+                           "the new config is invalid; the running config stays",
+                           {{"path", config.path}, {"errors", errors}});
+      result = {ControlResult::Code::kRejected, errors};
+    } else {
+      auto fixed = nonReloadableChanges(agent.config(), *next);
+      const auto newSecrets = configSecrets(*next);
+      logSink->setSecrets(newSecrets);
+      ring->setSecrets(newSecrets);
+      agent.applyConfig(*next);
+      if (http) {
+        if (auto tokenError = http->reloadToken(next->agent.token_file))
+          logSink->log(EventLevel::kWarning, "token file could not be reread; the old token stays",
+                       {{"error", *tokenError}});
+      }
+      std::vector<std::pair<std::string, std::string>> fields{
+          {"path", next->path}, {"targets", std::to_string(next->targets.size())}};
+      std::string restartNeeded;
+      for (const auto& key : fixed) restartNeeded += (restartNeeded.empty() ? "" : ",") + key;
+      if (!restartNeeded.empty()) fields.emplace_back("needs_agent_restart", restartNeeded);
+      agent.emitAgentEvent("config_loaded", EventLevel::kInfo, "config reloaded", fields);
+      result = ControlResult::ok("config reloaded");
+    }
+    notifier.ready();
+    return result;
+  };
+  agent.setReloadHandler(doReload);
+
+  agent.emitAgentEvent("agent_started", EventLevel::kInfo, "pgvigil started",
+                       {{"version", kVersion},
+                        {"config", config.path},
+                        {"targets", std::to_string(config.targets.size())},
+                        {"listen", http ? config.agent.listen : std::string("off")}});
+  agent.start();
+
+  // Readiness after the first round of every target (bounded: a hung server must not keep the
+  // unit in "activating" past its start timeout).
+  Millis firstWait{0};
+  for (const auto& t : config.targets) firstWait = std::max(firstWait, t.timeout);
+  agent.waitFirstRounds(firstWait + std::chrono::seconds(2));
+  notifier.ready();
+  notifier.status("watching " + std::to_string(config.targets.size()) + " target(s)");
+  if (hooks.on_ready) hooks.on_ready(agent, http.get());
+
+  for (;;) {
+    int sig = waitSignal(std::chrono::milliseconds(1000));
+    if (sig == SIGHUP) {
+      doReload();
+    } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
+      notifier.stopping();
+      agent.emitAgentEvent("agent_stopping", EventLevel::kInfo, "pgvigil stopping",
+                           {{"signal", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGQUIT"}});
+      break;
+    }
+  }
+  if (http) http->stop();
+  agent.stop();
+  logSink->flush();
+  return 0;
+}
+
+int runRun(const std::string& configPath, std::ostream& err) {
+  const Env env = Env::process();
+  const std::string path = resolveConfigPath(configPath, env);
+  auto loaded = loadConfigFile(path, env);
+  if (!loaded.config) {
+    err << formatErrors(loaded.errors);
+    if (!loaded.errors.empty() && formatErrors(loaded.errors).back() != '\n') err << "\n";
+    err << "pgvigil: the config is invalid; not starting\n";
+    return 78;
+  }
+  blockAgentSignals();
+  return runAgent(std::move(*loaded.config), {}, err);
+}
+
+}  // namespace pgvigil

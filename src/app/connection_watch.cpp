@@ -1,0 +1,141 @@
+#include "app/connection_watch.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "probes/monitor_connection.h"
+
+namespace pgvigil {
+
+struct ConnectionWatch::Entry {
+  std::string name;
+  std::unique_ptr<MonitorConnection> conn;
+  bool want_open = false;
+  SteadyTime connect_started{};
+};
+
+namespace {
+/// A connect that has not finished by then is given up; the next good round asks again.
+constexpr auto kConnectTimeout = std::chrono::seconds(5);
+}  // namespace
+
+ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const std::string&)> onDrop)
+    : clock_(clock), onDrop_(std::move(onDrop)) {
+  wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  thread_ = std::thread([this] { run(); });
+}
+
+ConnectionWatch::~ConnectionWatch() { stop(); }
+
+void ConnectionWatch::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mutex_);
+  entries_.clear();  // closes every session cleanly (Terminate message)
+  if (wakeFd_ >= 0) ::close(wakeFd_);
+  wakeFd_ = -1;
+}
+
+void ConnectionWatch::wake() {
+  if (wakeFd_ < 0) return;
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
+}
+
+void ConnectionWatch::set(const TargetConfig& target) {
+  {
+    std::lock_guard lock(mutex_);
+    auto entry = std::make_shared<Entry>();
+    entry->name = target.name;
+    entry->conn = std::make_unique<MonitorConnection>(target.conninfo, target.application_name);
+    entries_[target.name] = entry;  // a previous session for this name closes here
+  }
+  wake();
+}
+
+void ConnectionWatch::remove(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    entries_.erase(name);
+  }
+  wake();
+}
+
+void ConnectionWatch::ensure(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return;
+    auto state = it->second->conn->state();
+    if (state == MonitorConnection::State::kReady || state == MonitorConnection::State::kConnecting) return;
+    it->second->want_open = true;
+  }
+  wake();
+}
+
+void ConnectionWatch::run() {
+  std::vector<pollfd> fds;
+  std::vector<std::shared_ptr<Entry>> polled;
+  std::vector<std::string> dropped;
+  for (;;) {
+    fds.clear();
+    polled.clear();
+    dropped.clear();
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      const SteadyTime now = clock_.now();
+      for (auto& [name, entry] : entries_) {
+        auto& conn = *entry->conn;
+        if (entry->want_open) {
+          // Started here, not in ensure(): libpq may resolve a host name synchronously.
+          entry->want_open = false;
+          entry->connect_started = now;
+          conn.open();
+        }
+        if (conn.state() == MonitorConnection::State::kConnecting &&
+            now - entry->connect_started > kConnectTimeout)
+          conn.close();
+        if (conn.state() == MonitorConnection::State::kFailed) conn.close();
+        if (conn.socket() >= 0 && conn.events() != 0) {
+          fds.push_back({conn.socket(), conn.events(), 0});
+          polled.push_back(entry);
+        }
+      }
+    }
+    fds.push_back({wakeFd_, POLLIN, 0});
+    ::poll(fds.data(), fds.size(), 1000);
+    if (fds.back().revents & POLLIN) {
+      uint64_t value;
+      [[maybe_unused]] auto n = ::read(wakeFd_, &value, sizeof value);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      for (std::size_t i = 0; i + 1 < fds.size(); ++i) {
+        if (fds[i].revents == 0) continue;
+        auto& entry = polled[i];
+        auto it = entries_.find(entry->name);
+        if (it == entries_.end() || it->second != entry) continue;  // removed or replaced meanwhile
+        auto& conn = *entry->conn;
+        if (conn.state() == MonitorConnection::State::kConnecting) {
+          conn.advance();
+        } else if (conn.state() == MonitorConnection::State::kReady && conn.checkDropped()) {
+          conn.close();
+          dropped.push_back(entry->name);
+        }
+      }
+    }
+    for (const auto& name : dropped) onDrop_(name);
+  }
+}
+
+}  // namespace pgvigil
