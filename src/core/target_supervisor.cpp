@@ -208,6 +208,7 @@ void TargetSupervisor::backToUp(Action& a) {
   givenUp_ = false;
   // An operator's stop is announced once until the service runs again, whatever the rounds say.
   if (!(operatorStopped_ && deferred_ == defer::kOperatorStopped)) deferred_.clear();
+  if (restartInFlight_) return;  // the attempt in flight is counted when it finishes
   if (attempts_ != 0) a.persist = true;
   attempts_ = 0;
   currentBackoff_ = Millis{0};
@@ -348,7 +349,7 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
 
   if (outcome.result == RestartOutcome::Result::kOperatorStopped) {
     // Not attempted: an operator stopped the service on purpose. Not a restart, not a failure.
-    --attempts_;
+    attempts_ = std::max(0, attempts_ - 1);
     operatorStopped_ = true;
     addHistory(std::string(toString(outcome.result)));
     deferred_ = std::string(defer::kOperatorStopped);

@@ -890,6 +890,19 @@ BOOST_AUTO_TEST_CASE(test_ReconfigureChangesThresholds) {
   BOOST_TEST(h.restarts == 1);
 }
 
+BOOST_AUTO_TEST_CASE(test_UpBeforeTheRestarterReturns) {
+  Harness h;
+  h.healthyThen(Cause::kRefused, 3);
+  h.rounds(good(), 3);  // systemd brought it back before the restart job reported
+  BOOST_TEST(h.state() == "restarting");
+  h.clear();
+  h.finish(kOk);
+  BOOST_TEST(field(h.events.at(0), "attempt") == "1");
+  h.round(good());
+  BOOST_TEST(h.seq() == "restart_succeeded target_healthy");
+  BOOST_TEST(h.sup->attempts() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(test_FinishedWithoutRestartIsRefused) {
   Harness h;
   h.round(good());
