@@ -1444,12 +1444,12 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   config.took = since(start);
   if (!info) {
     config.status = StepStatus::kFail;
-    config.detail = "the conninfo cannot be parsed: " + redactSecrets(parseError, secrets);
+    config.detail = "the conninfo cannot be parsed: " + redactSecrets(oneLine(parseError), secrets);
     config.advice.explanation = "libpq does not accept this connection string";
     config.advice.remedies = {
         "write it as keyword=value pairs (host=... port=... dbname=... "
         "user=...) or as a postgresql://user@host:port/dbname URI"};
-    out << redactSecrets(formatStep(config), secrets);
+    out << redactSecrets(formatStep(config), secrets) << "result: FAIL at config\n";
     return 3;
   }
   const Millis timeout = timeoutOverride.value_or(target.timeout);

@@ -155,8 +155,8 @@ BOOST_AUTO_TEST_CASE(the_start_command_names_the_configured_service) {
   BOOST_TEST(contains(all(adviceFor(Problem::kRefused, f)), "net start postgresql-x64-16"));
   // A hung server is restarted, not started.
   f.restart.method = RestartMethod::kSystemd;
-  BOOST_TEST(contains(all(adviceFor(Problem::kStartupTimeout, f)),
-                      "systemctl restart pg-main.service"));
+  BOOST_TEST(
+      contains(all(adviceFor(Problem::kStartupTimeout, f)), "systemctl restart pg-main.service"));
 }
 
 BOOST_AUTO_TEST_CASE(refused_with_a_local_socket_points_at_listen_addresses_or_the_port) {
@@ -201,8 +201,8 @@ BOOST_AUTO_TEST_CASE(unix_socket_hba_line_is_local) {
   f.socket_path = "/var/run/postgresql/.s.PGSQL.5432";
   BOOST_TEST(contains(all(adviceFor(Problem::kHbaNoEntry, f)),
                       "local   postgres   pgvigil   scram-sha-256"));
-  BOOST_TEST(contains(adviceFor(Problem::kNoSocket, f).explanation,
-                      "/var/run/postgresql/.s.PGSQL.5432"));
+  BOOST_TEST(
+      contains(adviceFor(Problem::kNoSocket, f).explanation, "/var/run/postgresql/.s.PGSQL.5432"));
 }
 
 BOOST_AUTO_TEST_CASE(recovery_and_standby_say_wait_and_how_to_see_progress) {
@@ -226,7 +226,9 @@ BOOST_AUTO_TEST_CASE(saturation_advice_depends_on_the_server_version) {
   BOOST_TEST(contains(s16, "pg_terminate_backend"));
   f.server_version_num = 150004;
   std::string s15 = all(adviceFor(Problem::kSaturated, f, "96% of 97 usable"));
-  BOOST_TEST(!contains(s15, "pg_use_reserved_connections"));
+  BOOST_TEST(contains(s15, "pg_use_reserved_connections"));
+  BOOST_TEST(contains(s15, "(this server is 15: upgrade for it)"));
+  BOOST_TEST(!contains(s16, "upgrade for it"));
   BOOST_TEST(contains(s15, "superuser_reserved_connections"));
   BOOST_TEST(contains(s15, "96% of 97 usable"));
 }
@@ -282,7 +284,8 @@ BOOST_AUTO_TEST_CASE(step_lines_show_mark_word_timing_cause_and_remedy) {
   StepReport skipped;
   skipped.step = "query";
   skipped.detail = "not run: an earlier step failed";
-  BOOST_TEST(formatStep(skipped) == "- query     SKIP            not run: an earlier step failed\n");
+  BOOST_TEST(formatStep(skipped) ==
+             "- query     SKIP           not run: an earlier step failed\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
