@@ -99,7 +99,7 @@ class HttpServer::Loop {
   std::optional<std::string> open() {
     try {
       Poco::Net::SocketAddress address(options_.listen);
-      listener_.bind(address, true);
+      listener_.bind(address, true, false);  // SO_REUSEADDR, never SO_REUSEPORT: a busy port fails
       listener_.listen(256);
       listener_.setBlocking(false);
       port_ = listener_.address().port();

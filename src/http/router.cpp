@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include "core/units.h"
+
 #include <Poco/URI.h>
 
 #include <algorithm>
@@ -87,28 +89,6 @@ TokenFileResult loadTokenFile(const std::string& path) {
 }
 
 // ---- parameters -------------------------------------------------------------------------------
-
-std::optional<Millis> parseDuration(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  Millis total{0};
-  while (!s.empty()) {
-    std::int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || ptr == s.data() || n < 0) return std::nullopt;
-    s.remove_prefix(static_cast<std::size_t>(ptr - s.data()));
-    std::int64_t unitMs = 0;
-    if (s.starts_with("ms")) unitMs = 1, s.remove_prefix(2);
-    else if (s.starts_with("s")) unitMs = 1000, s.remove_prefix(1);
-    else if (s.starts_with("m")) unitMs = 60'000, s.remove_prefix(1);
-    else if (s.starts_with("h")) unitMs = 3'600'000, s.remove_prefix(1);
-    else if (s.starts_with("d")) unitMs = 86'400'000, s.remove_prefix(1);
-    else return std::nullopt;
-    if (n > (std::int64_t{1} << 40) / unitMs) return std::nullopt;  // absurd, would overflow
-    total += Millis{n * unitMs};
-  }
-  if (total.count() <= 0) return std::nullopt;
-  return total;
-}
 
 std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -293,7 +273,8 @@ HttpResponse Router::control(const HttpRequest& request, std::string_view target
   if (action == "pause") {
     std::optional<Millis> duration;
     if (auto raw = queryParam(request.query, "for")) {
-      duration = parseDuration(*raw);
+      auto parsed = parseDuration(*raw);  // core/units.h: the same syntax as the config
+      if (parsed.ok() && parsed.value > Millis{0}) duration = parsed.value;
       if (!duration) return error(400, "for must be a duration such as 30m, 2h or 90s");
     }
     result = provider_.pause(target, duration);

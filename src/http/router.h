@@ -57,9 +57,6 @@ TokenFileResult loadTokenFile(const std::string& path);
 /// Compares in time that depends only on the lengths, not on where the strings differ.
 bool constantTimeEquals(std::string_view a, std::string_view b);
 
-/// "250ms", "30s", "2m", "1h", "1h30m"; nullopt when malformed, zero or negative.
-std::optional<Millis> parseDuration(std::string_view s);
-
 /// One query parameter's decoded value; nullopt when absent.
 std::optional<std::string> queryParam(std::string_view query, std::string_view name);
 
