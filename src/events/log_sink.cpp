@@ -323,7 +323,7 @@ void LogSink::write(const AlertEvent& event) {
   AlertEvent clean = redactor_.apply(event);
   std::string line =
       config_.format == LogFormat::kJson ? formatEventJson(clean) : formatEventText(clean);
-  line = redactor_.apply(line);
+  line = redactor_.applyKnown(line);
   std::lock_guard lock(mutex_);
   std::string error = writer_->write(clean, line);
   if (error.empty()) return;

@@ -8,8 +8,8 @@
 // nothing is lost when the agent exits. The destructor flushes and closes the channel.
 //
 // Level: events below agent.log.level are dropped; critical always passes.
-// Redaction: every string of the event and then every finished line pass through the secrets
-// given to setSecrets().
+// Redaction (redactor.h): every string of the event passes through the secrets given to
+// setSecrets() and the password patterns; then the finished line through the secrets again.
 // File output: Poco FileChannel, rotated when the file reaches rotate.size; archives are
 // FILE.0 (newest) .. FILE.<keep-1>, older ones are deleted after each rotation (keep 0: none).
 // journald: MESSAGE is the formatted line; PRIORITY, SYSLOG_IDENTIFIER=pgvigil,

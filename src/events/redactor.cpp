@@ -5,6 +5,21 @@
 
 namespace pgvigil {
 
+namespace {
+
+/// A field called password, passwd, secret or token (any case, any part of the name) is masked
+/// whole, whatever its value looks like.
+bool keyNamesASecret(std::string_view key) {
+  std::string lower(key);
+  for (auto& c : lower)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  for (std::string_view word : {"password", "passwd", "secret", "token"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
 void Redactor::setSecrets(std::vector<std::string> secrets) {
   std::erase_if(secrets, [](const std::string& s) { return s.empty(); });
   std::sort(secrets.begin(), secrets.end(),
@@ -33,20 +48,25 @@ std::string Redactor::replaceAll(std::string_view text, const std::vector<std::s
 
 std::string Redactor::apply(std::string_view text) const {
   std::shared_lock lock(mutex_);
-  if (secrets_.empty()) return std::string(text);
-  return replaceAll(text, secrets_);
+  return redactSecrets(text, secrets_);
+}
+
+std::string Redactor::applyKnown(std::string_view line) const {
+  std::shared_lock lock(mutex_);
+  if (secrets_.empty()) return std::string(line);
+  return replaceAll(line, secrets_);
 }
 
 AlertEvent Redactor::apply(const AlertEvent& event) const {
   std::shared_lock lock(mutex_);
-  if (secrets_.empty()) return event;
   AlertEvent out = event;
-  out.event = replaceAll(event.event, secrets_);
-  out.target = replaceAll(event.target, secrets_);
-  out.msg = replaceAll(event.msg, secrets_);
+  out.event = redactSecrets(event.event, secrets_);
+  out.target = redactSecrets(event.target, secrets_);
+  out.msg = redactSecrets(event.msg, secrets_);
   for (auto& [key, value] : out.fields) {
-    key = replaceAll(key, secrets_);
-    value = replaceAll(value, secrets_);
+    key = redactSecrets(key, secrets_);
+    value = keyNamesASecret(key) && !value.empty() ? std::string(kMask)
+                                                   : redactSecrets(value, secrets_);
   }
   return out;
 }

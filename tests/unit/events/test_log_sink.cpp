@@ -169,6 +169,35 @@ BOOST_AUTO_TEST_CASE(test_SecretsNeverPrinted) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(test_PasswordPatternMaskedAndLinesStayWellFormed) {
+  for (auto format : {LogFormat::kText, LogFormat::kJson}) {
+    std::ostringstream out;
+    auto sink = makeSink(consoleConfig(format), {.console = &out});
+    AlertEvent e = sampleEvent();
+    e.msg = "conninfo host=db password=pw1\nnext \"password=pw2\"";
+    e.fields = {{"password", "pw3"}, {"dsn", "postgres://u:pw4@h/db"}};
+    sink->emit(e);
+    std::string text = out.str();
+    BOOST_TEST_CONTEXT("format " << toString(format) << ": " << text) {
+      BOOST_TEST(splitLines(text).size() == 1u);
+      for (const char* pw : {"pw1", "pw2", "pw3", "pw4"})
+        BOOST_TEST(text.find(pw) == std::string::npos);
+      if (format == LogFormat::kJson) {
+        Poco::JSON::Parser parser;
+        auto obj = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+        BOOST_TEST(obj->getValue<std::string>("msg") ==
+                   "conninfo host=db password=*****\nnext \"password=*****");
+        BOOST_TEST(obj->getValue<std::string>("password") == "*****");
+        BOOST_TEST(obj->getValue<std::string>("dsn") == "postgres://u:*****@h/db");
+      } else {
+        BOOST_TEST(text.find(" msg=\"conninfo host=db password=*****\\nnext "
+                             "\\\"password=*****\" password=***** dsn=postgres://u:*****@h/db\n") !=
+                   std::string::npos);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(test_FileOutputWritesLines) {
   TempDir dir;
   std::string path = dir.file("pgvigil.log");

@@ -39,4 +39,31 @@ BOOST_AUTO_TEST_CASE(test_EventStringsAreMasked) {
   BOOST_TEST(r.apply(e).msg == e.msg);
 }
 
+BOOST_AUTO_TEST_CASE(test_PasswordPatternsMaskedEvenWhenNotToldTheSecret) {
+  Redactor r;
+  AlertEvent e;
+  e.msg = "connect to host=db password=unknown1 failed";
+  e.fields = {{"uri", "postgresql://app:unknown2@db/postgres"}};
+  AlertEvent out = r.apply(e);
+  BOOST_TEST(out.msg == "connect to host=db password=***** failed");
+  BOOST_TEST(out.fields[0].second == "postgresql://app:*****@db/postgres");
+  e.fields = {{"PGPASSWORD", "x"},
+              {"api_token", "y"},
+              {"client_secret", "z"},
+              {"user", "bob"},
+              {"password", ""}};
+  out = r.apply(e);
+  BOOST_TEST(out.fields[0].second == "*****");
+  BOOST_TEST(out.fields[1].second == "*****");
+  BOOST_TEST(out.fields[2].second == "*****");
+  BOOST_TEST(out.fields[3].second == "bob");
+  BOOST_TEST(out.fields[4].second == "");
+}
+
+BOOST_AUTO_TEST_CASE(test_ApplyKnownChangesOnlyKnownSecrets) {
+  Redactor r;
+  r.setSecrets({"k3y"});
+  BOOST_TEST(r.applyKnown(R"(msg="password=abc k3y")") == R"(msg="password=abc *****")");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
