@@ -184,7 +184,6 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
     ResolveResult resolved = resolveEndpoints(info, deadline);
     if (resolved.endpoints.empty()) {
       out.endpoint = info.host();
-      if (resolved.cause == Cause::kTimeout) return fail(Cause::kTimeout, Phase::kDns, "", "");
       return fail(Cause::kDns, Phase::kDns, resolved.error, "");
     }
     const Endpoint& ep = resolved.endpoints.front();

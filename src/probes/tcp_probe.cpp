@@ -95,7 +95,8 @@ ResolveResult lookupName(const std::string& host, int port, const Deadline& dead
   std::unique_lock lock(lookup->mutex);
   // The deadline's clock may be a fake one in tests; wait in real time for what remains.
   if (!lookup->done_cv.wait_for(lock, deadline.remaining(), [&] { return lookup->done; })) {
-    out.cause = Cause::kTimeout;
+    // A lookup that hangs is a DNS problem, not a hung server: cause dns, never timeout.
+    out.cause = Cause::kDns;
     out.error = "timeout resolving host \"" + host + "\"";
     return out;
   }
@@ -165,9 +166,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
   if (resolved.endpoints.empty()) {
     out.cause = resolved.cause;
     out.phase = Phase::kDns;
-    out.message = resolved.cause == Cause::kTimeout
-                      ? "timeout in dns phase after " + formatSeconds(elapsed())
-                      : resolved.error;
+    out.message = resolved.error;
     out.latency = elapsed();
     return out;
   }

@@ -24,7 +24,7 @@ struct Endpoint {
 
 struct ResolveResult {
   std::vector<Endpoint> endpoints;  ///< in getaddrinfo order; empty on failure
-  Cause cause = Cause::kNone;       ///< kDns or kTimeout on failure
+  Cause cause = Cause::kNone;       ///< kDns on failure (also when the lookup ran out of time)
   std::string error;                ///< why, when endpoints is empty
 };
 
@@ -35,7 +35,7 @@ struct ResolveResult {
 ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline);
 
 /// Connects to each endpoint in turn until one accepts. check = "tcp". A timeout names the
-/// connect phase (the dns phase when the lookup ran out of time).
+/// connect phase; a failed or hung name lookup is cause dns (a restart cannot cure it).
 CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline);
 
 /// "12.3ms" / "3.0s": how the probes print durations in messages.

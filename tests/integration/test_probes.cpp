@@ -8,6 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -18,6 +19,10 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 
+#include "core/clock.h"
+#include "core/config.h"
+#include "probes/monitor_connection.h"
+#include "probes/round_runner.h"
 #include "support/agent_process.h"
 #include "support/http_client.h"
 #include "support/pg_cluster.h"
@@ -25,6 +30,33 @@
 using namespace pgvigil;
 using namespace pgvigil::test;
 using namespace std::chrono_literals;
+
+namespace {
+
+TargetConfig targetFor(const std::string& conninfo, Millis timeout = 3s) {
+  TargetConfig t;
+  t.name = "main";
+  t.conninfo = conninfo;
+  t.timeout = timeout;
+  return t;
+}
+
+std::string causeOf(const RoundResult& r) { return std::string(toString(r.cause)); }
+std::string phaseOf(const RoundResult& r) { return std::string(toString(r.phase)); }
+
+std::string describe(const RoundResult& r) {
+  std::string s = "verdict=" + std::to_string(int(r.verdict)) + " cause=" + causeOf(r) +
+                  " phase=" + phaseOf(r) + " message=" + r.message;
+  for (const auto& c : r.checks)
+    s += " [" + c.check + " ok=" + std::to_string(c.ok) + " " + c.message + "]";
+  return s;
+}
+
+size_t countLines(const std::string& text) {
+  return size_t(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(fixture)
 
@@ -186,6 +218,204 @@ BOOST_AUTO_TEST_CASE(http_client_talks_to_a_real_server) {
   auto down = client.get("/");
   BOOST_TEST(down.status == 0);
   BOOST_TEST(!down.error.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(probes)
+
+BOOST_AUTO_TEST_CASE(healthy_server_is_ok_with_every_check) {
+  PgCluster pg;
+  RoundResult r = runRound(targetFor(pg.conninfo()), SystemClock::instance());
+  BOOST_TEST_REQUIRE((r.verdict == Verdict::kOk), describe(r));
+  BOOST_TEST(r.checks.size() == 3u);
+  for (const char* name : {"tcp", "query", "connections"}) {
+    const CheckOutcome* c = r.find(name);
+    BOOST_TEST_REQUIRE(c != nullptr);
+    BOOST_TEST(c->ok);
+    BOOST_TEST(c->latency.count() > 0);
+    BOOST_TEST(c->latency < r.latency + Micros{1});
+  }
+  BOOST_TEST(r.server_version.rfind("15", 0) == 0, r.server_version);
+  BOOST_TEST_REQUIRE(r.connections.has_value());
+  BOOST_TEST(r.connections->max_connections == 100);
+  BOOST_TEST(r.connections->usable == 97);
+  BOOST_TEST(r.connections->used == 0);  // our own probe session is not counted
+  BOOST_TEST((r.cause == Cause::kNone));
+  BOOST_TEST(r.message.empty());
+}
+
+BOOST_AUTO_TEST_CASE(unix_socket_and_host_names_work) {
+  PgCluster pg;
+  auto viaSocket = targetFor("host=" + pg.socketDir() + " port=" + std::to_string(pg.port()) +
+                             " dbname=postgres user=postgres");
+  RoundResult r = runRound(viaSocket, SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
+  // "localhost" comes from /etc/hosts: the bounded lookup, then hostaddr for libpq.
+  auto byName = targetFor("postgresql://postgres@localhost:" + std::to_string(pg.port()) +
+                          "/postgres");
+  r = runRound(byName, SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(application_name_shows_in_pg_stat_activity) {
+  PgCluster pg;
+  auto t = targetFor(pg.conninfo());
+  t.query = "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgvigil-probe-test' AND "
+            "pid = pg_backend_pid()";
+  t.application_name = "pgvigil-probe-test";
+  RoundResult r = runRound(t, SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
+  // statement_timeout is set on the probe's session.
+  t.query = "SELECT 1 WHERE current_setting('statement_timeout') = '3s'";
+  r = runRound(t, SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(standby_without_hot_standby_is_starting_up) {
+  PgCluster pg({.standby_no_hot = true});
+  BOOST_TEST_REQUIRE(pg.waitListening(10s));
+  // Right after the sockets open the server says "starting up"; once it is in standby it says
+  // "not accepting connections": both are starting_up.
+  for (int i = 0; i < 2; ++i) {
+    RoundResult r = runRound(targetFor(pg.conninfo()), SystemClock::instance());
+    BOOST_TEST((r.verdict == Verdict::kFailed));
+    BOOST_TEST(causeOf(r) == "starting_up", describe(r));
+    BOOST_TEST(r.find("tcp")->ok);
+    BOOST_TEST(r.find("query")->sqlstate == "57P03");
+    std::this_thread::sleep_for(300ms);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_is_auth_failed_and_never_printed) {
+  const std::string canary = "Canary-Wr0ng-Pw";
+  PgCluster pg({.password = "right-pw"});
+  auto t = targetFor(pg.conninfo("user=pgvigil password=" + canary));
+  RoundResult r = runRound(t, SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kFailed));
+  BOOST_TEST(causeOf(r) == "auth_failed", describe(r));
+  BOOST_TEST(phaseOf(r) == "auth", describe(r));
+  BOOST_TEST(r.find("query")->sqlstate == "28P01");
+  BOOST_TEST(r.message.find("password authentication failed") != std::string::npos, r.message);
+  BOOST_TEST(describe(r).find(canary) == std::string::npos);
+  // No password at all: libpq's own fe_sendauth message, still auth_failed.
+  r = runRound(targetFor(pg.conninfo("user=pgvigil password=''")), SystemClock::instance());
+  BOOST_TEST(causeOf(r) == "auth_failed", describe(r));
+  // The right one, through a URI with percent-encoding.
+  r = runRound(targetFor("postgresql://pgvigil:right%2Dpw@127.0.0.1:" +
+                         std::to_string(pg.port()) + "/postgres"),
+               SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(missing_database_and_role) {
+  PgCluster pg;
+  auto t = targetFor("host=127.0.0.1 port=" + std::to_string(pg.port()) +
+                     " dbname=nosuchdb user=postgres");
+  RoundResult r = runRound(t, SystemClock::instance());
+  BOOST_TEST(causeOf(r) == "no_database", describe(r));
+  BOOST_TEST(r.find("query")->sqlstate == "3D000");
+  BOOST_TEST(r.message == "database \"nosuchdb\" does not exist", r.message);
+  t.conninfo = pg.conninfo("user=nosuchrole");
+  r = runRound(t, SystemClock::instance());
+  BOOST_TEST(causeOf(r) == "auth_failed", describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(failing_query_is_query_error) {
+  PgCluster pg;
+  auto t = targetFor(pg.conninfo());
+  t.query = "SELECT * FROM no_such_table";
+  RoundResult r = runRound(t, SystemClock::instance());
+  BOOST_TEST(causeOf(r) == "query_error", describe(r));
+  BOOST_TEST(phaseOf(r) == "query");
+  BOOST_TEST(r.find("query")->sqlstate == "42P01");
+  BOOST_TEST(r.find("connections") == nullptr);  // the round stops at the first failure
+}
+
+BOOST_AUTO_TEST_CASE(slow_query_times_out_in_query_phase_within_the_deadline) {
+  PgCluster pg;
+  auto t = targetFor(pg.conninfo(), 1s);
+  t.query = "SELECT pg_sleep(10)";
+  auto start = std::chrono::steady_clock::now();
+  RoundResult r = runRound(t, SystemClock::instance());
+  auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(causeOf(r) == "timeout", describe(r));
+  BOOST_TEST(phaseOf(r) == "query", describe(r));
+  BOOST_TEST(r.message.find("query phase") != std::string::npos, r.message);
+  BOOST_TEST_MESSAGE("query timeout round took "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                     << " ms");
+  // 1 s round + the bounded cancel (1 s at most, fast on a healthy server).
+  BOOST_TEST(took < 1500ms);
+  // The cancel reached the server: the sleeping query is gone at once.
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(pg.query("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT "
+                      "pg_sleep(10)' AND state = 'active'") == "0");
+}
+
+BOOST_AUTO_TEST_CASE(connections_above_warn_are_degraded_with_right_counts) {
+  // max 20, 3 superuser-reserved: 17 usable. 14 idle = 82%: warn (80%), not critical (95%).
+  PgCluster pg({.settings = {"max_connections=20"}});
+  pg.openIdle(14);
+  pg.query("SELECT 1");  // a short-lived session that must not be counted after it ended
+  RoundResult r = runRound(targetFor(pg.conninfo()), SystemClock::instance());
+  BOOST_TEST_REQUIRE((r.verdict == Verdict::kDegraded), describe(r));
+  BOOST_TEST_REQUIRE(r.connections.has_value());
+  BOOST_TEST(r.connections->used == 14);
+  BOOST_TEST(r.connections->usable == 17);
+  BOOST_TEST(r.connections->max_connections == 20);
+  BOOST_TEST(r.connections->superuser_reserved == 3);
+  BOOST_TEST(r.connections->by_state.at("idle") == 14);
+  BOOST_TEST(r.connections_warn);
+  BOOST_TEST(!r.connections_critical);
+  BOOST_TEST(r.degraded_reason == "connections at 82% (14 of 17 usable; warn 80%)");
+  BOOST_TEST(r.ok());
+  BOOST_TEST(r.find("connections")->ok);
+  // 17 of 17: critical, still degraded (the server answered).
+  pg.openIdle(3);
+  r = runRound(targetFor(pg.conninfo()), SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kDegraded), describe(r));
+  BOOST_TEST(r.connections_critical);
+  BOOST_TEST(r.connections->used == 17);
+  pg.closeIdle();
+  std::this_thread::sleep_for(200ms);
+  r = runRound(targetFor(pg.conninfo()), SystemClock::instance());
+  BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(healthy_rounds_leave_nothing_in_the_server_log) {
+  PgCluster pg({.password = "pw"});
+  std::this_thread::sleep_for(300ms);  // let startup lines settle
+  const std::string before = pg.log();
+  auto tcp = targetFor(pg.conninfo("user=pgvigil password=pw"));
+  auto unixSocket = targetFor("host=" + pg.socketDir() + " port=" + std::to_string(pg.port()) +
+                              " dbname=postgres user=pgvigil");
+  for (int i = 0; i < 25; ++i) {
+    RoundResult r = runRound(i % 2 ? tcp : unixSocket, SystemClock::instance());
+    BOOST_TEST_REQUIRE((r.verdict == Verdict::kOk), describe(r));
+  }
+  std::this_thread::sleep_for(300ms);  // backends that would complain do so on exit
+  const std::string after = pg.log();
+  BOOST_TEST(countLines(after) == countLines(before),
+             "new server log lines:\n" << after.substr(before.size()));
+}
+
+BOOST_AUTO_TEST_CASE(monitor_connection_opens_and_stays_quiet_while_healthy) {
+  PgCluster pg({.password = "pw"});
+  MonitorConnection mon(pg.conninfo("user=pgvigil password=pw"), "pgvigil-monitor");
+  BOOST_TEST_REQUIRE(mon.openAndWait(Deadline(SystemClock::instance(), 5s)), mon.lastError());
+  BOOST_TEST(mon.socket() >= 0);
+  BOOST_TEST(!mon.checkDropped());
+  BOOST_TEST(pg.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                      "'pgvigil-monitor'") == "1");
+  // A wrong password fails the open with a cause, and no secret in the error.
+  MonitorConnection bad(pg.conninfo("user=pgvigil password=Canary-Mon-Pw"), "pgvigil-monitor");
+  BOOST_TEST(!bad.openAndWait(Deadline(SystemClock::instance(), 5s)));
+  BOOST_TEST(std::string(toString(bad.cause())) == "auth_failed", bad.lastError());
+  BOOST_TEST(bad.lastError().find("Canary-Mon-Pw") == std::string::npos);
+  mon.close();
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(pg.log().find("unexpected EOF") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
