@@ -150,10 +150,14 @@ class HttpServer::Loop {
         auto it = conns_.find(socket.impl());
         if (it == conns_.end()) continue;  // closed earlier in this round
         Conn& c = *it->second;
-        if (mode & PollSet::POLL_ERROR) onReadable(c);  // reads the EOF/reset and closes
-        else {
-          if (mode & PollSet::POLL_READ) onReadable(c);
-          if ((mode & PollSet::POLL_WRITE) && conns_.count(socket.impl())) onWritable(c);
+        try {
+          if (mode & PollSet::POLL_ERROR) onReadable(c);  // reads the EOF/reset and closes
+          else {
+            if (mode & PollSet::POLL_READ) onReadable(c);
+            if (mode & PollSet::POLL_WRITE) onWritable(c);
+          }
+        } catch (...) {
+          markClosed(c);  // one connection's trouble (even bad_alloc) never ends the loop
         }
       }
       reapClosed();
