@@ -79,7 +79,8 @@ ServiceState judgeContainer(const ContainerState& st,
 
 std::chrono::seconds dockerStopTimeout(std::chrono::milliseconds remaining) {
   auto reserve = std::min<std::chrono::milliseconds>(15s, remaining / 4);
-  auto t = std::chrono::floor<std::chrono::seconds>(remaining - reserve);
+  // Rounded, not floored: a deadline taken a moment ago still says "45s" for a 60 s timeout.
+  auto t = std::chrono::round<std::chrono::seconds>(remaining - reserve);
   return std::max<std::chrono::seconds>(t, 1s);
 }
 

@@ -143,6 +143,7 @@ BOOST_AUTO_TEST_CASE(test_JudgeContainer) {
 
 BOOST_AUTO_TEST_CASE(test_StopTimeoutIsGenerous) {
   BOOST_TEST(dockerStopTimeout(60s).count() == 45);   // 15 s kept for the start
+  BOOST_TEST(dockerStopTimeout(59990ms).count() == 45);  // a deadline taken a moment ago
   BOOST_TEST(dockerStopTimeout(600s).count() == 585);
   BOOST_TEST(dockerStopTimeout(8s).count() == 6);     // a quarter kept
   BOOST_TEST(dockerStopTimeout(500ms).count() == 1);  // never 0: that would be an instant kill
