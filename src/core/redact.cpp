@@ -73,7 +73,11 @@ std::string maskKeywordValues(std::string_view text) {
     std::size_t j = i + keyLen;
     if (j < text.size() && (text[j] == '"' || text[j] == '\'')) ++j;  // "password": ...
     while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
-    if (j >= text.size() || (text[j] != '=' && text[j] != ':')) {
+    // "password=x"; "password: x" and "password":"x" (YAML, JSON); not "${PGPASSWORD:-x}".
+    const bool colonForm =
+        j + 1 < text.size() && text[j] == ':' &&
+        (text[j + 1] == ' ' || text[j + 1] == '\t' || text[j + 1] == '"' || text[j + 1] == '\'');
+    if (j >= text.size() || (text[j] != '=' && !colonForm)) {
       out += text[i++];
       continue;
     }

@@ -69,6 +69,10 @@ BOOST_AUTO_TEST_CASE(free_text_and_known_secrets) {
   BOOST_TEST(redactSecrets(R"({"user": "u", "password": "abc"})", {}) ==
              R"({"user": "u", "password": "*****"})");
   BOOST_TEST(redactSecrets("password: abc\nhost: x", {}) == "password: *****\nhost: x");
+  BOOST_TEST(redactSecrets(R"({"password":"abc"})", {}) == R"({"password":"*****"})");
+  // An ${ENV} reference names a variable, it holds no secret.
+  std::string hint = "write ${PGPASSWORD:-default} or ${DB_PASSWORD} to give a fallback";
+  BOOST_TEST(redactSecrets(hint, {}) == hint);
   BOOST_TEST(redactSecrets("Authorization: Bearer tok3n-value", {}) ==
              "Authorization: Bearer *****");
   BOOST_TEST(redactSecrets("nothing to see here", {"zzz"}) == "nothing to see here");
