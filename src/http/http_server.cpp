@@ -16,6 +16,9 @@
 #include <algorithm>
 #include <csignal>
 #include <sstream>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <unordered_map>
 
 #ifdef _WIN32
@@ -45,6 +48,7 @@ using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxPendingOutput = 256 * 1024;  ///< stop parsing pipelined requests beyond
 constexpr auto kTick = std::chrono::milliseconds{100};  ///< poll timeout: stop flag and sweeps
+constexpr auto kControlTick = std::chrono::milliseconds{2};  ///< poll timeout while control runs
 
 enum class Io { kOk, kWouldBlock, kClosed };
 
@@ -134,11 +138,13 @@ class HttpServer::Loop {
   std::uint16_t port() const { return port_; }
 
   void run(const std::atomic<bool>& running) {
+    std::thread control([this] { controlWorker(); });
     auto lastSweep = SteadyClock::now();
     while (running.load(std::memory_order_relaxed)) {
       PollSet::SocketModeMap ready;
       try {
-        ready = poll_.poll(Poco::Timespan(std::chrono::microseconds(kTick).count()));
+        auto tick = controlPending_ > 0 ? kControlTick : kTick;
+        ready = poll_.poll(Poco::Timespan(std::chrono::microseconds(tick).count()));
       } catch (const Poco::Exception&) {
         // EINTR and friends: go round again.
       }
@@ -160,6 +166,7 @@ class HttpServer::Loop {
           markClosed(c);  // one connection's trouble (even bad_alloc) never ends the loop
         }
       }
+      if (controlPending_ > 0) drainControl();
       reapClosed();
       auto now = SteadyClock::now();
       if (now - lastSweep >= kTick) {
@@ -168,6 +175,12 @@ class HttpServer::Loop {
         lastSweep = now;
       }
     }
+    {
+      std::lock_guard lock(controlMutex_);
+      controlStop_ = true;
+    }
+    controlCv_.notify_all();
+    control.join();
   }
 
   HttpServer::Stats stats() const {
@@ -182,7 +195,9 @@ class HttpServer::Loop {
   }
 
  private:
-  enum class State { kHandshake, kIdle, kReading, kWriting };
+  /// kAwaiting: a control request (POST) is with the control worker; the socket is out of the
+  /// poll set until its answer is back.
+  enum class State { kHandshake, kIdle, kReading, kWriting, kAwaiting };
 
   struct Conn {
     Poco::Net::StreamSocket socket;
@@ -198,7 +213,91 @@ class HttpServer::Loop {
     bool closeAfterWrite = false;
     bool peerClosed = false;
     bool closed = false;
+    std::uint64_t id = 0;
   };
+
+  struct ControlJob {
+    std::uint64_t conn;
+    HttpRequest request;
+    bool keepAlive;
+  };
+  struct ControlDone {
+    std::uint64_t conn;
+    HttpResponse response;
+    bool keepAlive;
+  };
+
+  // ---- control requests ------------------------------------------------------------------------
+  // POST handlers call the agent's control interface (pause, resume, restart, reload); a reload
+  // reads and applies a config file. They run on this one worker so that nothing they do can stall
+  // the loop, and with it /health.
+
+  void controlWorker() {
+    std::unique_lock lock(controlMutex_);
+    for (;;) {
+      controlCv_.wait(lock, [this] { return controlStop_ || !controlJobs_.empty(); });
+      if (controlStop_) return;
+      ControlJob job = std::move(controlJobs_.front());
+      controlJobs_.pop_front();
+      lock.unlock();
+      HttpResponse response = router_.handle(job.request);  // never throws
+      lock.lock();
+      controlDone_.push_back({job.conn, std::move(response), job.keepAlive});
+    }
+  }
+
+  void handOff(Conn& c, HttpRequest request, bool keepAlive) {
+    if (c.out.size() > c.outPos) {  // earlier pipelined answers: one try now, the rest later
+      long n = rawSend(c, c.out.data() + c.outPos, c.out.size() - c.outPos);
+      if (n > 0) c.outPos += static_cast<std::size_t>(n);
+    }
+    c.state = State::kAwaiting;
+    try {
+      if (poll_.has(c.socket)) poll_.remove(c.socket);
+    } catch (const Poco::Exception&) {
+    }
+    c.mode = 0;
+    ++controlPending_;
+    {
+      std::lock_guard lock(controlMutex_);
+      controlJobs_.push_back({c.id, std::move(request), keepAlive});
+    }
+    controlCv_.notify_one();
+  }
+
+  void drainControl() {
+    std::deque<ControlDone> done;
+    {
+      std::lock_guard lock(controlMutex_);
+      done.swap(controlDone_);
+    }
+    for (auto& d : done) {
+      --controlPending_;
+      Conn* c = nullptr;
+      for (auto& [key, conn] : conns_)
+        if (conn->id == d.conn) c = conn.get();
+      if (!c || c->closed) continue;  // the client went away meanwhile
+      appendResponse(c->out, d.response, false, d.keepAlive);
+      if (!d.keepAlive) {
+        c->closeAfterWrite = true;
+        c->in.clear();
+      }
+      try {
+        poll_.add(c->socket, PollSet::POLL_READ);
+        c->mode = PollSet::POLL_READ;
+      } catch (const Poco::Exception&) {
+        markClosed(*c);
+        continue;
+      }
+      c->state = State::kWriting;
+      c->deadline = SteadyClock::now() + options_.write_timeout;
+      try {
+        flush(*c);
+      } catch (...) {
+        markClosed(*c);
+      }
+    }
+  }
 
   // ---- connection life cycle -------------------------------------------------------------------
 
@@ -215,6 +314,7 @@ class HttpServer::Loop {
     auto conn = std::make_unique<Conn>();
     conn->socket = socket;
     conn->accepted = SteadyClock::now();
+    conn->id = ++nextId_;
     conn->deadline = conn->accepted + options_.request_timeout;
     if (context_) {
       conn->ssl.reset(SSL_new(context_->sslContext()));
@@ -239,7 +339,7 @@ class HttpServer::Loop {
   void evictOne() {
     Conn* victim = nullptr;
     for (auto& [key, c] : conns_) {
-      if (c->closed || c->state == State::kWriting) continue;
+      if (c->closed || c->state == State::kWriting || c->state == State::kAwaiting) continue;
       // Prefer one that has not finished a request (a slow or silent client) over an idle one.
       bool slow = c->state != State::kIdle;
       bool victimSlow = victim && victim->state != State::kIdle;
@@ -294,7 +394,7 @@ class HttpServer::Loop {
 
   void sweep(SteadyClock::time_point now) {
     for (auto& [key, c] : conns_) {
-      if (c->closed || now < c->deadline) continue;
+      if (c->closed || c->state == State::kAwaiting || now < c->deadline) continue;
       ++timedOut_;
       if (c->state == State::kReading && !c->in.empty() && !c->ssl) {
         // Tell a client that sent part of a request why it is dropped; one try, no waiting.
@@ -357,7 +457,7 @@ class HttpServer::Loop {
   }
 
   void onReadable(Conn& c) {
-    if (c.closed) return;
+    if (c.closed || c.state == State::kAwaiting) return;
     if (c.state == State::kHandshake) {
       ERR_clear_error();
       int rc = SSL_accept(c.ssl.get());
@@ -390,13 +490,14 @@ class HttpServer::Loop {
       c.in.append(buf, n);
       if (c.in.size() > readCap()) break;
     }
-    if (c.state != State::kWriting) process(c);
-    if (c.peerClosed && c.out.size() == c.outPos) return markClosed(c);
+    if (c.state != State::kWriting && c.state != State::kAwaiting) process(c);
+    if (c.peerClosed && c.state != State::kAwaiting && c.out.size() == c.outPos)
+      return markClosed(c);
     if (c.peerClosed) c.closeAfterWrite = true;
   }
 
   void onWritable(Conn& c) {
-    if (c.closed) return;
+    if (c.closed || c.state == State::kAwaiting) return;
     if (c.state == State::kHandshake) return onReadable(c);
     if (c.ssl && c.state != State::kWriting) {
       // A TLS read that wanted to write (renegotiation): retry it.
@@ -509,6 +610,10 @@ class HttpServer::Loop {
       ++c.requests;
       ++requests_;
       if (c.requests >= options_.max_keepalive_requests || c.peerClosed) keepAlive = false;
+      if (req.method == "POST") {
+        handOff(c, std::move(req), keepAlive);
+        return;  // the answer, and any pipelined request after it, wait for the worker
+      }
       HttpResponse response = router_.handle(req);
       appendResponse(c.out, response, req.method == "HEAD", keepAlive);
       if (!keepAlive) {
@@ -531,6 +636,13 @@ class HttpServer::Loop {
   PollSet poll_;
   std::unordered_map<Poco::Net::SocketImpl*, std::unique_ptr<Conn>> conns_;
   std::uint16_t port_ = 0;
+  std::uint64_t nextId_ = 0;
+  int controlPending_ = 0;  ///< loop thread only
+  std::mutex controlMutex_;
+  std::condition_variable controlCv_;
+  std::deque<ControlJob> controlJobs_;
+  std::deque<ControlDone> controlDone_;
+  bool controlStop_ = false;
   std::atomic<std::uint64_t> accepted_{0}, requests_{0}, timedOut_{0}, rejected_{0}, evicted_{0},
       open_{0};
 };

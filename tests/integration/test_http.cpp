@@ -297,7 +297,9 @@ BOOST_AUTO_TEST_CASE(a_slow_request_is_cut_off_after_request_timeout) {
 }
 
 BOOST_AUTO_TEST_CASE(two_hundred_slow_clients_do_not_starve_health) {
-  Server srv;
+  HttpServerOptions o;
+  o.request_timeout = 20s;  // they stay connected for the whole test, even on a loaded machine
+  Server srv(o);
   std::vector<Poco::Net::StreamSocket> slow;
   slow.reserve(200);
   for (int i = 0; i < 200; ++i) {
@@ -333,6 +335,65 @@ BOOST_AUTO_TEST_CASE(at_the_connection_cap_the_oldest_slow_client_makes_room) {
   BOOST_TEST(msSince(start) < 1000);
   BOOST_TEST(srv.server->stats().open <= 50u);
   BOOST_TEST(srv.server->stats().evicted >= 30u);
+}
+
+/// A provider whose reload takes a while, as reading and applying a config file can.
+struct SlowReloadProvider final : StatusProvider {
+  AgentStatus snapshot() const override { return inner.snapshot(); }
+  std::vector<AlertEvent> recentEvents(std::size_t n) const override { return inner.recentEvents(n); }
+  ControlResult pause(std::string_view t, std::optional<Millis> d) override { return inner.pause(t, d); }
+  ControlResult resume(std::string_view t) override { return inner.resume(t); }
+  ControlResult restart(std::string_view t) override { return inner.restart(t); }
+  ControlResult reload() override {
+    std::this_thread::sleep_for(1500ms);
+    return ControlResult::ok("reloaded slowly");
+  }
+  FakeStatusProvider inner;
+};
+
+BOOST_AUTO_TEST_CASE(a_slow_control_call_does_not_stall_health) {
+  TempDir dir;
+  SlowReloadProvider provider;
+  provider.inner.setStatus(testing::richStatus());
+  HttpServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.token_file = dir.write("token", kToken);
+  HttpServer server(provider, o);
+  BOOST_REQUIRE(!server.start());
+  test::HttpResponse reload;
+  auto start = SteadyClock::now();
+  std::thread poster([&] {
+    reload = test::HttpClient("127.0.0.1", server.port())
+                 .request("POST", "/reload", {{"Authorization", std::string("Bearer ") + kToken}},
+                          5000ms);
+  });
+  std::this_thread::sleep_for(200ms);  // the reload is now running
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = SteadyClock::now();
+    auto r = test::HttpClient("127.0.0.1", server.port()).request("GET", "/health/main", {}, 1000ms);
+    BOOST_TEST(r.status == 200, r.error);
+    BOOST_TEST(msSince(t0) < 500);
+  }
+  BOOST_TEST(msSince(start) < 1400);  // all of that happened while the reload ran
+  poster.join();
+  BOOST_TEST(reload.status == 200, reload.error);
+  BOOST_TEST(testing::parseObject(reload.body)->getValue<std::string>("message") ==
+             "reloaded slowly");
+  BOOST_TEST(msSince(start) >= 1500);
+}
+
+BOOST_AUTO_TEST_CASE(a_control_request_after_a_pipelined_get_answers_in_order) {
+  Server srv;
+  std::string two = "GET /health/main HTTP/1.1\r\nHost: t\r\n\r\n"
+                    "POST /targets/main/pause?for=5m HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                    std::string(kToken) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  auto raw = rawExchange(srv.address(), two);
+  auto first = raw.find("HTTP/1.1 200");
+  auto second = raw.find("\"action\":\"pause\"");
+  BOOST_TEST(first == 0u, raw);
+  BOOST_TEST(second != std::string::npos, raw);
+  BOOST_TEST(countOf(raw, "HTTP/1.1 200") == 2u);
+  BOOST_TEST(srv.provider.calls().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(promtool_accepts_the_live_metrics) {
