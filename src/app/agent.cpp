@@ -23,6 +23,17 @@ std::size_t workerCount(std::size_t requested, std::size_t targets) {
   return std::clamp<std::size_t>(targets, 2, 16);
 }
 
+/// Confirmation rounds come fast (a refused connection costs microseconds) so that a crash is
+/// confirmed over unhealthy_after rounds in a fraction of a second; the first rounds after start
+/// are spread at about 100 targets a second, so a long interval does not delay the first verdict.
+Scheduler::Options schedulerOptions(std::size_t targets) {
+  Scheduler::Options o;
+  o.minConfirmInterval = std::chrono::milliseconds(100);
+  o.confirmDivisor = 20;
+  o.maxStartSpread = std::max<Millis>(std::chrono::seconds(1), std::chrono::milliseconds(10 * targets));
+  return o;
+}
+
 constexpr auto kLoopPeriod = std::chrono::milliseconds(250);
 constexpr auto kLivezStale = std::chrono::seconds(5);
 
@@ -36,7 +47,8 @@ Agent::Agent(Config config, AlertSink& events, AgentLog& log, AgentOptions optio
       clock_(*options_.clock),
       startedAt_(clock_.wallNow()),
       store_(StateStore::pathFor(config_.agent.state_dir)),
-      scheduler_(options_.random ? options_.random : (options_.random = defaultRandom())) {
+      scheduler_(options_.random ? options_.random : (options_.random = defaultRandom()),
+                 schedulerOptions(config_.targets.size())) {
   if (!options_.prober) options_.prober = [](const TargetConfig& t, const Clock& c) { return runRound(t, c); };
   if (!options_.restarterFactory)
     options_.restarterFactory = [](const RestartConfig& r, const Clock& c) { return makeRestarter(r, c); };

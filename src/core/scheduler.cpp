@@ -52,8 +52,11 @@ void Scheduler::add(const std::string& id, Millis interval, SteadyTime now) {
   double r = random_ ? random_() : 0.0;
   if (!(r >= 0.0)) r = 0.0;
   if (r >= 1.0) r = 0.0;
+  Millis spread = e.interval;
+  if (options_.maxStartSpread > Millis{0} && options_.maxStartSpread < spread)
+    spread = options_.maxStartSpread;
   const auto jitter = std::chrono::duration_cast<SteadyTime::duration>(
-      std::chrono::duration<double, std::milli>(r * double(e.interval.count())));
+      std::chrono::duration<double, std::milli>(r * double(spread.count())));
   enqueue(id, e, now + jitter);
 }
 

@@ -32,13 +32,17 @@ class Scheduler {
     /// as Envoy's unhealthy_edge_interval.
     Millis minConfirmInterval{1000};
     int confirmDivisor = 4;
+    /// The first rounds are spread over min(interval, maxStartSpread) (0: the whole interval), so
+    /// an agent with a long interval still gives its first verdict soon after it starts.
+    Millis maxStartSpread{0};
   };
 
   explicit Scheduler(Random01 random);
   Scheduler(Random01 random, Options options);
 
-  /// Adds a target; its first round is due at now + random() * interval, which spreads the
-  /// targets over one interval instead of probing them all at once. Adding a name that is
+  /// Adds a target; its first round is due at now + random() * spread, with spread = interval
+  /// (or Options::maxStartSpread when smaller), which spreads the targets' first rounds instead
+  /// of probing them all at once. Adding a name that is
   /// already there only updates its interval (see update()).
   void add(const std::string& id, Millis interval, SteadyTime now);
   /// Removes a target. A round still in flight may still be reported done (it is ignored).

@@ -292,4 +292,18 @@ BOOST_AUTO_TEST_CASE(test_ThousandsOfTargets) {
   BOOST_TEST(maxBatch < std::size_t(n / 50));  // uniform would be n / 100 per step
 }
 
+BOOST_AUTO_TEST_CASE(max_start_spread_bounds_the_first_rounds) {
+  FakeClock clock;
+  Scheduler::Options options;
+  options.maxStartSpread = 2s;
+  Scheduler s(lcg(3), options);
+  for (int i = 0; i < 200; ++i) s.add("t" + std::to_string(i), 60s, clock.now());
+  clock.advance(1s);
+  const auto early = s.tick(clock.now()).size();
+  BOOST_TEST(early > 50u);   // about half within the first second...
+  BOOST_TEST(early < 150u);  // ...but spread, not all at once
+  clock.advance(1s);
+  BOOST_TEST(s.tick(clock.now()).size() == 200u - early);  // all within the 2 s cap, not 60 s
+}
+
 BOOST_AUTO_TEST_SUITE_END()
