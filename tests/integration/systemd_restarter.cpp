@@ -459,20 +459,30 @@ BOOST_AUTO_TEST_CASE(hardened_agent_unit_reaches_the_bus) {
   BOOST_CHECK_EQUAL(c.unitProperty(kStandInUnit, "Result"), "success");
 }
 
-// For the integrator, once `pgvigil run` speaks sd_notify: the real agent under its own unit.
-// Disabled by default; run it with --run_test=in_container/agent_unit_runs_and_restarts_postgres.
-BOOST_AUTO_TEST_CASE(agent_unit_runs_and_restarts_postgres, *utf::disabled()) {
+// The real agent (`pgvigil run`) under its shipped unit: Type=notify start, User=pgvigil through
+// the polkit rule, and a kill -9 of PostgreSQL's MainPID undone by the agent alone (the unit has
+// Restart=no, so systemd itself never restarts it).
+BOOST_AUTO_TEST_CASE(agent_unit_runs_and_restarts_postgres) {
   auto& c = *ContainerSuite::container;
+  // Whatever happens below, the agent must not outlive this case (it would restart PostgreSQL
+  // under the other cases' feet).
+  struct StopAgent {
+    const SystemdContainer& c;
+    ~StopAgent() { c.systemctl({"stop", kAgentUnit}, 60s); }
+  } stopAgent{c};
   const int listenPort = pgvigil::test::freeLoopbackPort();
   std::ostringstream yaml;
   yaml << "agent:\n  listen: \"127.0.0.1:" << listenPort << "\"\n  log: { output: stdout }\n"
        << "targets:\n  - name: main\n    conninfo: \"" << c.pgConninfo() << "\"\n"
-       << "    interval: 1s\n    timeout: 2s\n    unhealthy_after: 2\n"
+       << "    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n"
        << "    restart:\n      method: systemd\n      unit: " << c.pgUnit() << "\n"
        << "      grace: 10s\n      backoff: { initial: 1s, max: 5s }\n";
-  const std::string config = c.dir() + "/pgvigil.yaml";
+  // The unit has PrivateTmp=yes, so the config goes where a package puts it: /etc/pgvigil (the
+  // container's /etc is read-only inside, written here through the fixture's temp root).
+  const std::string config = "/etc/pgvigil/pgvigil.yaml";
+  std::filesystem::create_directories(c.dir() + "/root/etc/pgvigil");
   {
-    std::ofstream out(config);
+    std::ofstream out(c.dir() + "/root" + config);
     out << yaml.str();
   }
   const std::string unitPath = c.dir() + "/root/etc/systemd/system/" + kAgentUnit;
@@ -496,6 +506,9 @@ BOOST_AUTO_TEST_CASE(agent_unit_runs_and_restarts_postgres, *utf::disabled()) {
       60s);
   BOOST_TEST_MESSAGE("agent brought PostgreSQL back after kill -9 in " << msSince(t0) << " ms");
   BOOST_CHECK_MESSAGE(back, c.journal(kAgentUnit));
+  const std::string journal = c.journal(kAgentUnit);
+  BOOST_CHECK_MESSAGE(journal.find("restart_succeeded") != std::string::npos, journal);
+  BOOST_TEST_MESSAGE("agent journal:\n" << journal);
   CommandResult stop = c.systemctl({"stop", kAgentUnit}, 60s);
   BOOST_CHECK(stop.ok());
   BOOST_CHECK_EQUAL(c.unitProperty(kAgentUnit, "Result"), "success");
