@@ -5,6 +5,7 @@
 
 #include "app/cli.h"
 #include "app/cmd_check.h"
+#include "app/cmd_config.h"
 #include "app/cmd_control.h"
 #include "app/cmd_demo.h"
 #include "app/cmd_diagnose.h"
@@ -48,8 +49,8 @@ int main(int argc, char** argv) {
       return runDiagnose(options, std::cout, std::cerr);
     }
     if (cmd.verb == "config") {
-      std::cerr << "pgvigil: config " << cmd.sub << " is not wired yet\n";  // lands with cmd_config
-      return kExitUnknown;
+      return cmd.sub == "validate" ? runConfigValidate(configPath, std::cout, std::cerr)
+                                   : runConfigShow(configPath, std::cout, std::cerr);
     }
     if (cmd.verb == "pause" || cmd.verb == "resume" || cmd.verb == "restart") {
       ControlOptions options{configPath, cmd.verb, *cmd.target, cmd.for_duration};
