@@ -428,6 +428,9 @@ BOOST_AUTO_TEST_CASE(slow_start_is_cut_at_the_deadline) {
 BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
   runInside("watcher_sees_failure_stop_and_start_at_once");
 }
+BOOST_AUTO_TEST_CASE(watcher_survives_a_restart_of_the_bus) {
+  runInside("watcher_survives_a_restart_of_the_bus");
+}
 BOOST_AUTO_TEST_CASE(unprivileged_user_is_denied) {
   runInside("unprivileged_user_is_denied", "65534:65534");  // nobody
 }
@@ -668,6 +671,38 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
   t0 = std::chrono::steady_clock::now();
   w.stop();
   BOOST_CHECK_LT(msSince(t0), 500);
+}
+
+BOOST_AUTO_TEST_CASE(watcher_survives_a_restart_of_the_bus) {
+  requirePgUp();
+  const std::string unit = env("PGV_UNIT");
+  SystemdServiceWatcher w(unit, "", Ms{200});
+  Recorder rec;
+  w.start([&](ServiceState s) { rec(s); });
+  BOOST_REQUIRE(waitFor([&] { return w.subscribed(); }, 5s));
+
+  // dbus-daemon goes away; systemd itself is still reachable on its private socket.
+  BOOST_REQUIRE(systemctl({"stop", "dbus.socket", "dbus.service"}).ok());
+  BOOST_CHECK(waitFor([&] { return !w.subscribed(); }, 5s));
+  // The crash happens while nobody can tell the watcher...
+  const pid_t pid = mainPid(unit);
+  BOOST_REQUIRE_GT(pid, 1);
+  BOOST_REQUIRE_EQUAL(::kill(pid, SIGKILL), 0);
+  BOOST_REQUIRE(waitFor([&] { return systemctlShow(unit, "ActiveState") == "failed"; }, 10s));
+  BOOST_CHECK_EQUAL(rec.size(), 0u);
+  // ...and is reported once the bus is back.
+  const auto t0 = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(systemctl({"start", "dbus.socket"}).ok());
+  BOOST_CHECK_MESSAGE(rec.waitFor(ServiceState::kFailed, 0, 15s),
+                      "the watcher did not report the crash it missed");
+  BOOST_TEST_MESSAGE("missed crash reported " << msSince(t0) << " ms after the bus came back");
+  BOOST_CHECK(waitFor([&] { return w.subscribed(); }, 2s));  // set just after the report
+
+  const std::size_t mark = rec.size();
+  SystemdRestarter r(unit, SystemClock::instance());
+  BOOST_CHECK_EQUAL(r.restart(Deadline(SystemClock::instance(), 30s)).result, Result::kSucceeded);
+  BOOST_CHECK(rec.waitFor(ServiceState::kRunning, mark, 3s));
+  w.stop();
 }
 
 BOOST_AUTO_TEST_CASE(unprivileged_user_is_denied) {
