@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { gStop = 1; });
   std::signal(SIGTERM, [](int) { gStop = 1; });
   while (!gStop) std::this_thread::sleep_for(50ms);
-  server.stop();
   auto st = server.stats();
+  server.stop();
   std::cout << "requests " << st.requests << " accepted " << st.accepted << "\n";
   return 0;
 }

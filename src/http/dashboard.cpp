@@ -94,6 +94,8 @@ refresh(); setInterval(refresh, 2000);
 
 }  // namespace
 
-std::string_view dashboardHtml() { return kPage; }
+std::string_view dashboardHtml() {
+  return kPage;
+}
 
 }  // namespace pgvigil

@@ -68,8 +68,9 @@ class FakeStatusProvider final : public StatusProvider {
     std::lock_guard lock(mutex_);
     calls_.push_back(std::move(call));
     if (!calls_.back().target.empty() && result_.code == ControlResult::Code::kOk) {
-      bool known = std::any_of(status_.targets.begin(), status_.targets.end(),
-                               [&](const TargetStatus& t) { return t.name == calls_.back().target; });
+      bool known =
+          std::any_of(status_.targets.begin(), status_.targets.end(),
+                      [&](const TargetStatus& t) { return t.name == calls_.back().target; });
       if (!known) return ControlResult::notFound("no target named " + calls_.back().target);
     }
     return result_;

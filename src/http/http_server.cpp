@@ -14,18 +14,18 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <csignal>
-#include <sstream>
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <mutex>
+#include <sstream>
 #include <unordered_map>
 
 #ifdef _WIN32
 #include <winsock2.h>
 #else
-#include <cerrno>
 #include <sys/socket.h>
+#include <cerrno>
 #endif
 
 namespace pgvigil {
@@ -46,7 +46,7 @@ using SteadyClock = std::chrono::steady_clock;
 using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kMaxPendingOutput = 256 * 1024;  ///< stop parsing pipelined requests beyond
+constexpr std::size_t kMaxPendingOutput = 256 * 1024;   ///< stop parsing pipelined requests beyond
 constexpr auto kTick = std::chrono::milliseconds{100};  ///< poll timeout: stop flag and sweeps
 constexpr auto kControlTick = std::chrono::milliseconds{2};  ///< poll timeout while control runs
 
@@ -117,8 +117,8 @@ class HttpServer::Loop {
         Poco::Net::initializeSSL();
         sslInitialized_ = true;
         context_ = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, options_.tls_key,
-                                          options_.tls_cert, "", Poco::Net::Context::VERIFY_NONE,
-                                          9, false, "HIGH:!aNULL:!MD5:!RC4");
+                                          options_.tls_cert, "", Poco::Net::Context::VERIFY_NONE, 9,
+                                          false, "HIGH:!aNULL:!MD5:!RC4");
         context_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
       } catch (const Poco::Exception& e) {
         return "cannot load agent.tls cert/key: " + e.displayText();
@@ -157,7 +157,8 @@ class HttpServer::Loop {
         if (it == conns_.end()) continue;  // closed earlier in this round
         Conn& c = *it->second;
         try {
-          if (mode & PollSet::POLL_ERROR) onReadable(c);  // reads the EOF/reset and closes
+          if (mode & PollSet::POLL_ERROR)
+            onReadable(c);  // reads the EOF/reset and closes
           else {
             if (mode & PollSet::POLL_READ) onReadable(c);
             if (mode & PollSet::POLL_WRITE) onWritable(c);
@@ -407,7 +408,8 @@ class HttpServer::Loop {
     }
   }
 
-  // ---- I/O ---------------------------------------------------------------------------------------
+  // ---- I/O
+  // ---------------------------------------------------------------------------------------
 
   /// Plain or TLS receive into buf; n > 0 bytes read, kWouldBlock, or kClosed (EOF or error).
   Io receive(Conn& c, char* buf, std::size_t len, std::size_t& n) {
@@ -464,7 +466,8 @@ class HttpServer::Loop {
       if (rc != 1) {
         int err = SSL_get_error(c.ssl.get(), rc);
         if (err == SSL_ERROR_WANT_READ) return setMode(c, PollSet::POLL_READ);
-        if (err == SSL_ERROR_WANT_WRITE) return setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
+        if (err == SSL_ERROR_WANT_WRITE)
+          return setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
         return markClosed(c);
       }
       c.state = State::kReading;  // the request clock keeps running from connect
@@ -507,7 +510,9 @@ class HttpServer::Loop {
     flush(c);
   }
 
-  std::size_t readCap() const { return options_.max_head_bytes + options_.max_body_bytes + kReadChunk; }
+  std::size_t readCap() const {
+    return options_.max_head_bytes + options_.max_body_bytes + kReadChunk;
+  }
 
   /// Writes what is pending. When done: close, or go on with pipelined input, or wait for more.
   void flush(Conn& c) {
@@ -535,7 +540,8 @@ class HttpServer::Loop {
     if (!c.in.empty() && headEnd(c.in) != std::string::npos) process(c);
   }
 
-  // ---- requests ----------------------------------------------------------------------------------
+  // ---- requests
+  // ----------------------------------------------------------------------------------
 
   static HttpResponse errorResponse(int code, std::string_view message) {
     std::string body = "{\"error\":\"" + std::string(message) + "\"}";
@@ -606,7 +612,7 @@ class HttpServer::Loop {
         break;
       }
       if (c.in.size() < end + static_cast<std::size_t>(length)) break;  // body still coming
-      c.in.erase(0, end + static_cast<std::size_t>(length));              // bodies are ignored
+      c.in.erase(0, end + static_cast<std::size_t>(length));            // bodies are ignored
       ++c.requests;
       ++requests_;
       if (c.requests >= options_.max_keepalive_requests || c.peerClosed) keepAlive = false;
@@ -647,12 +653,15 @@ class HttpServer::Loop {
       open_{0};
 };
 
-// ---- HttpServer ----------------------------------------------------------------------------------
+// ---- HttpServer
+// ----------------------------------------------------------------------------------
 
 HttpServer::HttpServer(StatusProvider& provider, HttpServerOptions options, const Clock& clock)
     : provider_(provider), options_(std::move(options)), router_(provider_, tokens_, clock) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 std::optional<std::string> HttpServer::start() {
   if (running_) return std::string("already running");
@@ -660,7 +669,7 @@ std::optional<std::string> HttpServer::start() {
 #ifndef _WIN32
   // Writes to a peer that has gone must be errors, not a SIGPIPE that ends the agent (OpenSSL
   // writes without MSG_NOSIGNAL). Only when nobody installed a handler.
-  struct sigaction current{};
+  struct sigaction current {};
   if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
     std::signal(SIGPIPE, SIG_IGN);
 #endif
@@ -690,6 +699,8 @@ std::optional<std::string> HttpServer::reloadToken(const std::string& tokenFile)
   return std::nullopt;
 }
 
-HttpServer::Stats HttpServer::stats() const { return loop_ ? loop_->stats() : Stats{}; }
+HttpServer::Stats HttpServer::stats() const {
+  return loop_ ? loop_->stats() : Stats{};
+}
 
 }  // namespace pgvigil

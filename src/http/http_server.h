@@ -25,10 +25,10 @@ struct HttpServerOptions {
   std::string token_file;                 ///< "" : no token (data open, control endpoints off)
   std::string tls_cert;                   ///< PEM; both set: HTTPS
   std::string tls_key;                    ///< PEM, unencrypted
-  std::size_t max_connections = 512;      ///< beyond: the oldest connection still reading is dropped
-  Millis request_timeout{2000};  ///< a request (head and body) must arrive within this
-  Millis keepalive_timeout{5000};  ///< an idle kept-alive connection is closed after this
-  Millis write_timeout{5000};    ///< a client that does not read its answer is dropped
+  std::size_t max_connections = 512;  ///< beyond: the oldest connection still reading is dropped
+  Millis request_timeout{2000};       ///< a request (head and body) must arrive within this
+  Millis keepalive_timeout{5000};     ///< an idle kept-alive connection is closed after this
+  Millis write_timeout{5000};         ///< a client that does not read its answer is dropped
   int max_keepalive_requests = 1000;
   std::size_t max_head_bytes = 8192;  ///< request line and headers; beyond: 431
   int max_header_fields = 64;         ///< beyond: 431

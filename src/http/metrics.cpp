@@ -10,7 +10,9 @@ double unixSeconds(WallTime t) {
   return static_cast<double>(duration_cast<milliseconds>(t.time_since_epoch()).count()) / 1000.0;
 }
 
-double seconds(Micros d) { return static_cast<double>(d.count()) / 1e6; }
+double seconds(Micros d) {
+  return static_cast<double>(d.count()) / 1e6;
+}
 
 void add(std::vector<Sample>& out, Metric m, std::string l0, std::string l1, double v) {
   out.push_back(Sample{m, {std::move(l0), std::move(l1)}, v});
@@ -83,16 +85,22 @@ void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out
 
 void appendEscaped(std::string& out, std::string_view v, bool quotes) {
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (c == '"' && quotes) out += "\\\"";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '"' && quotes)
+      out += "\\\"";
+    else
+      out += c;
   }
 }
 
 }  // namespace
 
-const MetricDef& metricDef(Metric m) { return kMetricDefs[static_cast<std::size_t>(m)]; }
+const MetricDef& metricDef(Metric m) {
+  return kMetricDefs[static_cast<std::size_t>(m)];
+}
 
 std::string escapeLabelValue(std::string_view v) {
   std::string out;

@@ -8,12 +8,16 @@
 namespace pgvigil {
 namespace {
 
-double millis(Micros d) { return static_cast<double>(d.count()) / 1000.0; }
+double millis(Micros d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
 
 void writeFreshness(JsonWriter& w, const Freshness& f) {
   w.key("checked_at");
-  if (f.checked_at) w.time(*f.checked_at);
-  else w.null();
+  if (f.checked_at)
+    w.time(*f.checked_at);
+  else
+    w.null();
   w.key("stale").value(f.stale);
 }
 
@@ -23,15 +27,20 @@ void writeCause(JsonWriter& w, std::string_view key, Cause c) {
 
 void writeOptionalTime(JsonWriter& w, std::string_view key, const std::optional<WallTime>& t) {
   w.key(key);
-  if (t) w.time(*t);
-  else w.null();
+  if (t)
+    w.time(*t);
+  else
+    w.null();
 }
 
 std::string_view verdictName(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "ok";
-    case Verdict::kDegraded: return "degraded";
-    case Verdict::kFailed: return "failed";
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kDegraded:
+      return "degraded";
+    case Verdict::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -135,7 +144,8 @@ void writeMetrics(JsonWriter& w, const std::vector<Sample>& samples, std::string
 }
 
 bool isFixedEventField(std::string_view k) {
-  for (std::string_view f : {"ts", "level", "event", "target", "state", "previous_state", "cause", "msg"})
+  for (std::string_view f :
+       {"ts", "level", "event", "target", "state", "previous_state", "cause", "msg"})
     if (k == f) return true;
   return false;
 }
@@ -169,8 +179,10 @@ Freshness freshness(const AgentStatus& status) {
   for (const auto& t : status.targets) {
     Freshness f = freshness(t, status);
     all.stale = all.stale || f.stale;
-    if (!f.checked_at) missing = true;
-    else if (!all.checked_at || *f.checked_at < *all.checked_at) all.checked_at = f.checked_at;
+    if (!f.checked_at)
+      missing = true;
+    else if (!all.checked_at || *f.checked_at < *all.checked_at)
+      all.checked_at = f.checked_at;
   }
   if (missing) all.checked_at.reset();
   return all;
@@ -243,11 +255,15 @@ Rendered renderStatus(const AgentStatus& status) {
     writeOptionalTime(w, "last_success", t.last_success);
     writeOptionalTime(w, "paused_until", t.paused_until);
     w.key("last_round");
-    if (t.last_round) writeRound(w, *t.last_round);
-    else w.null();
+    if (t.last_round)
+      writeRound(w, *t.last_round);
+    else
+      w.null();
     w.key("connections");
-    if (t.last_round) writeConnections(w, *t.last_round);
-    else w.null();
+    if (t.last_round)
+      writeConnections(w, *t.last_round);
+    else
+      w.null();
     w.key("restart");
     writeRestart(w, t);
     w.key("metrics");
@@ -272,11 +288,15 @@ Rendered renderEvents(const std::vector<AlertEvent>& events, WallTime now) {
     w.key("event").value(e.event);
     w.key("target").stringOrNull(e.target);
     w.key("state");
-    if (e.state) w.value(toString(*e.state));
-    else w.null();
+    if (e.state)
+      w.value(toString(*e.state));
+    else
+      w.null();
     w.key("previous_state");
-    if (e.previous_state) w.value(toString(*e.previous_state));
-    else w.null();
+    if (e.previous_state)
+      w.value(toString(*e.previous_state));
+    else
+      w.null();
     writeCause(w, "cause", e.cause);
     w.key("msg").value(e.msg);
     for (const auto& [k, v] : e.fields) {

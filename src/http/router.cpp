@@ -19,13 +19,20 @@ namespace pgvigil {
 std::string_view toString(ControlResult::Code c) {
   using C = ControlResult::Code;
   switch (c) {
-    case C::kOk: return "ok";
-    case C::kAccepted: return "accepted";
-    case C::kNotFound: return "not_found";
-    case C::kConflict: return "conflict";
-    case C::kInvalid: return "invalid";
-    case C::kRejected: return "rejected";
-    case C::kFailed: return "failed";
+    case C::kOk:
+      return "ok";
+    case C::kAccepted:
+      return "accepted";
+    case C::kNotFound:
+      return "not_found";
+    case C::kConflict:
+      return "conflict";
+    case C::kInvalid:
+      return "invalid";
+    case C::kRejected:
+      return "rejected";
+    case C::kFailed:
+      return "failed";
   }
   return "failed";
 }
@@ -123,7 +130,9 @@ HttpResponse json(int status, std::string body) {
   return HttpResponse{status, std::string(kJsonContentType), std::move(body), {}};
 }
 
-HttpResponse json(Rendered r) { return json(r.code, std::move(r.body)); }
+HttpResponse json(Rendered r) {
+  return json(r.code, std::move(r.body));
+}
 
 HttpResponse error(int status, std::string_view message) {
   return json(renderError(status, message));
@@ -132,19 +141,26 @@ HttpResponse error(int status, std::string_view message) {
 int httpCode(ControlResult::Code c) {
   using C = ControlResult::Code;
   switch (c) {
-    case C::kOk: return 200;
-    case C::kAccepted: return 202;
-    case C::kNotFound: return 404;
-    case C::kConflict: return 409;
-    case C::kInvalid: return 400;
-    case C::kRejected: return 422;
-    case C::kFailed: return 500;
+    case C::kOk:
+      return 200;
+    case C::kAccepted:
+      return 202;
+    case C::kNotFound:
+      return 404;
+    case C::kConflict:
+      return 409;
+    case C::kInvalid:
+      return 400;
+    case C::kRejected:
+      return 422;
+    case C::kFailed:
+      return 500;
   }
   return 500;
 }
 
-HttpResponse controlAnswer(const ControlResult& r, std::string_view action,
-                           std::string_view target, WallTime now) {
+HttpResponse controlAnswer(const ControlResult& r, std::string_view action, std::string_view target,
+                           WallTime now) {
   JsonWriter w;
   w.beginObject();
   w.key("action").value(action);
@@ -160,8 +176,8 @@ HttpResponse controlAnswer(const ControlResult& r, std::string_view action,
 bool validTargetName(std::string_view s) {
   if (s.empty() || s.size() > 128) return false;
   for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_' || c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
       return false;
   return true;
 }
@@ -192,15 +208,32 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
   Access access = Access::kData;
   bool post = false;
   std::string_view target, action;
-  enum class Route { kDashboard, kLivez, kHealth, kHealthTarget, kStatus, kMetrics, kEvents,
-                     kReload, kControl, kNone } route = Route::kNone;
-  if (path == "/") route = Route::kDashboard, access = Access::kPublic;
-  else if (path == "/livez") route = Route::kLivez, access = Access::kPublic;
-  else if (path == "/health") route = Route::kHealth, access = Access::kPublic;
-  else if (path == "/status") route = Route::kStatus;
-  else if (path == "/metrics") route = Route::kMetrics;
-  else if (path == "/events") route = Route::kEvents;
-  else if (path == "/reload") route = Route::kReload, access = Access::kControl, post = true;
+  enum class Route {
+    kDashboard,
+    kLivez,
+    kHealth,
+    kHealthTarget,
+    kStatus,
+    kMetrics,
+    kEvents,
+    kReload,
+    kControl,
+    kNone
+  } route = Route::kNone;
+  if (path == "/")
+    route = Route::kDashboard, access = Access::kPublic;
+  else if (path == "/livez")
+    route = Route::kLivez, access = Access::kPublic;
+  else if (path == "/health")
+    route = Route::kHealth, access = Access::kPublic;
+  else if (path == "/status")
+    route = Route::kStatus;
+  else if (path == "/metrics")
+    route = Route::kMetrics;
+  else if (path == "/events")
+    route = Route::kEvents;
+  else if (path == "/reload")
+    route = Route::kReload, access = Access::kControl, post = true;
   else if (path.starts_with("/health/")) {
     target = std::string_view(path).substr(8);
     if (!target.empty() && target.find('/') == std::string_view::npos)
@@ -240,28 +273,36 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
       r.headers.emplace_back("Referrer-Policy", "no-referrer");
       return r;
     }
-    case Route::kLivez: return json(renderLivez(provider_.snapshot()));
-    case Route::kHealth: return json(renderHealth(provider_.snapshot()));
-    case Route::kHealthTarget: return json(renderHealthTarget(provider_.snapshot(), target));
-    case Route::kStatus: return json(renderStatus(provider_.snapshot()));
+    case Route::kLivez:
+      return json(renderLivez(provider_.snapshot()));
+    case Route::kHealth:
+      return json(renderHealth(provider_.snapshot()));
+    case Route::kHealthTarget:
+      return json(renderHealthTarget(provider_.snapshot(), target));
+    case Route::kStatus:
+      return json(renderStatus(provider_.snapshot()));
     case Route::kMetrics:
-      return HttpResponse{200, std::string(kPrometheusContentType),
-                          renderPrometheus(provider_.snapshot()), {}};
+      return HttpResponse{
+          200, std::string(kPrometheusContentType), renderPrometheus(provider_.snapshot()), {}};
     case Route::kEvents: {
       std::size_t limit = kDefaultEventLimit;
       if (auto raw = queryParam(request.query, "limit")) {
         std::size_t n = 0;
         auto [ptr, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), n);
-        if (ec == std::errc::result_out_of_range) n = kMaxEventLimit;
+        if (ec == std::errc::result_out_of_range)
+          n = kMaxEventLimit;
         else if (ec != std::errc() || ptr != raw->data() + raw->size())
           return error(400, "limit must be a non-negative integer");
         limit = std::min(n, kMaxEventLimit);
       }
       return json(renderEvents(provider_.recentEvents(limit), clock_.wallNow()));
     }
-    case Route::kReload: return controlAnswer(provider_.reload(), "reload", "", clock_.wallNow());
-    case Route::kControl: return control(request, target, action);
-    case Route::kNone: break;
+    case Route::kReload:
+      return controlAnswer(provider_.reload(), "reload", "", clock_.wallNow());
+    case Route::kControl:
+      return control(request, target, action);
+    case Route::kNone:
+      break;
   }
   return error(404, "not found");
 }

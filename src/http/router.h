@@ -17,9 +17,9 @@
 namespace pgvigil {
 
 struct HttpRequest {
-  std::string method;  ///< "GET", "HEAD", "POST", ...
-  std::string path;    ///< decoded, without the query
-  std::string query;   ///< raw, without '?'
+  std::string method;         ///< "GET", "HEAD", "POST", ...
+  std::string path;           ///< decoded, without the query
+  std::string query;          ///< raw, without '?'
   std::string authorization;  ///< the Authorization header, "" when absent
 };
 

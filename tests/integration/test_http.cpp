@@ -157,7 +157,8 @@ BOOST_AUTO_TEST_CASE(head_has_the_headers_of_get_and_no_body) {
     BOOST_REQUIRE(headEnd != std::string::npos);
     BOOST_TEST(raw.size() == headEnd + 4, path << ": HEAD carried a body");
     BOOST_TEST(raw.find("Content-Length: " + std::to_string(get.body.size()) + "\r\n") !=
-                   std::string::npos, path);
+                   std::string::npos,
+               path);
   }
 }
 
@@ -212,12 +213,14 @@ BOOST_AUTO_TEST_CASE(the_token_guards_data_and_control) {
   auto path = srv.dir.write("token2", "rotated-token\n");
   BOOST_TEST(!srv.server->reloadToken(path));
   BOOST_TEST(srv.get("/status").status == 401);
-  BOOST_TEST(c.request("GET", "/status", {{"Authorization", "Bearer rotated-token"}}, 2000ms)
-                 .status == 200);
+  BOOST_TEST(
+      c.request("GET", "/status", {{"Authorization", "Bearer rotated-token"}}, 2000ms).status ==
+      200);
   // A broken token file is refused and the current token stays.
   BOOST_TEST(srv.server->reloadToken(srv.dir.write("empty", "")).has_value());
-  BOOST_TEST(c.request("GET", "/status", {{"Authorization", "Bearer rotated-token"}}, 2000ms)
-                 .status == 200);
+  BOOST_TEST(
+      c.request("GET", "/status", {{"Authorization", "Bearer rotated-token"}}, 2000ms).status ==
+      200);
 }
 
 BOOST_AUTO_TEST_CASE(control_is_off_without_a_token) {
@@ -230,18 +233,20 @@ BOOST_AUTO_TEST_CASE(control_is_off_without_a_token) {
 
 BOOST_AUTO_TEST_CASE(oversized_and_malformed_requests_are_rejected) {
   Server srv;
-  std::string bigHeader = "GET /health HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') +
-                          "\r\n\r\n";
+  std::string bigHeader =
+      "GET /health HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
   BOOST_TEST(statusOf(rawExchange(srv.address(), bigHeader)) == 431);
   std::string endless = "GET /health HTTP/1.1\r\nX-Big: " + std::string(20000, 'a');  // no end
   BOOST_TEST(statusOf(rawExchange(srv.address(), endless)) == 431);
   std::string many = "GET /health HTTP/1.1\r\nHost: t\r\n";
   for (int i = 0; i < 100; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
   BOOST_TEST(statusOf(rawExchange(srv.address(), many + "\r\n")) == 431);
-  BOOST_TEST(statusOf(rawExchange(srv.address(), "POST /reload HTTP/1.1\r\nHost: t\r\n"
-                                                 "Content-Length: 1000000\r\n\r\n")) == 413);
-  BOOST_TEST(statusOf(rawExchange(srv.address(), "POST /reload HTTP/1.1\r\nHost: t\r\n"
-                                                 "Transfer-Encoding: chunked\r\n\r\n")) == 411);
+  BOOST_TEST(statusOf(rawExchange(srv.address(),
+                                  "POST /reload HTTP/1.1\r\nHost: t\r\n"
+                                  "Content-Length: 1000000\r\n\r\n")) == 413);
+  BOOST_TEST(statusOf(rawExchange(srv.address(),
+                                  "POST /reload HTTP/1.1\r\nHost: t\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n")) == 411);
   BOOST_TEST(statusOf(rawExchange(srv.address(), "GARBAGE\r\n\r\n")) == 400);
   BOOST_TEST(statusOf(rawExchange(srv.address(), "GET /health HTTP/2.0\r\n\r\n")) == 505);
   BOOST_TEST(srv.server->stats().rejected >= 7u);
@@ -252,7 +257,8 @@ BOOST_AUTO_TEST_CASE(keep_alive_and_pipelining) {
   Server srv;
   Poco::Net::StreamSocket s(srv.address());
   s.setReceiveTimeout(Poco::Timespan(3, 0));
-  std::string two = "GET /health/main HTTP/1.1\r\nHost: t\r\n\r\nGET /livez HTTP/1.1\r\nHost: t\r\n\r\n";
+  std::string two =
+      "GET /health/main HTTP/1.1\r\nHost: t\r\n\r\nGET /livez HTTP/1.1\r\nHost: t\r\n\r\n";
   s.sendBytes(two.data(), static_cast<int>(two.size()));
   std::string got;
   char buf[8192];
@@ -340,8 +346,12 @@ BOOST_AUTO_TEST_CASE(at_the_connection_cap_the_oldest_slow_client_makes_room) {
 /// A provider whose reload takes a while, as reading and applying a config file can.
 struct SlowReloadProvider final : StatusProvider {
   AgentStatus snapshot() const override { return inner.snapshot(); }
-  std::vector<AlertEvent> recentEvents(std::size_t n) const override { return inner.recentEvents(n); }
-  ControlResult pause(std::string_view t, std::optional<Millis> d) override { return inner.pause(t, d); }
+  std::vector<AlertEvent> recentEvents(std::size_t n) const override {
+    return inner.recentEvents(n);
+  }
+  ControlResult pause(std::string_view t, std::optional<Millis> d) override {
+    return inner.pause(t, d);
+  }
   ControlResult resume(std::string_view t) override { return inner.resume(t); }
   ControlResult restart(std::string_view t) override { return inner.restart(t); }
   ControlResult reload() override {
@@ -370,7 +380,8 @@ BOOST_AUTO_TEST_CASE(a_slow_control_call_does_not_stall_health) {
   std::this_thread::sleep_for(200ms);  // the reload is now running
   for (int i = 0; i < 5; ++i) {
     auto t0 = SteadyClock::now();
-    auto r = test::HttpClient("127.0.0.1", server.port()).request("GET", "/health/main", {}, 1000ms);
+    auto r =
+        test::HttpClient("127.0.0.1", server.port()).request("GET", "/health/main", {}, 1000ms);
     BOOST_TEST(r.status == 200, r.error);
     BOOST_TEST(msSince(t0) < 500);
   }
@@ -384,9 +395,10 @@ BOOST_AUTO_TEST_CASE(a_slow_control_call_does_not_stall_health) {
 
 BOOST_AUTO_TEST_CASE(a_control_request_after_a_pipelined_get_answers_in_order) {
   Server srv;
-  std::string two = "GET /health/main HTTP/1.1\r\nHost: t\r\n\r\n"
-                    "POST /targets/main/pause?for=5m HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
-                    std::string(kToken) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  std::string two =
+      "GET /health/main HTTP/1.1\r\nHost: t\r\n\r\n"
+      "POST /targets/main/pause?for=5m HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+      std::string(kToken) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   auto raw = rawExchange(srv.address(), two);
   auto first = raw.find("HTTP/1.1 200");
   auto second = raw.find("\"action\":\"pause\"");
@@ -408,8 +420,9 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_the_live_metrics) {
 BOOST_AUTO_TEST_CASE(tls_serves_the_same_routes) {
   TempDir dir;
   auto key = dir.path + "/key.pem", cert = dir.path + "/cert.pem";
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
-                    key + " -out " + cert + " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key +
+      " -out " + cert + " >/dev/null 2>&1";
   BOOST_REQUIRE(std::system(cmd.c_str()) == 0);
   HttpServerOptions o;
   o.tls_cert = cert;

@@ -9,7 +9,9 @@ namespace pgvigil::testing {
 
 using namespace std::chrono_literals;
 
-inline WallTime at(std::int64_t unixMillis) { return WallTime{std::chrono::milliseconds{unixMillis}}; }
+inline WallTime at(std::int64_t unixMillis) {
+  return WallTime{std::chrono::milliseconds{unixMillis}};
+}
 
 /// A target that has had a round at `checkedAt` with every check, connection stats and history.
 inline TargetStatus richTarget(std::string name, TargetState state, WallTime checkedAt) {

@@ -29,12 +29,20 @@ bool hasLine(const std::string& text, const std::string& line) {
 BOOST_AUTO_TEST_SUITE(metrics)
 
 BOOST_AUTO_TEST_CASE(the_table_declares_the_spec_metrics_once) {
-  const std::set<std::string> spec = {
-      "pgvigil_up", "pgvigil_target_state", "pgvigil_check_success",
-      "pgvigil_check_duration_seconds", "pgvigil_connections", "pgvigil_connections_used",
-      "pgvigil_connections_usable", "pgvigil_connections_usage_ratio", "pgvigil_failures_total",
-      "pgvigil_restarts_total", "pgvigil_consecutive_failures",
-      "pgvigil_last_success_timestamp_seconds", "pgvigil_build_info", "pgvigil_start_time_seconds"};
+  const std::set<std::string> spec = {"pgvigil_up",
+                                      "pgvigil_target_state",
+                                      "pgvigil_check_success",
+                                      "pgvigil_check_duration_seconds",
+                                      "pgvigil_connections",
+                                      "pgvigil_connections_used",
+                                      "pgvigil_connections_usable",
+                                      "pgvigil_connections_usage_ratio",
+                                      "pgvigil_failures_total",
+                                      "pgvigil_restarts_total",
+                                      "pgvigil_consecutive_failures",
+                                      "pgvigil_last_success_timestamp_seconds",
+                                      "pgvigil_build_info",
+                                      "pgvigil_start_time_seconds"};
   std::set<std::string> names;
   for (std::size_t i = 0; i < kMetricCount; ++i) {
     const MetricDef& d = kMetricDefs[i];
@@ -67,7 +75,8 @@ BOOST_AUTO_TEST_CASE(counters_list_every_cause_and_result_with_zeros) {
              std::size(kAllCauses));
   BOOST_TEST(hasLine(text, "pgvigil_failures_total{target=\"main\",cause=\"refused\"} 12"));
   BOOST_TEST(hasLine(text, "pgvigil_failures_total{target=\"main\",cause=\"timeout\"} 3"));
-  BOOST_TEST(hasLine(text, "pgvigil_failures_total{target=\"main\",cause=\"too_many_connections\"} 0"));
+  BOOST_TEST(
+      hasLine(text, "pgvigil_failures_total{target=\"main\",cause=\"too_many_connections\"} 0"));
   BOOST_TEST(hasLine(text, "pgvigil_restarts_total{target=\"main\",result=\"success\"} 4"));
   BOOST_TEST(hasLine(text, "pgvigil_restarts_total{target=\"main\",result=\"failure\"} 1"));
   BOOST_TEST(hasLine(text, "pgvigil_restarts_total{target=\"new-one\",result=\"failure\"} 0"));
@@ -80,7 +89,8 @@ BOOST_AUTO_TEST_CASE(round_values_follow_the_last_round) {
   BOOST_TEST(hasLine(text, "pgvigil_up{target=\"new-one\"} 0"));
   BOOST_TEST(hasLine(text, "pgvigil_check_success{target=\"main\",check=\"query\"} 1"));
   BOOST_TEST(hasLine(text, "pgvigil_check_success{target=\"replica\",check=\"query\"} 0"));
-  BOOST_TEST(hasLine(text, "pgvigil_check_duration_seconds{target=\"main\",check=\"query\"} 0.0012"));
+  BOOST_TEST(
+      hasLine(text, "pgvigil_check_duration_seconds{target=\"main\",check=\"query\"} 0.0012"));
   BOOST_TEST(hasLine(text, "pgvigil_connections{target=\"main\",state=\"idle in transaction\"} 7"));
   BOOST_TEST(hasLine(text, "pgvigil_connections_used{target=\"main\"} 42"));
   BOOST_TEST(hasLine(text, "pgvigil_connections_usable{target=\"main\"} 97"));
@@ -92,7 +102,8 @@ BOOST_AUTO_TEST_CASE(round_values_follow_the_last_round) {
   // A target without a round has no per-round samples, and no connection figures.
   BOOST_TEST(linesStarting(text, "pgvigil_check_success{target=\"new-one\"").empty());
   BOOST_TEST(linesStarting(text, "pgvigil_connections_used{target=\"replica\"").empty());
-  BOOST_TEST(linesStarting(text, "pgvigil_last_success_timestamp_seconds{target=\"new-one\"").empty());
+  BOOST_TEST(
+      linesStarting(text, "pgvigil_last_success_timestamp_seconds{target=\"new-one\"").empty());
 }
 
 BOOST_AUTO_TEST_CASE(every_metric_has_help_and_type_once) {
@@ -109,7 +120,8 @@ BOOST_AUTO_TEST_CASE(label_values_are_escaped) {
   auto s = richStatus();
   s.targets[0].last_round->connections->by_state = {{"we\"ird\\state\n", 1}};
   auto text = renderPrometheus(s);
-  BOOST_TEST(hasLine(text, "pgvigil_connections{target=\"main\",state=\"we\\\"ird\\\\state\\n\"} 1"));
+  BOOST_TEST(
+      hasLine(text, "pgvigil_connections{target=\"main\",state=\"we\\\"ird\\\\state\\n\"} 1"));
 }
 
 BOOST_AUTO_TEST_CASE(promtool_accepts_a_rich_exposition) {

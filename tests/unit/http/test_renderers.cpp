@@ -149,7 +149,8 @@ BOOST_AUTO_TEST_CASE(status_has_the_agent_and_every_detail_of_a_target) {
   BOOST_TEST(restart->getValue<std::string>("next_allowed") == "2023-11-14T22:15:38.000Z");
   auto history = restart->getArray("history");
   BOOST_REQUIRE(history->size() == 2u);
-  BOOST_TEST(history->getObject(0)->getValue<std::string>("result") == "succeeded");  // newest first
+  BOOST_TEST(history->getObject(0)->getValue<std::string>("result") ==
+             "succeeded");  // newest first
   BOOST_TEST(history->getObject(0)->getValue<int>("took_ms") == 2300);
   BOOST_TEST(main->isNull("paused_until"));
 
@@ -220,15 +221,18 @@ BOOST_AUTO_TEST_CASE(strings_are_escaped_into_valid_json) {
   s.config_path = "C:\\ProgramData\\pgvigil\\pgvigil.yaml";
   auto o = parseObject(renderStatus(s).body);
   BOOST_TEST(o->getObject("agent")->getValue<std::string>("config_path") == s.config_path);
-  BOOST_TEST(o->getArray("targets")->getObject(1)->getObject("last_round")->getValue<std::string>(
-                 "message") == s.targets[1].last_round->message);
+  BOOST_TEST(o->getArray("targets")
+                 ->getObject(1)
+                 ->getObject("last_round")
+                 ->getValue<std::string>("message") == s.targets[1].last_round->message);
 }
 
 BOOST_AUTO_TEST_CASE(json_writer_formats_numbers_and_times) {
   JsonWriter w;
   w.beginArray().value(0.1).value(std::int64_t{-5}).value(std::uint64_t{18446744073709551615ull});
   w.value(1.0 / 0.0).null().value(true).time(at(-1)).endArray();
-  BOOST_TEST(w.str() == "[0.1,-5,18446744073709551615,null,null,true,\"1969-12-31T23:59:59.999Z\"]");
+  BOOST_TEST(w.str() ==
+             "[0.1,-5,18446744073709551615,null,null,true,\"1969-12-31T23:59:59.999Z\"]");
   BOOST_TEST(formatRfc3339(at(1'700'000'000'007)) == "2023-11-14T22:13:20.007Z");
 }
 

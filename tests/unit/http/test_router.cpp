@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 
@@ -96,10 +98,14 @@ BOOST_AUTO_TEST_CASE(wrong_methods_are_405_with_allow) {
     const char* method;
     const char* path;
     const char* allow;
-  } cases[] = {{"POST", "/health", "GET, HEAD"},       {"DELETE", "/status", "GET, HEAD"},
-               {"PUT", "/metrics", "GET, HEAD"},       {"POST", "/", "GET, HEAD"},
-               {"GET", "/reload", "POST"},             {"HEAD", "/targets/main/pause", "POST"},
-               {"GET", "/targets/main/restart", "POST"}, {"OPTIONS", "/livez", "GET, HEAD"}};
+  } cases[] = {{"POST", "/health", "GET, HEAD"},
+               {"DELETE", "/status", "GET, HEAD"},
+               {"PUT", "/metrics", "GET, HEAD"},
+               {"POST", "/", "GET, HEAD"},
+               {"GET", "/reload", "POST"},
+               {"HEAD", "/targets/main/pause", "POST"},
+               {"GET", "/targets/main/restart", "POST"},
+               {"OPTIONS", "/livez", "GET, HEAD"}};
   for (const auto& c : cases) {
     auto r = call(c.method, c.path);
     BOOST_TEST(r.status == 405, c.method << " " << c.path);
@@ -110,8 +116,8 @@ BOOST_AUTO_TEST_CASE(wrong_methods_are_405_with_allow) {
 
 BOOST_AUTO_TEST_CASE(without_a_token_data_is_open_and_control_is_off) {
   BOOST_TEST(call("GET", "/status").status == 200);
-  for (const char* path : {"/reload", "/targets/main/pause", "/targets/main/resume",
-                           "/targets/main/restart"}) {
+  for (const char* path :
+       {"/reload", "/targets/main/pause", "/targets/main/resume", "/targets/main/restart"}) {
     auto r = call("POST", path);
     BOOST_TEST(r.status == 403, path);
     BOOST_TEST(parseObject(r.body)->getValue<std::string>("error").find("token") !=
@@ -215,8 +221,11 @@ BOOST_AUTO_TEST_CASE(a_throwing_handler_is_a_500_that_leaks_nothing) {
   ThrowingProvider bad;
   tokens.set("t");
   Router r(bad, tokens, clock);
-  for (auto [method, path] : {std::pair{"GET", "/health"}, {"GET", "/status"}, {"GET", "/metrics"},
-                              {"GET", "/events"}, {"POST", "/reload"},
+  for (auto [method, path] : {std::pair{"GET", "/health"},
+                              {"GET", "/status"},
+                              {"GET", "/metrics"},
+                              {"GET", "/events"},
+                              {"POST", "/reload"},
                               {"POST", "/targets/main/restart"}}) {
     auto resp = r.handle({method, path, "", "Bearer t"});
     BOOST_TEST(resp.status == 500, path);
@@ -253,20 +262,14 @@ BOOST_AUTO_TEST_CASE(token_files_are_read_trimmed_and_never_echoed) {
   int fd = mkstemp(path);
   BOOST_REQUIRE(fd >= 0);
   close(fd);
-  {
-    std::ofstream(path) << "  tok-123 \n second line ignored\n";
-  }
+  { std::ofstream(path) << "  tok-123 \n second line ignored\n"; }
   auto r = loadTokenFile(path);
   BOOST_TEST(r.token.value() == "tok-123");
-  {
-    std::ofstream(path) << " \n";
-  }
+  { std::ofstream(path) << " \n"; }
   r = loadTokenFile(path);
   BOOST_TEST(!r.token);
   BOOST_TEST(r.error.find("empty") != std::string::npos);
-  {
-    std::ofstream(path) << "half secret\n";
-  }
+  { std::ofstream(path) << "half secret\n"; }
   r = loadTokenFile(path);
   BOOST_TEST(!r.token);
   BOOST_TEST(r.error.find("secret") == std::string::npos);
