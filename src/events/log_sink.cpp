@@ -6,15 +6,12 @@
 #include <Poco/Exception.h>
 #include <Poco/FileChannel.h>
 #include <Poco/Message.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "events/event_format.h"
@@ -23,6 +20,10 @@
 #include <Poco/EventLogChannel.h>
 #else
 #include <Poco/SyslogChannel.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #endif
 #if defined(PGVIGIL_HAVE_SYSTEMD)
 #include <systemd/sd-journal.h>
@@ -192,6 +193,10 @@ std::string checkLogFile(const std::string& file) {
     return "log file " + file + ": directory " + dir.string() + " does not exist";
   if (!fs::is_directory(status))
     return "log file " + file + ": " + dir.string() + " is not a directory";
+#if defined(_WIN32)
+  if (!std::ofstream(file, std::ios::app))
+    return "log file " + file + ": cannot open for writing in " + dir.string();
+#else
   int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) {
     int err = errno;
@@ -202,6 +207,7 @@ std::string checkLogFile(const std::string& file) {
     return "log file " + file + ": cannot open (" + std::strerror(err) + ")";
   }
   ::close(fd);
+#endif
   return {};
 }
 
