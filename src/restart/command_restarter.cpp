@@ -89,9 +89,9 @@ RestartOutcome CommandRestarter::restart(const Deadline& deadline) {
     // moment; the child's destructor reaps it off-thread if it takes longer still.
     if (!child.waitExit(Deadline(clock_, deadline.at() + options_.reapMargin))) {
       outcome.output = redactSecrets(child.output().text(), options_.secrets);
-      return finish(RestartOutcome::Result::kTimedOut,
-                    "killed after " + formatBudget(budget) + " timeout (" + step +
-                        "; not reaped yet)");
+      return finish(
+          RestartOutcome::Result::kTimedOut,
+          "killed after " + formatBudget(budget) + " timeout (" + step + "; not reaped yet)");
     }
   }
   ExitStatus status = child.reap();

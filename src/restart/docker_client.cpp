@@ -238,9 +238,9 @@ std::optional<double> parseDockerTime(std::string_view t) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)
   if (t.size() < 20) return std::nullopt;
   std::tm tm{};
-  int fields = std::sscanf(std::string(t.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d",
-                           &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                           &tm.tm_sec);
+  int fields =
+      std::sscanf(std::string(t.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
+                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
   if (fields != 6 || tm.tm_year <= 1) return std::nullopt;  // 0001-01-01: "never"
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -293,17 +293,15 @@ DockerError DockerClient::request(const std::string& method, const std::string& 
   if (response->status == 404)
     return {DockerError::Kind::kNotFound, apiMessage(response->body), 404};
   if (response->status >= 400)
-    return {DockerError::Kind::kApi, "docker API: " + apiMessage(response->body),
-            response->status};
+    return {DockerError::Kind::kApi, "docker API: " + apiMessage(response->body), response->status};
   return {};
 }
 
 DockerError DockerClient::inspect(const std::string& container, const Deadline& deadline,
                                   ContainerState* state) const {
   Response res;
-  if (auto err = request(Poco::Net::HTTPRequest::HTTP_GET, "/containers/" + encode(container) +
-                                                              "/json",
-                         deadline, &res))
+  if (auto err = request(Poco::Net::HTTPRequest::HTTP_GET,
+                         "/containers/" + encode(container) + "/json", deadline, &res))
     return err;
   try {
     Poco::JSON::Parser parser;
@@ -328,10 +326,10 @@ DockerError DockerClient::inspect(const std::string& container, const Deadline& 
 DockerError DockerClient::restart(const std::string& container, std::chrono::seconds stopTimeout,
                                   const Deadline& deadline) const {
   Response res;
-  return request(Poco::Net::HTTPRequest::HTTP_POST,
-                 "/containers/" + encode(container) + "/restart?t=" +
-                     std::to_string(stopTimeout.count()),
-                 deadline, &res);
+  return request(
+      Poco::Net::HTTPRequest::HTTP_POST,
+      "/containers/" + encode(container) + "/restart?t=" + std::to_string(stopTimeout.count()),
+      deadline, &res);
 }
 
 DockerError DockerClient::start(const std::string& container, const Deadline& deadline) const {

@@ -35,8 +35,8 @@ struct DockerError {
 /// Where the daemon listens: "unix:///var/run/docker.sock" or "tcp://127.0.0.1:2375".
 struct DockerHost {
   enum class Kind { kUnix, kTcp } kind = Kind::kUnix;
-  std::string path;   ///< kUnix
-  std::string host;   ///< kTcp
+  std::string path;  ///< kUnix
+  std::string host;  ///< kTcp
   std::uint16_t port = 0;
   std::string error;  ///< non-empty when the text could not be used
 };
@@ -100,8 +100,8 @@ class DockerClient {
 
  private:
   struct Response;
-  DockerError request(const std::string& method, const std::string& path,
-                      const Deadline& deadline, Response* response) const;
+  DockerError request(const std::string& method, const std::string& path, const Deadline& deadline,
+                      Response* response) const;
 
   std::string hostText_;
   DockerHost host_;

@@ -87,18 +87,23 @@ std::chrono::seconds dockerStopTimeout(std::chrono::milliseconds remaining) {
 RestartOutcome::Result toRestartResult(DockerError::Kind kind) {
   using R = RestartOutcome::Result;
   switch (kind) {
-    case DockerError::Kind::kNone: return R::kSucceeded;
-    case DockerError::Kind::kUnreachable: return R::kUnreachable;
-    case DockerError::Kind::kPermissionDenied: return R::kPermissionDenied;
-    case DockerError::Kind::kNotFound: return R::kNotFound;
-    case DockerError::Kind::kTimeout: return R::kTimedOut;
-    case DockerError::Kind::kApi: return R::kFailed;
+    case DockerError::Kind::kNone:
+      return R::kSucceeded;
+    case DockerError::Kind::kUnreachable:
+      return R::kUnreachable;
+    case DockerError::Kind::kPermissionDenied:
+      return R::kPermissionDenied;
+    case DockerError::Kind::kNotFound:
+      return R::kNotFound;
+    case DockerError::Kind::kTimeout:
+      return R::kTimedOut;
+    case DockerError::Kind::kApi:
+      return R::kFailed;
   }
   return R::kFailed;
 }
 
-DockerRestarter::DockerRestarter(std::string container, std::string dockerHost,
-                                 const Clock& clock)
+DockerRestarter::DockerRestarter(std::string container, std::string dockerHost, const Clock& clock)
     : container_(std::move(container)), client_(std::move(dockerHost)), clock_(clock) {}
 
 RestartOutcome DockerRestarter::restart(const Deadline& deadline) {
@@ -110,7 +115,9 @@ RestartOutcome DockerRestarter::restart(const Deadline& deadline) {
     outcome.took = std::chrono::duration_cast<Millis>(clock_.now() - started);
     return outcome;
   };
-  auto fail = [&](const DockerError& err) { return finish(toRestartResult(err.kind), err.message); };
+  auto fail = [&](const DockerError& err) {
+    return finish(toRestartResult(err.kind), err.message);
+  };
 
   ContainerState before;
   if (auto err = client_.inspect(container_, deadline, &before)) return fail(err);
@@ -142,7 +149,9 @@ ServiceState DockerRestarter::query(const Deadline& deadline) {
 DockerEventWatcher::DockerEventWatcher(std::string container, std::string dockerHost)
     : container_(std::move(container)), client_(std::move(dockerHost)) {}
 
-DockerEventWatcher::~DockerEventWatcher() { stop(); }
+DockerEventWatcher::~DockerEventWatcher() {
+  stop();
+}
 
 void DockerEventWatcher::start(std::function<void(ServiceState)> onChange) {
   stop();

@@ -5,7 +5,8 @@
 //    The events are `kill` (signal 15, or 2 with --stop-signal SIGINT), `die` (exitCode 0), `stop`.
 //  * a crash or `docker kill` ends it with a non-zero code (137 for SIGKILL): `die` (exitCode != 0)
 //    and no `stop`; an OOM kill adds `oom` and sets State.OOMKilled.
-//  * a `docker stop` that had to SIGKILL after its timeout exits 137 too, but is followed by `stop`.
+//  * a `docker stop` that had to SIGKILL after its timeout exits 137 too, but is followed by
+//  `stop`.
 // So: exit code 0 is an operator stop; a non-zero exit is an operator stop only when the daemon's
 // event log shows `stop` after the last `start`; OOMKilled is always a failure.
 #pragma once

@@ -19,8 +19,8 @@ namespace pgvigil {
 /// How a child ended: exited with a code, or was killed by a signal.
 struct ExitStatus {
   bool signaled = false;
-  int code = 0;    ///< exit code when !signaled
-  int signal = 0;  ///< signal number when signaled
+  int code = 0;       ///< exit code when !signaled
+  int signal = 0;     ///< signal number when signaled
   bool lost = false;  ///< the status could not be collected (reaped by someone else)
 
   bool success() const { return !signaled && !lost && code == 0; }

@@ -32,13 +32,19 @@ namespace pgvigil {
 inline std::ostream& operator<<(std::ostream& os, RestartOutcome::Result r) {
   return os << toString(r);
 }
-inline std::ostream& operator<<(std::ostream& os, ServiceState s) { return os << toString(s); }
+inline std::ostream& operator<<(std::ostream& os, ServiceState s) {
+  return os << toString(s);
+}
 }  // namespace pgvigil
 
 namespace {
 
-const Clock& sysClock() { return SystemClock::instance(); }
-Deadline within(std::chrono::milliseconds d) { return Deadline(sysClock(), d); }
+const Clock& sysClock() {
+  return SystemClock::instance();
+}
+Deadline within(std::chrono::milliseconds d) {
+  return Deadline(sysClock(), d);
+}
 
 long long msSince(Clk::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clk::now() - t).count();
@@ -85,7 +91,7 @@ struct Engine {
     image = engine->emptyImage();
   }
   static Engine* instance;
-  std::unique_ptr<test::PgCluster> cluster;      // destroyed last: after the containers
+  std::unique_ptr<test::PgCluster> cluster;  // destroyed last: after the containers
   std::unique_ptr<test::DockerEngine> engine;
   std::string image;
 };
@@ -104,10 +110,10 @@ BOOST_TEST_GLOBAL_FIXTURE(GlobalEngine);
 std::vector<std::string> hostFilesArgs(const std::string& rwDir) {
   std::vector<std::string> args{"--network", "host", "--stop-signal", "SIGINT"};
   if (auto ids = test::postgresUserIfRoot())
-    args.insert(args.end(),
-                {"--user", std::to_string(ids->uid) + ":" + std::to_string(ids->gid)});
+    args.insert(args.end(), {"--user", std::to_string(ids->uid) + ":" + std::to_string(ids->gid)});
   for (const char* d : {"/usr", "/lib", "/lib64", "/bin", "/etc"})
-    if (std::filesystem::exists(d)) args.insert(args.end(), {"-v", std::string(d) + ":" + d + ":ro"});
+    if (std::filesystem::exists(d))
+      args.insert(args.end(), {"-v", std::string(d) + ":" + d + ":ro"});
   args.insert(args.end(), {"-v", rwDir + ":" + rwDir});
   return args;
 }
@@ -170,16 +176,16 @@ BOOST_AUTO_TEST_CASE(test_KilledContainerIsFailedAndRestartBringsItBack) {
   BOOST_TEST(out.detail.find("started (was exited 137)") != std::string::npos, out.detail);
   BOOST_TEST(waitSelectOne(pg.cluster.port(), 20s));
   BOOST_TEST(pg.cluster.query("SELECT 1") == "1");
-  BOOST_TEST_MESSAGE("docker kill -> restart() -> SELECT 1 answers: " << msSince(start)
-                                                                     << " ms (restart() itself "
-                                                                     << out.took.count() << " ms)");
+  BOOST_TEST_MESSAGE("docker kill -> restart() -> SELECT 1 answers: "
+                     << msSince(start) << " ms (restart() itself " << out.took.count() << " ms)");
   BOOST_TEST(restarter.query(within(5s)) == ServiceState::kRunning);
 }
 
 BOOST_AUTO_TEST_CASE(test_RunningContainerIsRestartedWithAFastShutdown) {
   PgContainer pg("pgvigil-test-running");
   auto restarter = pg.restarter();
-  std::string startedBefore = pg.docker().dockerOk({"inspect", "-f", "{{.State.StartedAt}}", pg.name});
+  std::string startedBefore =
+      pg.docker().dockerOk({"inspect", "-f", "{{.State.StartedAt}}", pg.name});
   auto out = restarter.restart(within(60s));
   BOOST_TEST(out.result == RestartOutcome::Result::kSucceeded, out.detail);
   BOOST_TEST(out.detail == "container restarted (stop timeout 45s)");

@@ -27,7 +27,9 @@ inline std::ostream& operator<<(std::ostream& os, RestartOutcome::Result r) {
 
 namespace {
 
-const Clock& clock() { return SystemClock::instance(); }
+const Clock& clock() {
+  return SystemClock::instance();
+}
 
 RestartOutcome runCommand(std::vector<std::string> argv, std::chrono::milliseconds timeout,
                           CommandRestarterOptions options = {}) {
@@ -63,7 +65,9 @@ pid_t firstNumber(const std::string& text) {
   return static_cast<pid_t>(n);
 }
 
-std::string pgRestart() { return std::string(PGVIGIL_SOURCE_DIR) + "/scripts/pg-restart"; }
+std::string pgRestart() {
+  return std::string(PGVIGIL_SOURCE_DIR) + "/scripts/pg-restart";
+}
 
 }  // namespace
 
@@ -148,8 +152,8 @@ BOOST_AUTO_TEST_CASE(test_SleepIsTerminatedAtTheTimeout) {
 
 BOOST_AUTO_TEST_CASE(test_IgnoredTermIsEscalatedToKill) {
   auto start = std::chrono::steady_clock::now();
-  auto out = runCommand(
-      {"/bin/sh", "-c", "trap '' TERM; echo $$; while :; do sleep 0.05; done"}, 1s);
+  auto out =
+      runCommand({"/bin/sh", "-c", "trap '' TERM; echo $$; while :; do sleep 0.05; done"}, 1s);
   auto took = std::chrono::steady_clock::now() - start;
   BOOST_TEST(out.result == RestartOutcome::Result::kTimedOut);
   BOOST_TEST(out.detail == "killed after 1s timeout (SIGKILL: it ignored SIGTERM)");
@@ -226,14 +230,16 @@ BOOST_AUTO_TEST_CASE(test_HungClusterIsCuredByEscalation) {
   pid_t hung = cluster.postmasterPid();
   cluster.sigstop();
 
-  auto out = runCommand({pgRestart(), "--fast-timeout", "2", "--immediate-timeout", "2",
-                         "--kill-timeout", "5", "--start-timeout", "20", cluster.dataDir(), "-l",
-                         cluster.logPath()},
-                        40s);
+  auto out =
+      runCommand({pgRestart(), "--fast-timeout", "2", "--immediate-timeout", "2", "--kill-timeout",
+                  "5", "--start-timeout", "20", cluster.dataDir(), "-l", cluster.logPath()},
+                 40s);
   BOOST_TEST_MESSAGE("pg-restart of a SIGSTOPped postmaster: " << out.took.count() << " ms\n"
                                                                << out.output);
-  BOOST_TEST(out.result == RestartOutcome::Result::kSucceeded,
-             out.detail << "\n" << out.output << "\nserver log:\n" << cluster.log());
+  BOOST_TEST(out.result == RestartOutcome::Result::kSucceeded, out.detail << "\n"
+                                                                          << out.output
+                                                                          << "\nserver log:\n"
+                                                                          << cluster.log());
   BOOST_TEST(out.output.find("immediate shutdown") != std::string::npos);
   BOOST_TEST(out.output.find("SIGKILL") != std::string::npos);
   // Each step bounded: 2 s fast + 2 s immediate + the kill and the start.

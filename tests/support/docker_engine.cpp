@@ -72,7 +72,8 @@ bool pingUnixSocket(const std::string& path) {
     if (::write(fd, req, sizeof req - 1) == static_cast<ssize_t>(sizeof req - 1)) {
       char buf[256];
       ssize_t n = ::read(fd, buf, sizeof buf - 1);
-      ok = n > 12 && std::string(buf, static_cast<std::size_t>(n)).find(" 200 ") != std::string::npos;
+      ok = n > 12 &&
+           std::string(buf, static_cast<std::size_t>(n)).find(" 200 ") != std::string::npos;
     }
   }
   ::close(fd);
@@ -129,8 +130,8 @@ void DockerEngine::startDaemon() {
   std::string socket = dir_ + "/docker.sock";
   host_ = "unix://" + socket;
 
-  int log = ::open((dir_ + "/dockerd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                   0644);
+  int log =
+      ::open((dir_ + "/dockerd.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   SpawnOptions so;
   so.argv = {dockerd,
              "--bridge=none",

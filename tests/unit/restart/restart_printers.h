@@ -10,6 +10,8 @@ namespace pgvigil {
 inline std::ostream& operator<<(std::ostream& os, RestartOutcome::Result r) {
   return os << toString(r);
 }
-inline std::ostream& operator<<(std::ostream& os, ServiceState s) { return os << toString(s); }
+inline std::ostream& operator<<(std::ostream& os, ServiceState s) {
+  return os << toString(s);
+}
 
 }  // namespace pgvigil

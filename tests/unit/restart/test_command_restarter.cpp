@@ -32,7 +32,10 @@ struct SentSignal {
 class FakeChild final : public ChildProcess {
  public:
   FakeChild(FakeClock& clock, Script script, std::vector<SentSignal>& sent, bool& reaped)
-      : clock_(clock), script_(std::move(script)), spawnedAt_(clock.now()), sent_(sent),
+      : clock_(clock),
+        script_(std::move(script)),
+        spawnedAt_(clock.now()),
+        sent_(sent),
         reaped_(reaped) {
     if (script_.exitAfter) {
       exitAt_ = spawnedAt_ + *script_.exitAfter;

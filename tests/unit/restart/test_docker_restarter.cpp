@@ -88,8 +88,8 @@ BOOST_AUTO_TEST_CASE(test_ParseDockerTime) {
 BOOST_AUTO_TEST_CASE(test_EventsMapToServiceStates) {
   BOOST_TEST((serviceStateFromEvent(event("start")) == ServiceState::kRunning));
   BOOST_TEST((serviceStateFromEvent(event("die", {{"exitCode", "137"}})) == ServiceState::kFailed));
-  BOOST_TEST((serviceStateFromEvent(event("die", {{"exitCode", "0"}})) ==
-              ServiceState::kOperatorStopped));
+  BOOST_TEST(
+      (serviceStateFromEvent(event("die", {{"exitCode", "0"}})) == ServiceState::kOperatorStopped));
   BOOST_TEST((serviceStateFromEvent(event("oom")) == ServiceState::kFailed));
   BOOST_TEST((serviceStateFromEvent(event("stop")) == ServiceState::kOperatorStopped));
   BOOST_TEST((serviceStateFromEvent(event("pause")) == ServiceState::kOperatorStopped));
@@ -142,7 +142,7 @@ BOOST_AUTO_TEST_CASE(test_JudgeContainer) {
 }
 
 BOOST_AUTO_TEST_CASE(test_StopTimeoutIsGenerous) {
-  BOOST_TEST(dockerStopTimeout(60s).count() == 45);   // 15 s kept for the start
+  BOOST_TEST(dockerStopTimeout(60s).count() == 45);      // 15 s kept for the start
   BOOST_TEST(dockerStopTimeout(59990ms).count() == 45);  // a deadline taken a moment ago
   BOOST_TEST(dockerStopTimeout(600s).count() == 585);
   BOOST_TEST(dockerStopTimeout(8s).count() == 6);     // a quarter kept
