@@ -1,7 +1,7 @@
 #include "core/classify.h"
 
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <string>
 
 namespace pgvigil {
@@ -11,9 +11,8 @@ bool contains(std::string_view haystack, std::string_view needle) {
   if (needle.size() > haystack.size()) return false;
   for (size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
     size_t j = 0;
-    while (j < needle.size() &&
-           std::tolower(static_cast<unsigned char>(haystack[i + j])) ==
-               std::tolower(static_cast<unsigned char>(needle[j])))
+    while (j < needle.size() && std::tolower(static_cast<unsigned char>(haystack[i + j])) ==
+                                    std::tolower(static_cast<unsigned char>(needle[j])))
       ++j;
     if (j == needle.size()) return true;
   }
@@ -63,22 +62,20 @@ Cause fromText(Phase phase, std::string_view m) {
   // TLS.
   if (containsAny(m, {"SSL error", "SSL SYSCALL error", "server does not support SSL",
                       "could not initiate SSL", "SSL connection has been closed",
-                      "certificate verify failed", "certificate", "sslmode", "GSSAPI",
-                      "TLS"}))
+                      "certificate verify failed", "certificate", "sslmode", "GSSAPI", "TLS"}))
     return Cause::kTls;
 
   // Socket-level failures.
   if (containsAny(m, {"timeout expired", "Connection timed out", "timed out"}))
     return Cause::kTimeout;
-  if (containsAny(m, {"Connection refused", "No such file or directory",
-                      "Is the server running", "No route to host", "Network is unreachable",
+  if (containsAny(m, {"Connection refused", "No such file or directory", "Is the server running",
+                      "No route to host", "Network is unreachable",
                       "Cannot assign requested address", "connection refused"}))
     return Cause::kRefused;
   if (containsAny(m, {"server closed the connection unexpectedly", "Connection reset by peer",
                       "connection reset", "Broken pipe", "could not receive data from server",
                       "could not send data to server", "no connection to the server",
-                      "EOF detected", "lost synchronization with server",
-                      "end of file"}))
+                      "EOF detected", "lost synchronization with server", "end of file"}))
     return Cause::kReset;
   (void)phase;
   return Cause::kInternal;

@@ -15,8 +15,7 @@ namespace pgvigil {
 /// sqlstate: "" when unknown. message: PQerrorMessage()/PQresultErrorMessage() text or ours.
 /// errnoHint: an errno from our own socket calls (ECONNREFUSED, ETIMEDOUT, ...), 0 when none.
 /// Never returns kNone.
-Cause classify(Phase phase, std::string_view sqlstate, std::string_view message,
-               int errnoHint = 0);
+Cause classify(Phase phase, std::string_view sqlstate, std::string_view message, int errnoHint = 0);
 
 /// The SQLSTATE embedded in a verbose libpq message ("FATAL:  57P03:  the database ..."), or ""
 /// when the text carries none.

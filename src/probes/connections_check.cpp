@@ -29,9 +29,8 @@ std::string percent(double fraction) {
 }  // namespace
 
 std::string connectionsQuery(int serverVersionNum) {
-  std::string reserved = serverVersionNum >= 160000
-                             ? "current_setting('reserved_connections')"
-                             : "'0'";
+  std::string reserved =
+      serverVersionNum >= 160000 ? "current_setting('reserved_connections')" : "'0'";
   return "SELECT (SELECT coalesce(string_agg(s || '=' || n, ',' ORDER BY s), '') FROM "
          "(SELECT coalesce(state, 'unknown') AS s, count(*) AS n FROM pg_catalog.pg_stat_activity "
          "WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid() "
@@ -40,10 +39,10 @@ std::string connectionsQuery(int serverVersionNum) {
          reserved;
 }
 
-std::optional<ConnectionStats> parseConnectionsRow(const std::optional<std::string>& byState,
-                                                   const std::optional<std::string>& maxConnections,
-                                                   const std::optional<std::string>& superuserReserved,
-                                                   const std::optional<std::string>& reserved) {
+std::optional<ConnectionStats> parseConnectionsRow(
+    const std::optional<std::string>& byState, const std::optional<std::string>& maxConnections,
+    const std::optional<std::string>& superuserReserved,
+    const std::optional<std::string>& reserved) {
   auto max = toInt(maxConnections);
   auto su = toInt(superuserReserved);
   auto res = toInt(reserved);
@@ -57,7 +56,8 @@ std::optional<ConnectionStats> parseConnectionsRow(const std::optional<std::stri
   size_t pos = 0;
   while (pos < list.size()) {
     size_t comma = list.find(',', pos);
-    std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item =
+        list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     pos = comma == std::string::npos ? list.size() : comma + 1;
     auto eq = item.rfind('=');
     if (eq == std::string::npos) return std::nullopt;
@@ -77,19 +77,19 @@ ConnectionsJudgement judgeConnections(const ConnectionStats& stats,
   j.critical = ratio + eps >= config.critical;
   j.warn = j.critical || ratio + eps >= config.warn;
   if (j.warn) {
-    j.reason = "connections at " + percent(ratio) + " (" + std::to_string(stats.used) + " of " +
-               std::to_string(stats.usable) + " usable; " +
-               (j.critical ? "critical " + percent(config.critical)
-                           : "warn " + percent(config.warn)) +
-               ")";
+    j.reason =
+        "connections at " + percent(ratio) + " (" + std::to_string(stats.used) + " of " +
+        std::to_string(stats.usable) + " usable; " +
+        (j.critical ? "critical " + percent(config.critical) : "warn " + percent(config.warn)) +
+        ")";
   }
   return j;
 }
 
 ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline) {
   ConnectionsOutcome out;
-  PgQueryOutcome q = pgQuery(conn, connectionsQuery(PQserverVersion(conn)), deadline,
-                             "connections");
+  PgQueryOutcome q =
+      pgQuery(conn, connectionsQuery(PQserverVersion(conn)), deadline, "connections");
   out.outcome = q.outcome;
   if (!q.outcome.ok) return out;
   if (q.rows.size() != 1 || q.rows[0].size() != 4) {

@@ -20,10 +20,10 @@ namespace pgvigil {
 std::string connectionsQuery(int serverVersionNum);
 
 /// Parses one row of that query; nullopt when a value is missing or not a number.
-std::optional<ConnectionStats> parseConnectionsRow(const std::optional<std::string>& byState,
-                                                   const std::optional<std::string>& maxConnections,
-                                                   const std::optional<std::string>& superuserReserved,
-                                                   const std::optional<std::string>& reserved);
+std::optional<ConnectionStats> parseConnectionsRow(
+    const std::optional<std::string>& byState, const std::optional<std::string>& maxConnections,
+    const std::optional<std::string>& superuserReserved,
+    const std::optional<std::string>& reserved);
 
 /// Where usage stands against the thresholds.
 struct ConnectionsJudgement {

@@ -49,8 +49,7 @@ const std::set<std::string>& knownKeywords() {
 }
 
 std::string redactParserError(std::string message) {
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-    message.pop_back();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   std::string out;
   size_t pos = 0;
   for (;;) {

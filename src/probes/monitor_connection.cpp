@@ -63,9 +63,11 @@ bool MonitorConnection::open() {
   // No statement will ever run; connect_timeout is a backstop for openAndWait's deadline.
   ConnectParams params = buildConnectParams(*info, applicationName_, 10, 0);
   // keepalives notice a peer that vanished without a FIN (host down, network cut).
-  for (const auto& [k, v] : std::initializer_list<std::pair<const char*, const char*>>{
-           {"keepalives", "1"}, {"keepalives_idle", "10"}, {"keepalives_interval", "5"},
-           {"keepalives_count", "3"}}) {
+  for (const auto& [k, v] :
+       std::initializer_list<std::pair<const char*, const char*>>{{"keepalives", "1"},
+                                                                  {"keepalives_idle", "10"},
+                                                                  {"keepalives_interval", "5"},
+                                                                  {"keepalives_count", "3"}}) {
     if (!info->params.count(k)) {
       params.keys.push_back(k);
       params.values.push_back(v);
@@ -139,7 +141,9 @@ bool MonitorConnection::openAndWait(const Deadline& deadline) {
   return state_ == State::kReady;
 }
 
-int MonitorConnection::socket() const { return conn_ ? PQsocket(conn_.get()) : -1; }
+int MonitorConnection::socket() const {
+  return conn_ ? PQsocket(conn_.get()) : -1;
+}
 
 short MonitorConnection::events() const {
   switch (state_) {

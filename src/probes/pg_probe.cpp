@@ -74,8 +74,7 @@ std::string describeFailure(Cause cause, Phase phase, const std::string& endpoin
     case Cause::kRefused:
       return "connection refused on " + endpoint;
     case Cause::kReset:
-      return "connection reset by " + endpoint + " in " + std::string(toString(phase)) +
-             " phase";
+      return "connection reset by " + endpoint + " in " + std::string(toString(phase)) + " phase";
     case Cause::kTimeout:
       if (sqlstateFromMessage(raw) == "57014" || raw.find("statement timeout") != std::string::npos)
         return "timeout in query phase after " + formatSeconds(elapsed) + " (statement_timeout)";
@@ -171,8 +170,7 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
     out.outcome.phase = phase;
     out.outcome.latency = since(clock, start);
     out.outcome.sqlstate = std::move(sqlstate);
-    out.outcome.message =
-        describeFailure(cause, phase, out.endpoint, raw, out.outcome.latency);
+    out.outcome.message = describeFailure(cause, phase, out.endpoint, raw, out.outcome.latency);
     return std::move(out);
   };
 
@@ -224,8 +222,8 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
     }
     ConnStatusType cs = PQstatus(conn);
     if (cs != CONNECTION_BAD) phase = phaseOfConnStatus(cs, PQconnectionUsedPassword(conn));
-    WaitResult w = waitFor(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                           deadline);
+    WaitResult w =
+        waitFor(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
     if (w == WaitResult::kTimeout) return fail(Cause::kTimeout, phase, "", "");
     st = PQconnectPoll(conn);
   }

@@ -1,8 +1,8 @@
 #include "probes/round_runner.h"
 
 #include "core/redact.h"
-#include "probes/conninfo.h"
 #include "probes/connections_check.h"
+#include "probes/conninfo.h"
 #include "probes/pg_probe.h"
 #include "probes/tcp_probe.h"
 

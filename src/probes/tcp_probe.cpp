@@ -102,8 +102,8 @@ ResolveResult lookupName(const std::string& host, int port, const Deadline& dead
   }
   if (lookup->rc != 0 || lookup->endpoints.empty()) {
     out.cause = Cause::kDns;
-    out.error = "cannot resolve host \"" + host + "\": " +
-                (lookup->rc != 0 ? gai_strerror(lookup->rc) : "no address");
+    out.error = "cannot resolve host \"" + host +
+                "\": " + (lookup->rc != 0 ? gai_strerror(lookup->rc) : "no address");
     return out;
   }
   out.endpoints = lookup->endpoints;
@@ -114,8 +114,7 @@ ResolveResult lookupName(const std::string& host, int port, const Deadline& dead
 
 std::string Endpoint::display() const {
   if (unix_socket) return address;
-  if (address.find(':') != std::string::npos)
-    return "[" + address + "]:" + std::to_string(port);
+  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
   return address + ":" + std::to_string(port);
 }
 
@@ -242,8 +241,8 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
   out.phase = Phase::kConnect;
   if (timedOut) {
     out.cause = Cause::kTimeout;
-    out.message = "timeout in connect phase after " + formatSeconds(out.latency) + " on " +
-                  lastWhere;
+    out.message =
+        "timeout in connect phase after " + formatSeconds(out.latency) + " on " + lastWhere;
     return out;
   }
   out.cause = classify(Phase::kConnect, "", std::strerror(lastErr), lastErr);
@@ -256,8 +255,8 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
       out.message = "connection reset by " + lastWhere;
       break;
     case Cause::kTimeout:
-      out.message = "timeout in connect phase after " + formatSeconds(out.latency) + " on " +
-                    lastWhere;
+      out.message =
+          "timeout in connect phase after " + formatSeconds(out.latency) + " on " + lastWhere;
       break;
     default:
       out.message = "cannot connect to " + lastWhere + ": " + std::strerror(lastErr);

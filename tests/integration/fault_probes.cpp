@@ -29,8 +29,12 @@ TargetConfig targetFor(const std::string& conninfo, Millis timeout = 3s) {
   return t;
 }
 
-std::string causeOf(const RoundResult& r) { return std::string(toString(r.cause)); }
-std::string phaseOf(const RoundResult& r) { return std::string(toString(r.phase)); }
+std::string causeOf(const RoundResult& r) {
+  return std::string(toString(r.cause));
+}
+std::string phaseOf(const RoundResult& r) {
+  return std::string(toString(r.phase));
+}
 
 std::string describe(const RoundResult& r) {
   std::string s = "cause=" + causeOf(r) + " phase=" + phaseOf(r) + " message=" + r.message;
@@ -155,9 +159,8 @@ BOOST_AUTO_TEST_CASE(monitor_connection_sees_kill9_within_100ms) {
   auto killed = SteadyClock::now();
   BOOST_TEST_REQUIRE(::kill(pm, SIGKILL) == 0);
   long long after = waitForDrop(mon, 2s, killed);
-  BOOST_TEST_MESSAGE("monitor saw kill -9 after " << after << " ms: "
-                                                  << toString(mon.cause()) << ": "
-                                                  << mon.lastError());
+  BOOST_TEST_MESSAGE("monitor saw kill -9 after " << after << " ms: " << toString(mon.cause())
+                                                  << ": " << mon.lastError());
   BOOST_TEST(after >= 0);
   BOOST_TEST(after <= 100);
   BOOST_TEST((mon.state() == MonitorConnection::State::kDropped));
@@ -180,8 +183,7 @@ BOOST_AUTO_TEST_CASE(monitor_connection_sees_a_fast_shutdown_as_shutting_down) {
   BOOST_TEST(after >= 0);
   BOOST_TEST(std::string(toString(mon.cause())) == "shutting_down", mon.lastError());
   BOOST_TEST(mon.sqlstate() == "57P01");
-  BOOST_TEST(mon.lastError().find("administrator command") != std::string::npos,
-             mon.lastError());
+  BOOST_TEST(mon.lastError().find("administrator command") != std::string::npos, mon.lastError());
   pg.stopFast();
 }
 
@@ -191,8 +193,9 @@ BOOST_AUTO_TEST_CASE(session_killed_during_query_is_reset_or_shutting_down) {
   t.query = "SELECT pg_sleep(3)";
   std::thread killer([&] {
     std::this_thread::sleep_for(500ms);
-    pg.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = "
-             "'SELECT pg_sleep(3)'");
+    pg.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = "
+        "'SELECT pg_sleep(3)'");
   });
   RoundResult r = runRound(t, SystemClock::instance());
   killer.join();

@@ -6,10 +6,10 @@
 
 #include <libpq-fe.h>
 
-#include <boost/test/unit_test.hpp>
-#include <cstdlib>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -41,8 +41,12 @@ TargetConfig targetFor(const std::string& conninfo, Millis timeout = 3s) {
   return t;
 }
 
-std::string causeOf(const RoundResult& r) { return std::string(toString(r.cause)); }
-std::string phaseOf(const RoundResult& r) { return std::string(toString(r.phase)); }
+std::string causeOf(const RoundResult& r) {
+  return std::string(toString(r.cause));
+}
+std::string phaseOf(const RoundResult& r) {
+  return std::string(toString(r.phase));
+}
 
 std::string describe(const RoundResult& r) {
   std::string s = "verdict=" + std::to_string(int(r.verdict)) + " cause=" + causeOf(r) +
@@ -252,8 +256,8 @@ BOOST_AUTO_TEST_CASE(unix_socket_and_host_names_work) {
   RoundResult r = runRound(viaSocket, SystemClock::instance());
   BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
   // "localhost" comes from /etc/hosts: the bounded lookup, then hostaddr for libpq.
-  auto byName = targetFor("postgresql://postgres@localhost:" + std::to_string(pg.port()) +
-                          "/postgres");
+  auto byName =
+      targetFor("postgresql://postgres@localhost:" + std::to_string(pg.port()) + "/postgres");
   r = runRound(byName, SystemClock::instance());
   BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
 }
@@ -261,8 +265,9 @@ BOOST_AUTO_TEST_CASE(unix_socket_and_host_names_work) {
 BOOST_AUTO_TEST_CASE(application_name_shows_in_pg_stat_activity) {
   PgCluster pg;
   auto t = targetFor(pg.conninfo());
-  t.query = "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgvigil-probe-test' AND "
-            "pid = pg_backend_pid()";
+  t.query =
+      "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgvigil-probe-test' AND "
+      "pid = pg_backend_pid()";
   t.application_name = "pgvigil-probe-test";
   RoundResult r = runRound(t, SystemClock::instance());
   BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
@@ -302,8 +307,8 @@ BOOST_AUTO_TEST_CASE(wrong_password_is_auth_failed_and_never_printed) {
   r = runRound(targetFor(pg.conninfo("user=pgvigil password=''")), SystemClock::instance());
   BOOST_TEST(causeOf(r) == "auth_failed", describe(r));
   // The right one, through a URI with percent-encoding.
-  r = runRound(targetFor("postgresql://pgvigil:right%2Dpw@127.0.0.1:" +
-                         std::to_string(pg.port()) + "/postgres"),
+  r = runRound(targetFor("postgresql://pgvigil:right%2Dpw@127.0.0.1:" + std::to_string(pg.port()) +
+                         "/postgres"),
                SystemClock::instance());
   BOOST_TEST((r.verdict == Verdict::kOk), describe(r));
 }
@@ -396,8 +401,8 @@ BOOST_AUTO_TEST_CASE(healthy_rounds_leave_nothing_in_the_server_log) {
   }
   std::this_thread::sleep_for(300ms);  // backends that would complain do so on exit
   const std::string after = pg.log();
-  BOOST_TEST(countLines(after) == countLines(before),
-             "new server log lines:\n" << after.substr(before.size()));
+  BOOST_TEST(countLines(after) == countLines(before), "new server log lines:\n"
+                                                          << after.substr(before.size()));
 }
 
 BOOST_AUTO_TEST_CASE(monitor_connection_opens_and_stays_quiet_while_healthy) {

@@ -76,8 +76,8 @@ struct AgentProcess::Impl {
 
   void push(int stream, std::string text) {
     std::lock_guard lock(mutex);
-    lines.push_back({stream == 0 ? OutputLine::Stream::kStdout : OutputLine::Stream::kStderr,
-                     std::move(text)});
+    lines.push_back(
+        {stream == 0 ? OutputLine::Stream::kStdout : OutputLine::Stream::kStderr, std::move(text)});
     changed.notify_all();
   }
 
@@ -152,7 +152,9 @@ AgentProcess::~AgentProcess() {
   delete impl_;
 }
 
-pid_t AgentProcess::pid() const { return impl_->pid; }
+pid_t AgentProcess::pid() const {
+  return impl_->pid;
+}
 
 std::vector<OutputLine> AgentProcess::lines() const {
   std::lock_guard lock(impl_->mutex);
@@ -212,6 +214,8 @@ std::optional<int> AgentProcess::wait(std::chrono::milliseconds timeout) {
   return impl_->exitCode;
 }
 
-bool AgentProcess::running() { return !impl_->reap(WNOHANG); }
+bool AgentProcess::running() {
+  return !impl_->reap(WNOHANG);
+}
 
 }  // namespace pgvigil::test

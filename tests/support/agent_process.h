@@ -16,14 +16,16 @@ namespace pgvigil::test {
 
 #ifdef PGVIGIL_BINARY
 /// The pgvigil binary of this build (PGVIGIL_BINARY is a compile definition of every test).
-inline std::string pgvigilBinary() { return PGVIGIL_BINARY; }
+inline std::string pgvigilBinary() {
+  return PGVIGIL_BINARY;
+}
 #endif
 
 struct AgentProcessOptions {
-  std::string binary = {};            ///< path of the program, e.g. pgvigilBinary()
-  std::vector<std::string> args = {}; ///< arguments after argv[0], e.g. {"run", "-c", path}
-  std::vector<std::string> env = {};  ///< "NAME=value" added to (or, "NAME=", removed from) ours
-  std::string cwd = {};               ///< "" keeps ours
+  std::string binary = {};             ///< path of the program, e.g. pgvigilBinary()
+  std::vector<std::string> args = {};  ///< arguments after argv[0], e.g. {"run", "-c", path}
+  std::vector<std::string> env = {};   ///< "NAME=value" added to (or, "NAME=", removed from) ours
+  std::string cwd = {};                ///< "" keeps ours
 };
 
 struct OutputLine {
@@ -50,8 +52,8 @@ class AgentProcess {
   std::optional<std::string> waitForLine(const std::function<bool(const std::string&)>& match,
                                          std::chrono::milliseconds timeout, size_t from = 0);
   /// The same for a line that contains text.
-  std::optional<std::string> waitForLine(const std::string& text,
-                                         std::chrono::milliseconds timeout, size_t from = 0);
+  std::optional<std::string> waitForLine(const std::string& text, std::chrono::milliseconds timeout,
+                                         size_t from = 0);
 
   void signal(int sig);  ///< to the agent's pid only
 

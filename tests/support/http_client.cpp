@@ -10,9 +10,9 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/Timespan.h>
 
+#include <strings.h>
 #include <memory>
 #include <sstream>
-#include <strings.h>
 
 namespace pgvigil::test {
 
@@ -54,8 +54,8 @@ HttpResponse HttpClient::request(const HttpRequest& req) const {
       // Test certificates are self-signed: no verification (this client talks to loopback only).
       static Poco::Net::Context::Ptr context = new Poco::Net::Context(
           Poco::Net::Context::TLS_CLIENT_USE, "", "", "", Poco::Net::Context::VERIFY_NONE);
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(host_, Poco::UInt16(port_),
-                                                                 context);
+      session =
+          std::make_unique<Poco::Net::HTTPSClientSession>(host_, Poco::UInt16(port_), context);
     } else {
       session = std::make_unique<Poco::Net::HTTPClientSession>(host_, Poco::UInt16(port_));
     }

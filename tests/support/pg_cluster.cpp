@@ -120,8 +120,8 @@ std::string pgBinDir() {
     }
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     if (!out.empty() && fs::exists(out + "/postgres")) return out;
-    for (const char* cand : {"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
-                             "/usr/lib/postgresql/15/bin"})
+    for (const char* cand :
+         {"/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"})
       if (fs::exists(std::string(cand) + "/postgres")) return std::string(cand);
     throw std::runtime_error("PgCluster: no PostgreSQL binaries (pg_config --bindir)");
   }();
@@ -253,13 +253,13 @@ struct PgCluster::Impl {
   std::string bin;
   int port = 0;
   std::optional<UserIds> ids;
-  pid_t child = 0;  ///< our own postmaster child, 0 when none
+  pid_t child = 0;       ///< our own postmaster child, 0 when none
   bool stopped = false;  ///< SIGSTOPped by sigstop()
   std::vector<PgConnPtr> idle;
 
   std::string tcpConninfo(const std::string& user = "postgres") const {
-    std::string s = "host=127.0.0.1 port=" + std::to_string(port) + " dbname=postgres user=" + user +
-                    " connect_timeout=5";
+    std::string s = "host=127.0.0.1 port=" + std::to_string(port) +
+                    " dbname=postgres user=" + user + " connect_timeout=5";
     if (!options.password.empty()) {
       std::string quoted = "'";
       for (char c : options.password) {
@@ -275,9 +275,8 @@ struct PgCluster::Impl {
   }
 
   void runInitdb() {
-    std::vector<std::string> argv{bin + "/initdb", "-D",         dataDir,     "-U",
-                                  "postgres",      "--no-sync", "-E",        "UTF8",
-                                  "--locale=C",    "--auth=trust"};
+    std::vector<std::string> argv{bin + "/initdb", "-D", dataDir, "-U",         "postgres",
+                                  "--no-sync",     "-E", "UTF8",  "--locale=C", "--auth=trust"};
     std::string pwfile;
     if (!options.password.empty()) {
       pwfile = dir + "/pwfile";
@@ -517,8 +516,8 @@ PgCluster::PgCluster(PgClusterOptions options) : impl_(new Impl) {
       std::string create = "CREATE ROLE pgvigil LOGIN IN ROLE pg_monitor";
       if (!im.options.password.empty()) {
         PgConnPtr conn(PQconnectdb(im.socketConninfo().c_str()), &PQfinish);
-        char* lit = PQescapeLiteral(conn.get(), im.options.password.c_str(),
-                                    im.options.password.size());
+        char* lit =
+            PQescapeLiteral(conn.get(), im.options.password.c_str(), im.options.password.size());
         if (!lit) throw std::runtime_error("PgCluster: cannot escape the password");
         create += std::string(" PASSWORD ") + lit;
         PQfreemem(lit);
@@ -546,17 +545,31 @@ PgCluster::~PgCluster() {
   delete impl_;
 }
 
-int PgCluster::port() const { return impl_->port; }
-const std::string& PgCluster::dir() const { return impl_->dir; }
-std::string PgCluster::dataDir() const { return impl_->dataDir; }
-std::string PgCluster::socketDir() const { return impl_->dir; }
-pid_t PgCluster::postmasterPid() const { return impl_->postmaster(); }
-const std::string& PgCluster::password() const { return impl_->options.password; }
-std::string PgCluster::logPath() const { return impl_->logPath; }
+int PgCluster::port() const {
+  return impl_->port;
+}
+const std::string& PgCluster::dir() const {
+  return impl_->dir;
+}
+std::string PgCluster::dataDir() const {
+  return impl_->dataDir;
+}
+std::string PgCluster::socketDir() const {
+  return impl_->dir;
+}
+pid_t PgCluster::postmasterPid() const {
+  return impl_->postmaster();
+}
+const std::string& PgCluster::password() const {
+  return impl_->options.password;
+}
+std::string PgCluster::logPath() const {
+  return impl_->logPath;
+}
 
 std::string PgCluster::conninfo(const std::string& extra) const {
-  std::string s = "host=127.0.0.1 port=" + std::to_string(impl_->port) +
-                  " dbname=postgres user=postgres";
+  std::string s =
+      "host=127.0.0.1 port=" + std::to_string(impl_->port) + " dbname=postgres user=postgres";
   if (!extra.empty()) s += " " + extra;
   return s;
 }
@@ -567,11 +580,17 @@ void PgCluster::start() {
     throw std::runtime_error("PgCluster: postgres did not start:\n" + log());
 }
 
-void PgCluster::startNoWait() { impl_->launch(); }
+void PgCluster::startNoWait() {
+  impl_->launch();
+}
 
-void PgCluster::stopFast() { impl_->signalAndWait(SIGINT, 30s); }
+void PgCluster::stopFast() {
+  impl_->signalAndWait(SIGINT, 30s);
+}
 
-void PgCluster::kill9() { impl_->kill9(); }
+void PgCluster::kill9() {
+  impl_->kill9();
+}
 
 void PgCluster::sigstop() {
   if (pid_t pid = impl_->postmaster()) {
@@ -608,8 +627,7 @@ std::string PgCluster::query(const std::string& sql) {
   PgResultPtr res(PQexec(conn.get(), sql.c_str()), &PQclear);
   auto st = PQresultStatus(res.get());
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-    throw std::runtime_error(std::string("PgCluster::query: ") +
-                             PQresultErrorMessage(res.get()));
+    throw std::runtime_error(std::string("PgCluster::query: ") + PQresultErrorMessage(res.get()));
   std::string out;
   for (int r = 0; r < PQntuples(res.get()); ++r) {
     if (r) out += '\n';
@@ -630,15 +648,19 @@ void PgCluster::openIdle(int n) {
   }
 }
 
-void PgCluster::closeIdle() { impl_->idle.clear(); }
+void PgCluster::closeIdle() {
+  impl_->idle.clear();
+}
 
-std::string PgCluster::log() const { return readFile(impl_->logPath); }
+std::string PgCluster::log() const {
+  return readFile(impl_->logPath);
+}
 
 std::vector<std::string> PgCluster::pgCtlStartCommand() const {
   std::vector<std::string> cmd;
   if (impl_->ids) cmd = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-  std::vector<std::string> pgctl{impl_->bin + "/pg_ctl", "start", "-D", impl_->dataDir,
-                                 "-l", impl_->logPath, "-w", "-t", "60", "-s"};
+  std::vector<std::string> pgctl{impl_->bin + "/pg_ctl", "start", "-D", impl_->dataDir, "-l",
+                                 impl_->logPath,         "-w",    "-t", "60",           "-s"};
   cmd.insert(cmd.end(), pgctl.begin(), pgctl.end());
   return cmd;
 }

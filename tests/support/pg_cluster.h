@@ -35,7 +35,8 @@ class Subreaper {
 };
 
 struct PgClusterOptions {
-  std::vector<std::string> settings = {};  ///< extra "-c name=value" settings, e.g. "max_connections=10"
+  std::vector<std::string> settings =
+      {};  ///< extra "-c name=value" settings, e.g. "max_connections=10"
   /// When non-empty: password auth (scram-sha-256) for TCP connections, the postgres role gets
   /// this password, and the role "pgvigil" (LOGIN, pg_monitor) is created with it too.
   std::string password = {};
@@ -50,9 +51,9 @@ class PgCluster {
   PgCluster& operator=(const PgCluster&) = delete;
 
   int port() const;
-  const std::string& dir() const;       ///< the temp dir (data dir is dir()/data)
+  const std::string& dir() const;  ///< the temp dir (data dir is dir()/data)
   std::string dataDir() const;
-  std::string socketDir() const;        ///< unix socket dir (= dir())
+  std::string socketDir() const;  ///< unix socket dir (= dir())
   /// 0 when not running. The fixture's own child while it runs; otherwise (the cluster was
   /// started by pgCtlStartCommand(), e.g. by an agent's restart) the pid in
   /// dataDir()/postmaster.pid, but only when /proc/PID/cwd is this data dir and it is alive.
@@ -62,13 +63,13 @@ class PgCluster {
   /// "host=127.0.0.1 port=N dbname=postgres user=postgres" plus extra.
   std::string conninfo(const std::string& extra = "") const;
 
-  void start();                         ///< start again after a stop or kill; waits until ready
-  void startNoWait();                   ///< start, do not wait (standby_no_hot, recovery)
-  void stopFast();                      ///< SIGINT + wait for exit (SIGKILL after 30 s)
+  void start();        ///< start again after a stop or kill; waits until ready
+  void startNoWait();  ///< start, do not wait (standby_no_hot, recovery)
+  void stopFast();     ///< SIGINT + wait for exit (SIGKILL after 30 s)
   /// SIGKILL the postmaster, reap it, and wait (bounded) until its backends are gone too, so
   /// that start() can run at once. Works for a postmaster started by pgCtlStartCommand().
   void kill9();
-  void sigstop();                       ///< SIGSTOP the postmaster (hung: port accepts, no answer)
+  void sigstop();  ///< SIGSTOP the postmaster (hung: port accepts, no answer)
   void sigcont();
   bool waitReady(std::chrono::milliseconds timeout);  ///< SELECT 1 answers over TCP
   /// The postmaster has opened its sockets (postmaster.pid lists them); it may still refuse
@@ -79,7 +80,7 @@ class PgCluster {
   /// Opens n idle client connections over TCP (as postgres) and keeps them until closeIdle().
   void openIdle(int n);
   void closeIdle();
-  std::string log() const;              ///< contents of the server log (dir()/postgres.log)
+  std::string log() const;  ///< contents of the server log (dir()/postgres.log)
   /// The command line an agent's `restart.method: command` can use to start this cluster again
   /// (pg_ctl as the postgres user, logging to the same file).
   std::vector<std::string> pgCtlStartCommand() const;

@@ -17,14 +17,14 @@ struct SpawnOptions {
   /// Variables set on top of the inherited environment ("NAME=value"); "NAME=" with an empty
   /// value removes NAME.
   std::vector<std::string> env;
-  std::string cwd;                ///< "" keeps the current directory
-  std::optional<uid_t> uid;       ///< switch to this user (and gid) before exec; needs root
+  std::string cwd;           ///< "" keeps the current directory
+  std::optional<uid_t> uid;  ///< switch to this user (and gid) before exec; needs root
   std::optional<gid_t> gid;
-  int stdin_fd = -1;              ///< -1: /dev/null
-  int stdout_fd = -1;             ///< -1: /dev/null
-  int stderr_fd = -1;             ///< -1: /dev/null
-  bool new_process_group = false; ///< setpgid(0, 0) so the group can be signalled as a whole
-  bool kill_with_parent = true;   ///< PR_SET_PDEATHSIG SIGKILL: nothing outlives a crashed test
+  int stdin_fd = -1;               ///< -1: /dev/null
+  int stdout_fd = -1;              ///< -1: /dev/null
+  int stderr_fd = -1;              ///< -1: /dev/null
+  bool new_process_group = false;  ///< setpgid(0, 0) so the group can be signalled as a whole
+  bool kill_with_parent = true;    ///< PR_SET_PDEATHSIG SIGKILL: nothing outlives a crashed test
 };
 
 /// Starts the process and returns its pid; on failure returns -1 and sets error.

@@ -13,7 +13,9 @@ using pgvigil::Phase;
 using pgvigil::sqlstateFromMessage;
 
 namespace {
-std::string name(Cause c) { return std::string(pgvigil::toString(c)); }
+std::string name(Cause c) {
+  return std::string(pgvigil::toString(c));
+}
 
 struct Case {
   Phase phase;
@@ -35,12 +37,13 @@ const Case kCases[] = {
      0, Cause::kRefused},
     {Phase::kConnect, "", "", ECONNREFUSED, Cause::kRefused},
     // Timeouts.
-    {Phase::kConnect, "", "connection to server at \"10.255.255.1\", port 5432 failed: timeout "
-                          "expired\n",
+    {Phase::kConnect, "",
+     "connection to server at \"10.255.255.1\", port 5432 failed: timeout "
+     "expired\n",
      0, Cause::kTimeout},
     {Phase::kConnect, "", "", ETIMEDOUT, Cause::kTimeout},
-    {Phase::kQuery, "57014",
-     "ERROR:  canceling statement due to statement timeout\n", 0, Cause::kTimeout},
+    {Phase::kQuery, "57014", "ERROR:  canceling statement due to statement timeout\n", 0,
+     Cause::kTimeout},
     // Reset.
     {Phase::kQuery, "",
      "server closed the connection unexpectedly\n\tThis probably means the server terminated "
@@ -56,12 +59,11 @@ const Case kCases[] = {
     {Phase::kQuery, "", "no connection to the server\n", 0, Cause::kReset},
     {Phase::kConnect, "", "", ECONNRESET, Cause::kReset},
     {Phase::kQuery, "57P01",
-     "FATAL:  57P01: terminating connection due to unexpected postmaster exit\n", 0,
-     Cause::kReset},
+     "FATAL:  57P01: terminating connection due to unexpected postmaster exit\n", 0, Cause::kReset},
     // DNS.
     {Phase::kDns, "",
-     "could not translate host name \"nohost.invalid\" to address: Name or service not known\n",
-     0, Cause::kDns},
+     "could not translate host name \"nohost.invalid\" to address: Name or service not known\n", 0,
+     Cause::kDns},
     {Phase::kDns, "",
      "could not translate host name \"db\" to address: Temporary failure in name resolution\n", 0,
      Cause::kDns},
@@ -120,8 +122,8 @@ const Case kCases[] = {
      "slots are reserved for non-replication superuser connections\n",
      0, Cause::kTooManyConnections},
     {Phase::kAuth, "",
-     "FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute\n",
-     0, Cause::kTooManyConnections},
+     "FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute\n", 0,
+     Cause::kTooManyConnections},
     {Phase::kAuth, "53300", "FATAL:  too many connections for role \"app\"\n", 0,
      Cause::kTooManyConnections},
     // Authentication.
@@ -150,12 +152,11 @@ const Case kCases[] = {
      0, Cause::kNoDatabase},
     {Phase::kAuth, "3D000", "FATAL:  database \"nodb\" does not exist\n", 0, Cause::kNoDatabase},
     // Query errors.
-    {Phase::kQuery, "42P01", "ERROR:  relation \"nope\" does not exist\nLINE 1: SELECT * FROM nope\n",
-     0, Cause::kQueryError},
-    {Phase::kQuery, "42601", "ERROR:  syntax error at or near \"SELEC\"\n", 0,
+    {Phase::kQuery, "42P01",
+     "ERROR:  relation \"nope\" does not exist\nLINE 1: SELECT * FROM nope\n", 0,
      Cause::kQueryError},
-    {Phase::kQuery, "", "ERROR:  42883: function nope() does not exist\n", 0,
-     Cause::kQueryError},
+    {Phase::kQuery, "42601", "ERROR:  syntax error at or near \"SELEC\"\n", 0, Cause::kQueryError},
+    {Phase::kQuery, "", "ERROR:  42883: function nope() does not exist\n", 0, Cause::kQueryError},
     {Phase::kQuery, "25006", "ERROR:  cannot execute CREATE TABLE in a read-only transaction\n", 0,
      Cause::kQueryError},
     // Protocol and anything unknown.
@@ -186,18 +187,23 @@ BOOST_AUTO_TEST_CASE(never_none) {
 
 BOOST_AUTO_TEST_CASE(sqlstate_beats_text) {
   // The SQLSTATE decides even when the text would say otherwise.
-  BOOST_TEST(name(classify(Phase::kAuth, "53300", "anything at all", 0)) == name(Cause::kTooManyConnections));
-  BOOST_TEST(name(classify(Phase::kAuth, "28P01", "anything at all", 0)) == name(Cause::kAuthFailed));
-  BOOST_TEST(name(classify(Phase::kAuth, "3D000", "anything at all", 0)) == name(Cause::kNoDatabase));
-  BOOST_TEST(name(classify(Phase::kStartup, "57P03", "anything at all", 0)) == name(Cause::kStartingUp));
-  BOOST_TEST(name(classify(Phase::kQuery, "57P01", "anything at all", 0)) == name(Cause::kShuttingDown));
-  BOOST_TEST(name(classify(Phase::kQuery, "22012", "ERROR:  division by zero", 0)) == name(Cause::kQueryError));
+  BOOST_TEST(name(classify(Phase::kAuth, "53300", "anything at all", 0)) ==
+             name(Cause::kTooManyConnections));
+  BOOST_TEST(name(classify(Phase::kAuth, "28P01", "anything at all", 0)) ==
+             name(Cause::kAuthFailed));
+  BOOST_TEST(name(classify(Phase::kAuth, "3D000", "anything at all", 0)) ==
+             name(Cause::kNoDatabase));
+  BOOST_TEST(name(classify(Phase::kStartup, "57P03", "anything at all", 0)) ==
+             name(Cause::kStartingUp));
+  BOOST_TEST(name(classify(Phase::kQuery, "57P01", "anything at all", 0)) ==
+             name(Cause::kShuttingDown));
+  BOOST_TEST(name(classify(Phase::kQuery, "22012", "ERROR:  division by zero", 0)) ==
+             name(Cause::kQueryError));
 }
 
 BOOST_AUTO_TEST_CASE(sqlstate_is_read_from_verbose_messages) {
   BOOST_TEST(sqlstateFromMessage("connection to server at \"127.0.0.1\", port 5432 failed: "
-                                 "FATAL:  57P03: the database system is starting up\n") ==
-             "57P03");
+                                 "FATAL:  57P03: the database system is starting up\n") == "57P03");
   BOOST_TEST(sqlstateFromMessage("ERROR:  42P01: relation \"x\" does not exist") == "42P01");
   BOOST_TEST(sqlstateFromMessage("FATAL:  the database system is starting up") == "");
   BOOST_TEST(sqlstateFromMessage("Connection refused") == "");

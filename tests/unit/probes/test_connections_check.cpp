@@ -27,13 +27,13 @@ BOOST_AUTO_TEST_CASE(parses_counts_by_state_and_usable_slots) {
   BOOST_TEST(s->reserved == 2);
   BOOST_TEST(s->by_state.at("active") == 3);
   BOOST_TEST(s->by_state.at("idle in transaction") == 1);
-  auto none = parseConnectionsRow(std::string(""), std::string("10"), std::string("3"),
-                                  std::string("0"));
+  auto none =
+      parseConnectionsRow(std::string(""), std::string("10"), std::string("3"), std::string("0"));
   BOOST_TEST_REQUIRE(none.has_value());
   BOOST_TEST(none->used == 0);
   BOOST_TEST(none->usable == 7);
-  BOOST_TEST(!parseConnectionsRow(std::nullopt, std::string("10"), std::string("3"),
-                                  std::string("0")));
+  BOOST_TEST(
+      !parseConnectionsRow(std::nullopt, std::string("10"), std::string("3"), std::string("0")));
   BOOST_TEST(!parseConnectionsRow(std::string("idle=x"), std::string("10"), std::string("3"),
                                   std::string("0")));
   BOOST_TEST(!parseConnectionsRow(std::string(""), std::string("ten"), std::string("3"),

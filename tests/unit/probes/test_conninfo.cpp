@@ -20,8 +20,8 @@ BOOST_AUTO_TEST_SUITE(conninfo)
 
 BOOST_AUTO_TEST_CASE(parses_keyword_strings) {
   std::string err;
-  auto info = parseConnInfo("host=db.example port=6543 dbname=app user=mon password=" + kCanary,
-                            &err);
+  auto info =
+      parseConnInfo("host=db.example port=6543 dbname=app user=mon password=" + kCanary, &err);
   BOOST_TEST_REQUIRE(info.has_value(), err);
   BOOST_TEST(info->host() == "db.example");
   BOOST_TEST(info->port() == 6543);
@@ -33,9 +33,10 @@ BOOST_AUTO_TEST_CASE(parses_keyword_strings) {
 
 BOOST_AUTO_TEST_CASE(parses_uris_with_percent_encoding_and_lists) {
   std::string err;
-  auto info = parseConnInfo("postgresql://mon:Canary-s3cr3t%2DPw@h1:5433,h2:5434/app%20db?"
-                            "sslmode=require&application_name=x",
-                            &err);
+  auto info = parseConnInfo(
+      "postgresql://mon:Canary-s3cr3t%2DPw@h1:5433,h2:5434/app%20db?"
+      "sslmode=require&application_name=x",
+      &err);
   BOOST_TEST_REQUIRE(info.has_value(), err);
   BOOST_TEST(info->host() == "h1");
   BOOST_TEST(info->port() == 5433);
@@ -109,9 +110,9 @@ BOOST_AUTO_TEST_CASE(redaction_masks_passwords_in_every_form) {
 
 BOOST_AUTO_TEST_CASE(connect_params_carry_the_probe_settings) {
   std::string err;
-  auto info = parseConnInfo("host=h user=mon password=" + kCanary +
-                                " application_name=theirs options='-c work_mem=1MB'",
-                            &err);
+  auto info = parseConnInfo(
+      "host=h user=mon password=" + kCanary + " application_name=theirs options='-c work_mem=1MB'",
+      &err);
   BOOST_TEST_REQUIRE(info.has_value());
   ConnectParams p = buildConnectParams(*info, "pgvigil", 3, 2500);
   BOOST_TEST(p.keys.size() == p.values.size());
