@@ -248,7 +248,9 @@ std::string targetLine(const TargetReport& r) {
       if (outcome->phase != Phase::kNone)
         line += " (" + std::string(toString(outcome->phase)) + ")";
       line += " " + human(outcome->latency);
-      if (!outcome->message.empty()) line += " " + outcome->message;
+      // The round's message is already in the summary: repeat only what adds to it.
+      if (!outcome->message.empty() && outcome->message != r.round.message)
+        line += " " + outcome->message;
     }
   }
   return line;

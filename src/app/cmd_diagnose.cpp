@@ -25,10 +25,12 @@
 #include <thread>
 
 #include "app/cmd_check.h"
+#include "core/classify.h"
 #include "core/clock.h"
 #include "core/config_loader.h"
 #include "core/env.h"
 #include "core/redact.h"
+#include "probes/connections_check.h"
 #include "probes/conninfo.h"
 
 namespace pgvigil {
@@ -493,11 +495,11 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
       a.explanation = "the server rejected the password for user " + f.user +
                       " (password given via " + f.password_source +
                       "); the server log says why (wrong password, no such role, no password set)";
-      a.remedies = {"give the right password: PGPASSWORD, a line in ~/.pgpass (" +
+      a.remedies = {"set the right one in PGPASSWORD, in ~/.pgpass (" +
                         (f.unix_socket ? std::string("localhost") : f.host) + ":" + port + ":" +
                         f.dbname + ":" + f.user +
-                        ":PASSWORD, chmod 0600) or PGPASSFILE, or password=${ENV_VAR} in "
-                        "the conninfo",
+                        ":PASSWORD, chmod 0600) or the file PGPASSFILE names, or in the "
+                        "conninfo as ${ENV_VAR} (its password keyword)",
                     "or set it on the server: ALTER ROLE " + f.user +
                         " PASSWORD '...'; (as a superuser; "
                         "\\password " +
@@ -508,11 +510,11 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
       a.explanation =
           "the server asks for a password (pg_hba.conf method scram-sha-256 or md5) "
           "but none was given";
-      a.remedies = {"give one: PGPASSWORD in pgvigil's environment, a line in ~/.pgpass (" +
+      a.remedies = {"set one in PGPASSWORD (pgvigil's environment), in ~/.pgpass (" +
                     (f.unix_socket ? std::string("localhost") : f.host) + ":" + port + ":" +
                     f.dbname + ":" + f.user +
-                    ":PASSWORD, chmod 0600) or PGPASSFILE, or "
-                    "password=${ENV_VAR} in the conninfo"};
+                    ":PASSWORD, chmod 0600) or the file PGPASSFILE names, or in the conninfo "
+                    "as ${ENV_VAR} (its password keyword)"};
       if (!f.passfile_problem.empty()) a.remedies.push_back(f.passfile_problem);
       break;
     case Problem::kRoleMissing:
@@ -531,7 +533,8 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
       a.remedies = {"run pgvigil as the OS user " + f.user +
                         ", or map it in pg_ident.conf and "
                         "add map=NAME to the pg_hba.conf line",
-                    "or connect over TCP with a password: host=127.0.0.1, and a pg_hba.conf line "
+                    "or connect over TCP (host=127.0.0.1) with password authentication and a "
+                    "pg_hba.conf line "
                     "like: host " +
                         f.dbname + " " + f.user + " 127.0.0.1/32 scram-sha-256"};
       break;
@@ -1029,6 +1032,15 @@ class Diagnosis {
     return s;
   }
 
+  /// The cause `check` gives the same libpq error (core/classify.h), so that both commands agree;
+  /// the problem (and its advice) stays diagnose's own, finer one.
+  StepReport withCheckCause(StepReport s, const std::string& raw,
+                            const std::string& sqlstate = "") const {
+    const Cause c = classify(s.phase, sqlstate, raw);
+    if (c != Cause::kInternal) s.cause = c;
+    return s;
+  }
+
   Deadline stepDeadline() const { return Deadline(SystemClock::instance(), facts_.timeout); }
 
   bool dns() {
@@ -1182,13 +1194,16 @@ class Diagnosis {
       Problem p = classifyConnectionError(t.error);
       if (p == Problem::kTlsNotOffered || p == Problem::kTlsCertificate ||
           p == Problem::kTlsOther) {
-        emit(fail("tls", t.took, p, Phase::kStartup, serverWords(t.error), serverWords(t.error)));
+        emit(withCheckCause(
+            fail("tls", t.took, p, Phase::kStartup, serverWords(t.error), serverWords(t.error)),
+            t.error));
         return false;
       }
       if (!t.reached_auth) {
         // Failed before the server answered the startup: the connection itself broke.
-        emit(fail("tls", t.took, p == Problem::kInternal ? Problem::kReset : p, Phase::kStartup,
-                  serverWords(t.error), serverWords(t.error)));
+        emit(withCheckCause(fail("tls", t.took, p == Problem::kInternal ? Problem::kReset : p,
+                                 Phase::kStartup, serverWords(t.error), serverWords(t.error)),
+                            t.error));
         return false;
       }
       StepReport s;
@@ -1236,7 +1251,8 @@ class Diagnosis {
       if (p == Problem::kStartingUp || p == Problem::kHotStandbyOff ||
           p == Problem::kShuttingDown || p == Problem::kTooManyConnections)
         phase = Phase::kStartup;
-      emit(fail("auth", t.took, p, phase, serverWords(t.error), serverWords(t.error)));
+      emit(withCheckCause(
+          fail("auth", t.took, p, phase, serverWords(t.error), serverWords(t.error)), t.error));
       return false;
     }
     conn = std::move(t.conn);
@@ -1275,7 +1291,9 @@ class Diagnosis {
         p = classifyConnectionError(q.error) == Problem::kInternal
                 ? Problem::kReset
                 : classifyConnectionError(q.error);
-      emit(fail("query", took, p, Phase::kQuery, "'" + sql + "' failed: " + msg, msg));
+      emit(
+          withCheckCause(fail("query", took, p, Phase::kQuery, "'" + sql + "' failed: " + msg, msg),
+                         q.error, q.sqlstate));
       return false;
     }
     StepReport s;
@@ -1293,19 +1311,27 @@ class Diagnosis {
       return true;
     }
     const auto start = std::chrono::steady_clock::now();
-    // Client backends only. Without pg_read_all_stats, other roles' sessions show with
-    // backend_type NULL: they are counted apart so that a low figure does not mislead.
-    QueryOutcome q = runQuery(
-        conn,
-        "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),"
-        " (SELECT count(*) FROM pg_stat_activity WHERE backend_type IS NULL),"
-        " current_setting('max_connections')::int,"
-        " current_setting('superuser_reserved_connections')::int,"
-        " coalesce(current_setting('reserved_connections', true)::int, 0),"
-        " (SELECT coalesce(string_agg(st || '=' || n, ' ' ORDER BY st), '') FROM"
-        "   (SELECT coalesce(state, 'unknown') AS st, count(*) AS n FROM pg_stat_activity"
-        "    WHERE backend_type = 'client backend' GROUP BY 1) s)",
-        stepDeadline());
+    // The same query and judgement as `check` (probes/connections_check.h): client backends
+    // other than our own session against usable slots.
+    QueryOutcome q = runQuery(conn, connectionsQuery(PQserverVersion(conn)), stepDeadline());
+    std::optional<ConnectionStats> stats;
+    if (q.ok && PQntuples(q.result.get()) == 1 && PQnfields(q.result.get()) >= 4) {
+      auto cell = [&](int col) -> std::optional<std::string> {
+        if (PQgetisnull(q.result.get(), 0, col)) return std::nullopt;
+        return std::string(PQgetvalue(q.result.get(), 0, col));
+      };
+      stats = parseConnectionsRow(cell(0), cell(1), cell(2), cell(3));
+    }
+    // Without pg_read_all_stats, other roles' sessions (and background processes) show with
+    // backend_type NULL: counted apart so that a low figure does not mislead.
+    int hidden = 0;
+    if (stats) {
+      QueryOutcome h = runQuery(
+          conn, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type IS NULL",
+          stepDeadline());
+      if (h.ok && PQntuples(h.result.get()) == 1)
+        hidden = std::atoi(PQgetvalue(h.result.get(), 0, 0));
+    }
     const Micros took = since(start);
     if (q.timed_out) {
       emit(
@@ -1313,43 +1339,41 @@ class Diagnosis {
                "the pg_stat_activity query did not finish within " + durationText(facts_.timeout)));
       return false;
     }
-    if (!q.ok || PQntuples(q.result.get()) != 1) {
-      std::string msg = q.error + (q.sqlstate.empty() ? "" : " (SQLSTATE " + q.sqlstate + ")");
+    if (!stats) {
+      std::string msg =
+          q.ok ? std::string("unexpected answer")
+               : q.error + (q.sqlstate.empty() ? "" : " (SQLSTATE " + q.sqlstate + ")");
       emit(fail("headroom", took, Problem::kQueryError, Phase::kQuery,
                 "could not count connections: " + msg, msg));
       return false;
     }
-    PGresult* r = q.result.get();
-    const int used = std::atoi(PQgetvalue(r, 0, 0));
-    const int hidden = std::atoi(PQgetvalue(r, 0, 1));
-    const int maxConn = std::atoi(PQgetvalue(r, 0, 2));
-    const int suReserved = std::atoi(PQgetvalue(r, 0, 3));
-    const int reserved = std::atoi(PQgetvalue(r, 0, 4));
-    const std::string states = PQgetvalue(r, 0, 5);
-    const int usable = std::max(0, maxConn - suReserved - reserved);
-    const double ratio = usable > 0 ? double(used) / usable : 1.0;
+    const ConnectionsJudgement judged = judgeConnections(*stats, target_.connections);
+    const double ratio = stats->ratio();
+    std::string states;
+    for (const auto& [state, n] : stats->by_state)
+      states += (states.empty() ? "" : " ") + state + "=" + std::to_string(n);
+    const std::string usage = pct(ratio) + " of " + std::to_string(stats->usable) + " usable";
     std::string figures =
-        std::to_string(used) + "/" + std::to_string(usable) + " client backends (" + pct(ratio) +
-        "; max_connections " + std::to_string(maxConn) + " - superuser_reserved " +
-        std::to_string(suReserved) +
-        (facts_.server_version_num >= 160000 ? " - reserved " + std::to_string(reserved)
+        std::to_string(stats->used) + "/" + std::to_string(stats->usable) +
+        " client backends besides this one (" + pct(ratio) + "; max_connections " +
+        std::to_string(stats->max_connections) + " - superuser_reserved " +
+        std::to_string(stats->superuser_reserved) +
+        (facts_.server_version_num >= 160000 ? " - reserved " + std::to_string(stats->reserved)
                                              : std::string()) +
         ")" + (states.empty() ? "" : " [" + states + "]");
     StepReport s;
     s.step = "headroom";
     s.took = took;
     s.detail = figures;
-    if (ratio >= facts_.critical) {
+    if (judged.critical) {
       s.status = StepStatus::kFail;
       s.problem = Problem::kSaturated;
       s.cause = Cause::kTooManyConnections;
-      s.advice = adviceFor(Problem::kSaturated, facts_,
-                           pct(ratio) + " of " + std::to_string(usable) + " usable");
-    } else if (ratio >= facts_.warn) {
+      s.advice = adviceFor(Problem::kSaturated, facts_, usage);
+    } else if (judged.warn) {
       s.status = StepStatus::kWarn;
       s.problem = Problem::kNearlySaturated;
-      s.advice = adviceFor(Problem::kNearlySaturated, facts_,
-                           pct(ratio) + " of " + std::to_string(usable) + " usable");
+      s.advice = adviceFor(Problem::kNearlySaturated, facts_, usage);
     } else {
       s.status = StepStatus::kPass;
     }
@@ -1359,13 +1383,16 @@ class Diagnosis {
         s.advice.explanation.clear();
       }
       s.detail += "; " + std::to_string(hidden) + " more sessions hidden from " + facts_.user;
+      s.cause = s.status == StepStatus::kFail ? s.cause : Cause::kNone;
       s.advice.remedies.push_back("the count may be low: " + facts_.user +
                                   " cannot see other roles' sessions; GRANT "
                                   "pg_monitor TO " +
                                   facts_.user + "; (or pg_read_all_stats)");
       if (s.advice.explanation.empty())
-        s.advice.explanation =
-            std::to_string(hidden) + " sessions of other roles are hidden from " + facts_.user;
+        s.advice.explanation = std::to_string(hidden) +
+                               " sessions of other roles (or background processes) are hidden "
+                               "from " +
+                               facts_.user + ", so the count may be low";
     }
     emit(s);
     return s.status != StepStatus::kFail;

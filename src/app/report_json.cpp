@@ -50,7 +50,7 @@ Poco::JSON::Object::Ptr checkToJson(const CheckOutcome& outcome) {
   o->set("status", outcome.ok ? "ok" : "failed");
   o->set("ok", outcome.ok);
   o->set("cause", nullable(toString(outcome.cause)));
-  o->set("phase", nullable(toString(outcome.phase)));
+  o->set("phase", outcome.ok ? Poco::Dynamic::Var() : nullable(toString(outcome.phase)));
   o->set("latency_seconds", seconds(outcome.latency));
   o->set("message", nullable(outcome.message));
   o->set("sqlstate", nullable(outcome.sqlstate));

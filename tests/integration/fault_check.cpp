@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(hung_postmaster_is_a_startup_timeout_within_the_timeout) {
   Run text = runPgvigil({"check", "-c", config});
   BOOST_TEST(text.code == 2);
   BOOST_TEST(text.firstLine().rfind("PGVIGIL CRITICAL - main: ", 0) == 0);
-  BOOST_TEST(contains(text.firstLine(), "timeout") || contains(text.firstLine(), "timed out"));
+  BOOST_TEST((contains(text.firstLine(), "timeout") || contains(text.firstLine(), "timed out")));
 
   Run diag = runPgvigil({"diagnose", "-c", config});
   BOOST_TEST_INFO(diag.all());

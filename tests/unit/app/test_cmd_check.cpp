@@ -200,7 +200,11 @@ BOOST_AUTO_TEST_CASE(target_line_shows_each_check_and_what_did_not_run) {
   TargetReport r{target("main"), refused()};
   BOOST_TEST(targetLine(r) ==
              "main: CRITICAL - connection refused on 127.0.0.1:5432 - tcp: FAIL refused (connect) "
-             "0.3ms connection refused on 127.0.0.1:5432; query: not run; connections: not run");
+             "0.3ms; query: not run; connections: not run");
+  TargetReport detailed{target("main"), refused()};
+  detailed.round.checks[0].message = "connect(127.0.0.1:5432): Connection refused";
+  BOOST_TEST(targetLine(detailed).find("0.3ms connect(127.0.0.1:5432): Connection refused;") !=
+             std::string::npos);
   TargetReport ok{target("main"), atWarn()};
   BOOST_TEST(targetLine(ok) ==
              "main: WARNING - connections at 82% (warn 80%) - tcp: OK 0.2ms; query: OK 1.8ms; "

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/cmd_diagnose.h"
+#include "core/redact.h"
 
 using namespace pgvigil;
 
@@ -256,6 +257,19 @@ BOOST_AUTO_TEST_CASE(every_problem_has_an_explanation_and_a_remedy) {
       BOOST_TEST(!a.explanation.empty());
       BOOST_TEST(!a.remedies.empty());
     }
+  }
+}
+
+// diagnose passes everything it prints through redactSecrets(): advice that looked like a secret
+// (`password: X`, `password=X`) would come out masked.
+BOOST_AUTO_TEST_CASE(advice_survives_the_redactor_unchanged) {
+  for (int i = int(Problem::kDnsFailure); i <= int(Problem::kInternal); ++i) {
+    const Problem p = static_cast<Problem>(i);
+    TargetFacts f = facts();
+    f.other_ports = {5433};
+    f.passfile_problem = "/root/.pgpass has group or world access, so libpq ignores it";
+    const std::string text = all(adviceFor(p, f, "detail"));
+    BOOST_TEST_CONTEXT(toString(p)) { BOOST_TEST(redactSecrets(text, {}) == text); }
   }
 }
 
