@@ -34,6 +34,14 @@ pgpid=""
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
+# Like as_pg, but execs (no runuser in between), so that $! is the postmaster itself.
+exec_as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+  else
+    exec "$@"
+  fi
+}
 cleanup() {
   if [ -n "$pgpid" ] && kill -0 "$pgpid" 2>/dev/null; then
     as_pg "$pgbin/pg_ctl" stop -D "$dir/data" -m fast -w -t 30 >/dev/null 2>&1 || kill "$pgpid" 2>/dev/null || true
@@ -48,8 +56,8 @@ trap 'exit 130' INT TERM
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 as_pg "$pgbin/initdb" -D "$dir/data" -U postgres --auth=trust >/dev/null
 # Started as our own child (not daemonized), so this script reaps it.
-as_pg "$pgbin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
-  >"$dir/postgres.log" 2>&1 &
+(exec_as_pg "$pgbin/postgres" -D "$dir/data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1) \
+  </dev/null >"$dir/postgres.log" 2>&1 &
 pgpid=$!
 for _ in $(seq 100); do
   pg_isready -q -h 127.0.0.1 -p "$port" && break
@@ -86,7 +94,7 @@ hyperfine -N --warmup 5 --runs "$runs" \
 log_after=$(wc -l <"$dir/postgres.log")
 cp "$dir/postgres.log" "$out/postgres.log"
 {
-  echo "date: $(date -u +%FT%TZ)  host: $(uname -srm)  cpus: $(nproc)"
+  echo "date: $(date -u +%FT%TZ)  host: $(uname -srm)  cpus: $(nproc)  load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "pgvigil: $bin ($("$bin" --version 2>/dev/null || echo '?'))"
   echo "postgres: $("$pgbin/postgres" --version)  runs per command: $runs"
   python3 - "$out/hyperfine.json" <<'PY'

@@ -4,6 +4,7 @@
 // fault_check.cpp.
 #define BOOST_TEST_MODULE test_check
 #include <boost/test/unit_test.hpp>
+#include <fstream>
 
 #include "check_support.h"
 #include "support/pg_cluster.h"
@@ -147,6 +148,35 @@ BOOST_AUTO_TEST_CASE(wrong_password_is_auth_failed_and_never_printed) {
   BOOST_TEST_INFO(good.all());
   BOOST_TEST(good.code == 0);
   BOOST_TEST(!contains(good.all(), "right-Pw-1"));
+}
+
+BOOST_AUTO_TEST_CASE(no_pg_hba_entry_is_auth_failed_with_the_line_to_add) {
+  PgCluster pg;
+  // Only unix-socket connections are allowed (the fixture's own query() uses the socket).
+  {
+    std::ofstream hba(pg.dataDir() + "/pg_hba.conf", std::ios::trunc);
+    hba << "local all all trust\n";
+  }
+  pg.query("SELECT pg_reload_conf()");
+  TempDir tmp;
+  const std::string config =
+      tmp.write("pgvigil.yaml", configYaml(targetYaml("main", pg.conninfo())));
+  // The reload is asynchronous: wait (bounded) until TCP connections are refused by pg_hba.
+  Run check;
+  for (int i = 0; i < 50; ++i) {
+    check = runPgvigil({"check", "-c", config, "--format", "json"});
+    if (check.code != 0) break;
+  }
+  BOOST_TEST_INFO(check.all());
+  BOOST_TEST(check.code == 2);
+  BOOST_TEST(parseJson(check.out)->getArray("targets")->getObject(0)->getValue<std::string>(
+                 "cause") == "auth_failed");
+  Run diag = runPgvigil({"diagnose", "-c", config});
+  BOOST_TEST_INFO(diag.all());
+  BOOST_TEST(diag.code == 2);
+  BOOST_TEST(contains(diag.out, "no pg_hba.conf entry"));
+  BOOST_TEST(contains(diag.out, "host    postgres   postgres   127.0.0.1/32   scram-sha-256"));
+  BOOST_TEST(contains(diag.out, "pg_reload_conf()"));
 }
 
 BOOST_AUTO_TEST_CASE(missing_database_is_no_database) {
