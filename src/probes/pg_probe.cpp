@@ -34,7 +34,7 @@ WaitResult waitFor(int fd, short events, const Deadline& deadline, short* revent
       if (errno == EINTR) continue;
       return WaitResult::kError;
     }
-    if (n == 0) continue;  // loop re-checks the deadline (it may be on a coarser clock)
+    if (n == 0) return WaitResult::kTimeout;  // waited all that was left
     if (revents) *revents = p.revents;
     return WaitResult::kReady;
   }

@@ -19,8 +19,9 @@
 // A failure is attributed to the phase of the state libpq was in when it failed.
 //
 // Hostnames are resolved by resolveEndpoints() (bounded) and handed to libpq as hostaddr, so
-// libpq never runs a blocking getaddrinfo(). Error verbosity is VERBOSE so that the server's
-// SQLSTATE is visible in connection-time messages; notices are swallowed, never printed.
+// libpq never runs a blocking getaddrinfo(). (A multi-host conninfo, "host=a,b", is passed to
+// libpq unchanged: its lookups are then libpq's own.) Error verbosity is VERBOSE so that the
+// server's SQLSTATE is visible in connection-time messages; notices are swallowed, never printed.
 // Sessions end with PQfinish(), which sends Terminate: a healthy server logs nothing for them.
 #pragma once
 

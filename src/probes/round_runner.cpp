@@ -30,7 +30,9 @@ void finishFailure(RoundResult& r, const CheckOutcome& failed, const Clock& cloc
 
 }  // namespace
 
-RoundResult runRound(const TargetConfig& target, const Clock& clock) {
+namespace {
+
+RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
   RoundResult r;
   r.started = clock.now();
   r.checked_at = clock.wallNow();
@@ -115,6 +117,24 @@ RoundResult runRound(const TargetConfig& target, const Clock& clock) {
   session.conn.reset();  // PQfinish: Terminate, so the server logs nothing
   r.verdict = r.connections_warn ? Verdict::kDegraded : Verdict::kOk;
   return done();
+}
+
+}  // namespace
+
+RoundResult runRound(const TargetConfig& target, const Clock& clock) {
+  try {
+    return runRoundOrThrow(target, clock);
+  } catch (const std::exception& e) {
+    // Out of memory or threads: still a result, never an exception (the message holds no
+    // conninfo, so there is nothing to redact).
+    RoundResult r;
+    r.started = clock.now();
+    r.checked_at = clock.wallNow();
+    r.verdict = Verdict::kFailed;
+    r.cause = Cause::kInternal;
+    r.message = std::string("internal error: ") + e.what();
+    return r;
+  }
 }
 
 }  // namespace pgvigil

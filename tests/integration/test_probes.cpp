@@ -56,6 +56,13 @@ std::string describe(const RoundResult& r) {
   return s;
 }
 
+/// One cluster for the tests that only read from it (created on first use, stopped at exit):
+/// each cluster costs an initdb.
+PgCluster& sharedCluster() {
+  static PgCluster cluster;
+  return cluster;
+}
+
 size_t countLines(const std::string& text) {
   return size_t(std::count(text.begin(), text.end(), '\n'));
 }
@@ -229,7 +236,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(probes)
 
 BOOST_AUTO_TEST_CASE(healthy_server_is_ok_with_every_check) {
-  PgCluster pg;
+  PgCluster& pg = sharedCluster();
   RoundResult r = runRound(targetFor(pg.conninfo()), SystemClock::instance());
   BOOST_TEST_REQUIRE((r.verdict == Verdict::kOk), describe(r));
   BOOST_TEST(r.checks.size() == 3u);
@@ -250,7 +257,7 @@ BOOST_AUTO_TEST_CASE(healthy_server_is_ok_with_every_check) {
 }
 
 BOOST_AUTO_TEST_CASE(unix_socket_and_host_names_work) {
-  PgCluster pg;
+  PgCluster& pg = sharedCluster();
   auto viaSocket = targetFor("host=" + pg.socketDir() + " port=" + std::to_string(pg.port()) +
                              " dbname=postgres user=postgres");
   RoundResult r = runRound(viaSocket, SystemClock::instance());
@@ -263,7 +270,7 @@ BOOST_AUTO_TEST_CASE(unix_socket_and_host_names_work) {
 }
 
 BOOST_AUTO_TEST_CASE(application_name_shows_in_pg_stat_activity) {
-  PgCluster pg;
+  PgCluster& pg = sharedCluster();
   auto t = targetFor(pg.conninfo());
   t.query =
       "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgvigil-probe-test' AND "
@@ -314,7 +321,7 @@ BOOST_AUTO_TEST_CASE(wrong_password_is_auth_failed_and_never_printed) {
 }
 
 BOOST_AUTO_TEST_CASE(missing_database_and_role) {
-  PgCluster pg;
+  PgCluster& pg = sharedCluster();
   auto t = targetFor("host=127.0.0.1 port=" + std::to_string(pg.port()) +
                      " dbname=nosuchdb user=postgres");
   RoundResult r = runRound(t, SystemClock::instance());
@@ -327,7 +334,7 @@ BOOST_AUTO_TEST_CASE(missing_database_and_role) {
 }
 
 BOOST_AUTO_TEST_CASE(failing_query_is_query_error) {
-  PgCluster pg;
+  PgCluster& pg = sharedCluster();
   auto t = targetFor(pg.conninfo());
   t.query = "SELECT * FROM no_such_table";
   RoundResult r = runRound(t, SystemClock::instance());
@@ -338,7 +345,7 @@ BOOST_AUTO_TEST_CASE(failing_query_is_query_error) {
 }
 
 BOOST_AUTO_TEST_CASE(slow_query_times_out_in_query_phase_within_the_deadline) {
-  PgCluster pg;
+  PgCluster& pg = sharedCluster();
   auto t = targetFor(pg.conninfo(), 1s);
   t.query = "SELECT pg_sleep(10)";
   auto start = std::chrono::steady_clock::now();
