@@ -212,6 +212,9 @@ void Agent::runRoundFor(const std::string& name) {
 
 void Agent::handle(const TargetPtr& target, Action action, std::unique_lock<std::mutex>& lock) {
   (void)lock;  // held by the caller
+  // State first, events after: once an event says a restart was made, the budget and backoff
+  // that it used are on disk, even if the agent is killed the next instant.
+  if (action.persist) saveState();
   for (const auto& e : action.events) events_.emit(e);
   if (action.probeNow) {
     scheduler_.runNow(target->config.name, clock_.now());
@@ -226,7 +229,6 @@ void Agent::handle(const TargetPtr& target, Action action, std::unique_lock<std:
                                }),
                                done});
   }
-  if (action.persist) saveState();
 }
 
 void Agent::joinFinishedRestarts() {

@@ -68,8 +68,11 @@ Config demoConfig(const LocalCluster& cluster, const std::string& listen,
   t.unhealthy_after = 2;
   t.healthy_after = 1;
   t.restart.method = RestartMethod::kCommand;
-  t.restart.command = {restartScript, cluster.dataDir(), "-l", cluster.logFile(), "-o",
-                       cluster.serverOptions()};
+  // pg-restart's steps (fast stop, immediate stop, SIGKILL, start) are bounded to fit inside
+  // restart.timeout: 5 + 3 + 5 + 20 = 33 s < 40 s.
+  t.restart.command = {restartScript, "--fast-timeout", "5", "--immediate-timeout", "3",
+                       "--kill-timeout", "5", "--start-timeout", "20", cluster.dataDir(), "-l",
+                       cluster.logFile(), "-o", cluster.serverOptions()};
   t.restart.timeout = std::chrono::seconds(40);
   t.restart.grace = std::chrono::seconds(15);
   t.restart.backoff.initial = std::chrono::seconds(1);

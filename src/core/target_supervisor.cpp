@@ -120,7 +120,13 @@ void TargetSupervisor::settle(Action& a, WallTime wallNow, const RoundResult* ro
     case TargetState::kUnhealthy: {
       std::string msg =
           roundMsg.empty() ? "unhealthy: " + std::string(toString(health_.cause())) : roundMsg;
-      AlertEvent e = makeEvent("target_unhealthy", EventLevel::kError, msg, wallNow);
+      // A cause no restart can cure (wrong password, missing database, saturation, TLS, DNS,
+      // a failing query) needs a person: critical. Down or hung is error: the engine acts.
+      const Cause cause = health_.cause();
+      const bool restartCanHelp = causeIsDownOrHung(cause) || cause == Cause::kStartingUp ||
+                                  cause == Cause::kShuttingDown;
+      AlertEvent e = makeEvent("target_unhealthy",
+                               restartCanHelp ? EventLevel::kError : EventLevel::kCritical, msg, wallNow);
       e.fields.emplace_back("consecutive_failures", std::to_string(health_.consecutiveFailures()));
       if (round && round->phase != Phase::kNone)
         e.fields.emplace_back("phase", std::string(toString(round->phase)));

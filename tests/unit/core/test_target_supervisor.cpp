@@ -922,3 +922,32 @@ BOOST_AUTO_TEST_CASE(test_UnknownThenDownRestartsAfterUnhealthyAfter) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(target_supervisor_levels)
+
+BOOST_AUTO_TEST_CASE(unhealthy_is_critical_only_when_no_restart_can_help) {
+  for (auto [cause, expected] : {std::pair{pgvigil::Cause::kRefused, pgvigil::EventLevel::kError},
+                                 std::pair{pgvigil::Cause::kTimeout, pgvigil::EventLevel::kError},
+                                 std::pair{pgvigil::Cause::kAuthFailed, pgvigil::EventLevel::kCritical},
+                                 std::pair{pgvigil::Cause::kNoDatabase, pgvigil::EventLevel::kCritical},
+                                 std::pair{pgvigil::Cause::kTooManyConnections, pgvigil::EventLevel::kCritical}}) {
+    pgvigil::TargetConfig config;
+    config.name = "t";
+    config.unhealthy_after = 1;
+    pgvigil::TargetSupervisor sup(config);
+    pgvigil::FakeClock clock;
+    pgvigil::RoundResult round;
+    round.verdict = pgvigil::Verdict::kFailed;
+    round.cause = cause;
+    auto action = sup.onRound(round, clock.now(), clock.wallNow());
+    bool found = false;
+    for (const auto& e : action.events)
+      if (e.event == "target_unhealthy") {
+        found = true;
+        BOOST_TEST((e.level == expected), pgvigil::toString(cause));
+      }
+    BOOST_TEST(found, pgvigil::toString(cause));
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
