@@ -481,6 +481,30 @@ BOOST_AUTO_TEST_CASE(stop_closes_the_port) {
   BOOST_CHECK_THROW(Poco::Net::StreamSocket(addr).sendBytes("x", 1), Poco::Exception);
 }
 
+BOOST_AUTO_TEST_CASE(the_dashboard_renders_targets_and_events_in_a_real_browser) {
+  // Headless Chromium (scripts/setup.sh test installs it) loads the page, runs its script
+  // against the live /status and /events, and dumps the resulting DOM.
+  Server srv({}, false);
+  std::string dom = srv.dir.path + "/dom.html";
+  std::string cmd =
+      "timeout 90 chromium --headless --no-sandbox --disable-gpu --no-first-run "
+      "--user-data-dir=" +
+      srv.dir.path +
+      "/profile --virtual-time-budget=4000 "
+      "--dump-dom http://127.0.0.1:" +
+      std::to_string(srv.server->port()) + "/ > " + dom + " 2>/dev/null";
+  BOOST_REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "chromium failed (is it installed?)");
+  std::ifstream in(dom);
+  std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  BOOST_TEST(html.find("<div class=\"card s-healthy\"><h2><span>main</span>") != std::string::npos,
+             html);
+  BOOST_TEST(html.find("<span>replica</span><span class=\"state s-unhealthy\">") !=
+             std::string::npos);
+  BOOST_TEST(html.find("42 / 97 usable (43%)") != std::string::npos);
+  BOOST_TEST(html.find("<td>target_unhealthy</td>") != std::string::npos);
+  BOOST_TEST(html.find("<div id=\"err\"></div>") != std::string::npos);  // no update error
+}
+
 BOOST_AUTO_TEST_CASE(listens_on_ipv6_loopback) {
   FakeStatusProvider provider;
   provider.setStatus(testing::richStatus());
