@@ -8,8 +8,12 @@
 #include "core/redact.h"
 #include "probes/conninfo.h"
 #include "probes/pg_probe.h"
+#include "probes/tcp_probe.h"
 
 namespace pgvigil {
+namespace {
+constexpr Millis kDnsBound{2000};
+}  // namespace
 
 MonitorConnection::MonitorConnection(std::string conninfo, std::string applicationName)
     : conninfo_(std::move(conninfo)), applicationName_(std::move(applicationName)) {}
@@ -59,6 +63,21 @@ bool MonitorConnection::open() {
     setFailure(State::kFailed, Phase::kNone, "invalid conninfo: " + error, "");
     cause_ = Cause::kInternal;
     return false;
+  }
+  // Resolve a host name here, bounded, and hand libpq the address: its own getaddrinfo() in
+  // PQconnectPoll would block the caller's poll loop for as long as DNS takes.
+  auto hostIt = info->params.find("host");
+  bool multiHost = hostIt != info->params.end() && hostIt->second.find(',') != std::string::npos;
+  if (!multiHost && !info->isUnixSocket() && info->hostaddr().empty()) {
+    ResolveResult resolved = resolveEndpoints(*info, Deadline(SystemClock::instance(), kDnsBound));
+    if (resolved.endpoints.empty()) {
+      setFailure(State::kFailed, Phase::kDns, resolved.error, "");
+      cause_ = Cause::kDns;
+      return false;
+    }
+    if (!resolved.endpoints.front().unix_socket &&
+        resolved.endpoints.front().address != info->host())
+      info->params["hostaddr"] = resolved.endpoints.front().address;
   }
   // No statement will ever run; connect_timeout is a backstop for openAndWait's deadline.
   ConnectParams params = buildConnectParams(*info, applicationName_, 10, 0);

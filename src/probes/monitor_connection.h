@@ -31,8 +31,9 @@ class MonitorConnection {
   MonitorConnection(const MonitorConnection&) = delete;
   MonitorConnection& operator=(const MonitorConnection&) = delete;
 
-  /// Closes any current session and starts a new non-blocking connect. Returns false (state
-  /// kFailed, lastError set) when it cannot even start.
+  /// Closes any current session and starts a new non-blocking connect. A host name is resolved
+  /// first (bounded: at most 2 s). Returns false (state kFailed, cause()/lastError() set) when it
+  /// cannot even start.
   bool open();
   /// Drives a connect in progress one step (call when socket() is ready for events(), or at
   /// any time: it never blocks). Returns the new state.

@@ -420,6 +420,13 @@ BOOST_AUTO_TEST_CASE(monitor_connection_opens_and_stays_quiet_while_healthy) {
   BOOST_TEST(!mon.checkDropped());
   BOOST_TEST(pg.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                       "'pgvigil-monitor'") == "1");
+  // A host name is resolved (bounded) before libpq sees it.
+  MonitorConnection byName(
+      "postgresql://pgvigil:pw@localhost:" + std::to_string(pg.port()) + "/postgres",
+      "pgvigil-monitor");
+  BOOST_TEST(byName.openAndWait(Deadline(SystemClock::instance(), 5s)), byName.lastError());
+  BOOST_TEST(!byName.checkDropped());
+  byName.close();
   // A wrong password fails the open with a cause, and no secret in the error.
   MonitorConnection bad(pg.conninfo("user=pgvigil password=Canary-Mon-Pw"), "pgvigil-monitor");
   BOOST_TEST(!bad.openAndWait(Deadline(SystemClock::instance(), 5s)));
