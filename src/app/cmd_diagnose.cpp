@@ -761,14 +761,6 @@ bool waitFd(int fd, bool forWrite, const Deadline& deadline) {
   }
 }
 
-struct TcpAttempt {
-  bool ok = false;
-  Problem problem = Problem::kNone;
-  std::string address;  ///< the address connected to (or last tried)
-  std::string error;
-  std::vector<std::string> tried;  ///< "::1 refused" ...
-};
-
 std::string addrText(const sockaddr* sa) {
   char buf[INET6_ADDRSTRLEN] = "";
   if (sa->sa_family == AF_INET)
