@@ -831,7 +831,9 @@ void applyMap(Loader& loader, const Schema<Obj>& schema, const Node& map, const 
         (prefix.empty() ? where : where + "." + prefix.substr(0, prefix.size() - 1)) +
         ": unknown key '" + key + "'";
     std::string hint = suggestKey(key, siblings);
-    if (!hint.empty())
+    if (key == "<<")
+      message += ": YAML merge keys are not supported; put shared keys under defaults:";
+    else if (!hint.empty())
       message += "; did you mean '" + hint + "'?";
     else
       message += " (expected one of: " + joinNames(siblings) + ")";

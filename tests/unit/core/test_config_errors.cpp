@@ -49,6 +49,9 @@ BOOST_AUTO_TEST_CASE(unknown_keys_suggest_the_closest) {
   expectOneError({withTarget("", "defaults:\n  unhealty_after: 2\n"),
                   "t.yaml:2:3: defaults: unknown key 'unhealty_after'; did you mean "
                   "'unhealthy_after'?"});
+  expectOneError({withTarget("    <<: {interval: 5s}\n"),
+                  "t.yaml:4:5: targets[0]: unknown key '<<': YAML merge keys are not supported; "
+                  "put shared keys under defaults:"});
   expectOneError({withTarget("", "target: []\n"),
                   "t.yaml:1:1: unknown top-level key 'target'; did you mean 'targets'?"});
   expectOneError({withTarget("", "interval: 5s\n"),
