@@ -1,0 +1,337 @@
+// The Wine test's driver (run_wine_test.sh): creates services that run dummy_service.exe (next to
+// this exe), drives pgvigil's real SCM restart sequence (ScmControl over Win32ScmApi) through
+// every case against the real Service Control Manager, deletes the services, and prints
+// "N passed, N failed" as its last line; exit code 0 only if all passed.
+// Win32 + standard C++ only; built with x86_64-w64-mingw32-g++ -municode -static.
+#include <windows.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "restart/windows/scm_control.h"
+#include "restart/windows/scm_win32.h"
+
+using namespace pgvigil;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr DWORD kControlCrash = 200;  // dummy_service.cpp: end the process, tell nobody
+
+int g_passed = 0;
+int g_failed = 0;
+
+void check(bool ok, const std::string& what, const std::string& detail = "") {
+  if (ok) {
+    ++g_passed;
+    std::printf("ok   - %s\n", what.c_str());
+  } else {
+    ++g_failed;
+    std::printf("FAIL - %s%s%s\n", what.c_str(), detail.empty() ? "" : ": ", detail.c_str());
+  }
+  std::fflush(stdout);
+}
+
+void info(const std::string& text) {
+  std::printf("     # %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+std::string describe(const ScmOutcome& o) {
+  return std::string(toString(o.code)) + " error=" + std::to_string(o.error) + " detail=\"" +
+         o.detail + "\"";
+}
+
+long long msSince(Clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+}
+
+/// ScmApi that opens every service for query only, as an account given SERVICE_QUERY_STATUS and
+/// nothing more would: the SCM itself then refuses STOP and START with 5.
+class QueryOnlyApi final : public ScmApi {
+ public:
+  std::uint32_t open(const std::string& s, bool) override { return inner_.open(s, false); }
+  std::uint32_t queryStatus(ScmStatus& out) override { return inner_.queryStatus(out); }
+  std::uint32_t stop(ScmStatus& out) override { return inner_.stop(out); }
+  std::uint32_t start() override { return inner_.start(); }
+  void close() override { inner_.close(); }
+  std::string message(std::uint32_t e) override { return inner_.message(e); }
+
+ private:
+  Win32ScmApi inner_;
+};
+
+class Services {
+ public:
+  explicit Services(SC_HANDLE scm, std::wstring dummy) : scm_(scm), dummy_(std::move(dummy)) {}
+  ~Services() {
+    for (const auto& name : created_) remove(name);
+  }
+
+  /// Creates (after removing a leftover) a service running the dummy with these arguments.
+  bool create(const std::string& name, const std::wstring& args,
+              DWORD start_type = SERVICE_DEMAND_START) {
+    remove(name);
+    const std::wstring wname = toWide(name);
+    const std::wstring path = L"\"" + dummy_ + L"\" " + wname + (args.empty() ? L"" : L" " + args);
+    ScHandle svc(::CreateServiceW(scm_, wname.c_str(), wname.c_str(), SERVICE_ALL_ACCESS,
+                                  SERVICE_WIN32_OWN_PROCESS, start_type, SERVICE_ERROR_NORMAL,
+                                  path.c_str(), nullptr, nullptr, nullptr, nullptr, nullptr));
+    if (!svc) {
+      info("CreateServiceW " + name + " failed: " + std::to_string(::GetLastError()));
+      return false;
+    }
+    created_.push_back(name);
+    return true;
+  }
+  /// Creates a service whose executable does not exist.
+  bool createMissingBinary(const std::string& name) {
+    remove(name);
+    const std::wstring wname = toWide(name);
+    std::wstring path = dummy_.substr(0, dummy_.find_last_of(L'\\') + 1) + L"no_such_program.exe";
+    ScHandle svc(::CreateServiceW(scm_, wname.c_str(), wname.c_str(), SERVICE_ALL_ACCESS,
+                                  SERVICE_WIN32_OWN_PROCESS, SERVICE_DEMAND_START,
+                                  SERVICE_ERROR_NORMAL, path.c_str(), nullptr, nullptr, nullptr,
+                                  nullptr, nullptr));
+    if (!svc) return false;
+    created_.push_back(name);
+    return true;
+  }
+
+  SERVICE_STATUS_PROCESS status(const std::string& name) {
+    SERVICE_STATUS_PROCESS st{};
+    ScHandle svc(::OpenServiceW(scm_, toWide(name).c_str(), SERVICE_QUERY_STATUS));
+    DWORD needed = 0;
+    if (svc)
+      ::QueryServiceStatusEx(svc.get(), SC_STATUS_PROCESS_INFO, reinterpret_cast<LPBYTE>(&st),
+                             sizeof st, &needed);
+    return st;
+  }
+
+  /// Sends a control code; returns 0 or the error.
+  DWORD control(const std::string& name, DWORD code) {
+    ScHandle svc(::OpenServiceW(scm_, toWide(name).c_str(), SERVICE_ALL_ACCESS));
+    if (!svc) return ::GetLastError();
+    SERVICE_STATUS st{};
+    return ::ControlService(svc.get(), code, &st) ? 0 : ::GetLastError();
+  }
+
+ private:
+  /// Stops the service (or terminates its process: only ever the pid the SCM gives for a service
+  /// this driver created) and deletes it.
+  void remove(const std::string& name) {
+    ScHandle svc(::OpenServiceW(scm_, toWide(name).c_str(), SERVICE_ALL_ACCESS));
+    if (!svc) return;
+    SERVICE_STATUS st{};
+    ::ControlService(svc.get(), SERVICE_CONTROL_STOP, &st);
+    SERVICE_STATUS_PROCESS sp{};
+    DWORD needed = 0;
+    const auto until = Clock::now() + 3s;
+    while (Clock::now() < until &&
+           ::QueryServiceStatusEx(svc.get(), SC_STATUS_PROCESS_INFO,
+                                  reinterpret_cast<LPBYTE>(&sp), sizeof sp, &needed) &&
+           sp.dwCurrentState != SERVICE_STOPPED && sp.dwCurrentState != SERVICE_RUNNING)
+      std::this_thread::sleep_for(100ms);
+    if (sp.dwProcessId != 0 && sp.dwCurrentState != SERVICE_STOPPED) {
+      HANDLE p = ::OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, sp.dwProcessId);
+      if (p != nullptr) {
+        ::TerminateProcess(p, 9);
+        ::WaitForSingleObject(p, 3000);
+        ::CloseHandle(p);
+      }
+    }
+    ::DeleteService(svc.get());
+  }
+
+  SC_HANDLE scm_;
+  std::wstring dummy_;
+  std::vector<std::string> created_;
+};
+
+/// Waits (bounded) until the process is gone.
+bool waitProcessGone(DWORD pid, DWORD ms) {
+  HANDLE p = ::OpenProcess(SYNCHRONIZE, FALSE, pid);
+  if (p == nullptr) return true;
+  const bool gone = ::WaitForSingleObject(p, ms) == WAIT_OBJECT_0;
+  ::CloseHandle(p);
+  return gone;
+}
+
+bool processAlive(DWORD pid) {
+  HANDLE p = ::OpenProcess(SYNCHRONIZE, FALSE, pid);
+  if (p == nullptr) return false;
+  const bool alive = ::WaitForSingleObject(p, 0) == WAIT_TIMEOUT;
+  ::CloseHandle(p);
+  return alive;
+}
+
+std::wstring dummyPath() {
+  wchar_t self[MAX_PATH];
+  const DWORD n = ::GetModuleFileNameW(nullptr, self, MAX_PATH);
+  std::wstring dir(self, n);
+  return dir.substr(0, dir.find_last_of(L'\\') + 1) + L"dummy_service.exe";
+}
+
+void run(Services& services) {
+  Win32ScmApi api;
+  ScmControl ctl(api);
+  auto restart = [&](const std::string& name, std::chrono::milliseconds budget) {
+    const auto t0 = Clock::now();
+    ScmOutcome o = ctl.restart(name, Clock::now() + budget);
+    info(name + ": " + describe(o) + " in " + std::to_string(msSince(t0)) + " ms");
+    return o;
+  };
+
+  // No such service: 1060 -> not found, also for query.
+  {
+    ScmOutcome o = restart("pgv-missing", 5s);
+    check(o.code == ScmOutcome::Code::kNotFound && o.error == 1060, "no such service: not_found",
+          describe(o));
+    check(o.detail.find("1060") != std::string::npos, "not_found names 1060", o.detail);
+    std::uint32_t err = 0;
+    check(ctl.query("pgv-missing", &err) == ScmView::kNotFound && err == 1060,
+          "query of a missing service: not_found", std::to_string(err));
+  }
+
+  // A stopped service is started; a running one is stopped and started (a new process).
+  const std::string basic = "pgv-basic";
+  if (services.create(basic, L"--start-ms 300 --stop-ms 300 --hint-ms 2000")) {
+    std::uint32_t err = 0;
+    ScmView v = ctl.query(basic, &err);
+    check(v == ScmView::kUnknown, "never-started service reads unknown",
+          std::string(toString(v)) + " " + std::to_string(err));
+
+    ScmOutcome o = restart(basic, 15s);
+    check(o.code == ScmOutcome::Code::kSucceeded && o.started_directly && !o.stopped,
+          "restart of a stopped service starts it", describe(o));
+    const DWORD pid1 = services.status(basic).dwProcessId;
+    check(ctl.query(basic) == ScmView::kRunning && pid1 != 0 && processAlive(pid1),
+          "it runs afterwards", std::to_string(pid1));
+
+    o = restart(basic, 15s);
+    const DWORD pid2 = services.status(basic).dwProcessId;
+    check(o.code == ScmOutcome::Code::kSucceeded && o.stopped && !o.started_directly,
+          "restart of a running service stops then starts it", describe(o));
+    check(pid2 != 0 && pid2 != pid1 && processAlive(pid2) && !processAlive(pid1),
+          "a new process replaced the old one",
+          std::to_string(pid1) + " -> " + std::to_string(pid2));
+
+    // The process dies without telling the SCM (a crash).
+    const DWORD crash_error = services.control(basic, kControlCrash);
+    const bool gone = waitProcessGone(pid2, 5000);
+    check(gone, "the crashed process is gone", "control 200 -> " + std::to_string(crash_error));
+    SERVICE_STATUS_PROCESS after = services.status(basic);
+    info("after the crash the SCM says state " + std::to_string(after.dwCurrentState) +
+         ", exit code " + std::to_string(after.dwWin32ExitCode));
+    o = restart(basic, 15s);
+    const DWORD pid3 = services.status(basic).dwProcessId;
+    check(o.code == ScmOutcome::Code::kSucceeded && o.started_directly,
+          "restart after a crash starts it directly", describe(o));
+    check(pid3 != 0 && pid3 != pid2 && processAlive(pid3), "a new process runs after the crash",
+          std::to_string(pid3));
+    check(ctl.query(basic) == ScmView::kRunning, "query says running after the crash restart");
+  }
+
+  // START_PENDING and STOP_PENDING with moving checkpoints are waited out.
+  const std::string slow = "pgv-slow";
+  if (services.create(slow, L"--start-ms 1500 --stop-ms 1500 --hint-ms 1000")) {
+    auto t0 = Clock::now();
+    ScmOutcome o = restart(slow, 20s);
+    const long long took_start = msSince(t0);
+    check(o.code == ScmOutcome::Code::kSucceeded && took_start >= 1400,
+          "a slow start is waited out", describe(o) + " " + std::to_string(took_start) + " ms");
+    t0 = Clock::now();
+    o = restart(slow, 20s);
+    const long long took_both = msSince(t0);
+    check(o.code == ScmOutcome::Code::kSucceeded && o.stopped && took_both >= 2900,
+          "a slow stop and start are waited out",
+          describe(o) + " " + std::to_string(took_both) + " ms");
+  }
+
+  // A start that fails: Wine says so at once (1053), Windows may say yes and then STOPPED.
+  const std::string failing = "pgv-failstart";
+  if (services.create(failing, L"--fail-start --start-ms 200")) {
+    ScmOutcome o = restart(failing, 15s);
+    check(o.code == ScmOutcome::Code::kFailed && o.error != 0 && !o.detail.empty(),
+          "a failing start is a failure with its error", describe(o));
+  }
+
+  // A disabled service: 1058, with the system's text.
+  const std::string disabled = "pgv-disabled";
+  if (services.create(disabled, L"", SERVICE_DISABLED)) {
+    ScmOutcome o = restart(disabled, 5s);
+    check(o.code == ScmOutcome::Code::kFailed && o.error == 1058, "disabled: failed with 1058",
+          describe(o));
+    check(o.detail.size() > std::string("start failed (1058)").size(),
+          "the detail carries the system's message", o.detail);
+  }
+
+  // A service whose program is missing.
+  const std::string missing_exe = "pgv-noexe";
+  if (services.createMissingBinary(missing_exe)) {
+    ScmOutcome o = restart(missing_exe, 10s);
+    check(o.code == ScmOutcome::Code::kFailed && o.error != 0, "missing program: failed",
+          describe(o));
+  }
+
+  // Only query rights: the SCM refuses STOP / START with 5 -> permission denied.
+  {
+    QueryOnlyApi query_only;
+    ScmControl limited(query_only);
+    ScmOutcome o = limited.restart(basic, Clock::now() + 10s);
+    info("query-only restart of running " + basic + ": " + describe(o));
+    check(o.code == ScmOutcome::Code::kPermissionDenied && o.error == 5,
+          "stop without SERVICE_STOP: permission_denied", describe(o));
+    o = limited.restart(failing, Clock::now() + 10s);
+    info("query-only restart of stopped " + failing + ": " + describe(o));
+    check(o.code == ScmOutcome::Code::kPermissionDenied && o.error == 5,
+          "start without SERVICE_START: permission_denied", describe(o));
+  }
+
+  // A stop whose checkpoint never moves stalls after the wait hint, long before the deadline.
+  const std::string hang = "pgv-hangstop";
+  if (services.create(hang, L"--hang-stop --hint-ms 500")) {
+    ScmOutcome o = restart(hang, 15s);
+    check(o.code == ScmOutcome::Code::kSucceeded, "hang-stop service starts", describe(o));
+    const auto t0 = Clock::now();
+    o = restart(hang, 15s);
+    const long long took = msSince(t0);
+    check(o.code == ScmOutcome::Code::kFailed &&
+              o.detail.find("made no progress") != std::string::npos && took < 5000,
+          "a stalled stop fails after its wait hint", describe(o) + " " + std::to_string(took));
+  }
+
+  // The deadline ends a start that takes too long.
+  const std::string late = "pgv-late";
+  if (services.create(late, L"--start-ms 6000 --hint-ms 0")) {
+    const auto t0 = Clock::now();
+    ScmOutcome o = restart(late, 1500ms);
+    const long long took = msSince(t0);
+    check(o.code == ScmOutcome::Code::kTimedOut && took >= 1400 && took < 4000,
+          "a start slower than the deadline times out on time",
+          describe(o) + " " + std::to_string(took) + " ms");
+  }
+}
+
+}  // namespace
+
+int wmain() {
+  const auto t0 = Clock::now();
+  ScHandle scm(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_ALL_ACCESS));
+  if (!scm) {
+    std::printf("FAIL - OpenSCManagerW: %lu\n0 passed, 1 failed\n", ::GetLastError());
+    return 1;
+  }
+  {
+    Services services(scm.get(), dummyPath());
+    run(services);
+  }  // every service created is deleted here
+  info("took " + std::to_string(msSince(t0)) + " ms");
+  std::printf("%d passed, %d failed\n", g_passed, g_failed);
+  std::fflush(stdout);
+  return g_failed == 0 && g_passed > 0 ? 0 : 1;
+}
