@@ -421,13 +421,16 @@ struct PgCluster::Impl {
     return lines;
   }
 
-  bool waitStatus(bool needReady, std::chrono::milliseconds timeout) {
+  /// Waits for the postmaster.pid status. afterOwnLaunch: our child just started, so its exit
+  /// ends the wait at once; otherwise keep waiting (someone else, e.g. an agent's restart
+  /// command, may start the cluster meanwhile).
+  bool waitStatus(bool needReady, std::chrono::milliseconds timeout, bool afterOwnLaunch) {
     auto until = SteadyClock::now() + timeout;
     for (;;) {
       pid_t pm = postmaster();
-      if (pm == 0 && child == 0) return false;  // exited
+      if (afterOwnLaunch && pm == 0 && child == 0) return false;  // exited
       auto lines = pidFileLines();
-      if (!lines.empty() && std::atoi(lines[0].c_str()) == pm) {
+      if (pm != 0 && !lines.empty() && std::atoi(lines[0].c_str()) == pm) {
         if (!needReady && lines.size() >= 6 && !lines[5].empty()) return true;
         if (needReady && lines.size() >= 8 && lines[7].rfind("ready", 0) == 0) return true;
       }
@@ -502,7 +505,7 @@ PgCluster::PgCluster(PgClusterOptions options) : impl_(new Impl) {
     // The port was free a moment ago; another process may take it first. Retry on a new one.
     for (int attempt = 0;; ++attempt) {
       im.launch();
-      if (im.options.standby_no_hot ? im.waitStatus(false, 60s) : im.waitStatus(true, 60s)) break;
+      if (im.waitStatus(!im.options.standby_no_hot, 60s, true)) break;
       std::string log = readFile(im.logPath);
       im.signalAndWait(SIGKILL, 5s);
       if (attempt < 3 && log.find("could not bind") != std::string::npos) {
@@ -576,7 +579,7 @@ std::string PgCluster::conninfo(const std::string& extra) const {
 
 void PgCluster::start() {
   impl_->launch();
-  if (!impl_->waitStatus(true, 60s) || !waitReady(30s))
+  if (!impl_->waitStatus(true, 60s, true) || !waitReady(30s))
     throw std::runtime_error("PgCluster: postgres did not start:\n" + log());
 }
 
@@ -608,7 +611,7 @@ bool PgCluster::waitReady(std::chrono::milliseconds timeout) {
   auto until = SteadyClock::now() + timeout;
   // Wait for "ready" in postmaster.pid first: connecting earlier would only put
   // "the database system is starting up" lines into the server log.
-  if (!impl_->waitStatus(true, timeout)) return false;
+  if (!impl_->waitStatus(true, timeout, false)) return false;
   for (;;) {
     if (impl_->selectOne()) return true;
     if (SteadyClock::now() >= until) return false;
@@ -617,7 +620,7 @@ bool PgCluster::waitReady(std::chrono::milliseconds timeout) {
 }
 
 bool PgCluster::waitListening(std::chrono::milliseconds timeout) {
-  return impl_->waitStatus(false, timeout);
+  return impl_->waitStatus(false, timeout, false);
 }
 
 std::string PgCluster::query(const std::string& sql) {

@@ -71,7 +71,9 @@ class PgCluster {
   void kill9();
   void sigstop();  ///< SIGSTOP the postmaster (hung: port accepts, no answer)
   void sigcont();
-  bool waitReady(std::chrono::milliseconds timeout);  ///< SELECT 1 answers over TCP
+  /// SELECT 1 answers over TCP. Keeps waiting while no postmaster runs, so it also waits for
+  /// a restart made by someone else (an agent running pgCtlStartCommand()).
+  bool waitReady(std::chrono::milliseconds timeout);
   /// The postmaster has opened its sockets (postmaster.pid lists them); it may still refuse
   /// connections (starting up, standby without hot_standby). Makes no connection.
   bool waitListening(std::chrono::milliseconds timeout);
