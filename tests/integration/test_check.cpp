@@ -32,6 +32,7 @@ BOOST_AUTO_TEST_CASE(healthy_then_stopped) {
   const std::string config =
       tmp.write("pgvigil.yaml", configYaml(targetYaml("main", pg.conninfo(), "    timeout: 3s\n")));
 
+  const std::string logBefore = pg.log();
   Run ok = runPgvigil({"check", "-c", config});
   BOOST_TEST_INFO(ok.all());
   BOOST_TEST(ok.code == 0);
@@ -66,6 +67,9 @@ BOOST_AUTO_TEST_CASE(healthy_then_stopped) {
   for (const char* step : {"config", "dns", "tcp", "tls", "auth", "query", "headroom"})
     BOOST_TEST(contains(diag.out, std::string("\u2713 ") + step), step);
   BOOST_TEST(contains(diag.out, "result: OK"));
+  // Neither command leaves a line in the server log (the tcp probes send no startup packet;
+  // sessions end with Terminate).
+  BOOST_TEST(pg.log() == logBefore);
 
   pg.closeIdle();
   pg.stopFast();
