@@ -980,7 +980,22 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
   try {
     docs = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {
-    loader.error(locOf(e.mark), "YAML syntax error: " + e.msg);
+    std::string message = "YAML syntax error: " + e.msg;
+    // The commonest cause yaml-cpp does not name: a tab in the indentation.
+    if (!e.mark.is_null() && e.mark.line >= 0) {
+      std::size_t start = 0;
+      for (int l = 0; l < e.mark.line && start != std::string_view::npos; ++l) {
+        start = text.find('\n', start);
+        if (start != std::string_view::npos) ++start;
+      }
+      if (start != std::string_view::npos) {
+        std::string_view line = text.substr(start, text.find('\n', start) - start);
+        std::string_view indent = line.substr(0, line.find_first_not_of(" \t"));
+        if (indent.find('\t') != std::string_view::npos)
+          message += " (a tab in the indentation: YAML indents with spaces only)";
+      }
+    }
+    loader.error(locOf(e.mark), message);
     return finish(loader, std::nullopt);
   } catch (const std::exception& e) {
     loader.error({}, std::string("cannot parse YAML: ") + e.what());

@@ -376,6 +376,12 @@ BOOST_AUTO_TEST_CASE(missing_file_directory_empty_and_not_yaml) {
   BOOST_TEST(r.errors[0].toString().rfind(syntax + ":3:", 0) == 0);
   BOOST_TEST(r.errors[0].message.rfind("YAML syntax error: ", 0) == 0);
 
+  std::string tab = dir.write("tab.yaml", "targets:\n\t- name: a\n");
+  r = loadConfigFile(tab, env);
+  BOOST_TEST_REQUIRE(r.errors.size() == 1u);
+  BOOST_TEST(r.errors[0].toString().rfind(tab + ":2:", 0) == 0);
+  BOOST_TEST(r.errors[0].message.find("a tab in the indentation") != std::string::npos);
+
   std::string two = dir.write("two.yaml", "targets: []\n---\ntargets: []\n");
   r = loadConfigFile(two, env);
   BOOST_TEST_REQUIRE(r.errors.size() == 1u);
