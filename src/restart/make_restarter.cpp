@@ -8,6 +8,9 @@
 #ifdef PGVIGIL_HAVE_SYSTEMD
 #include "restart/systemd_restarter.h"
 #endif
+#ifdef _WIN32
+#include "restart/windows/scm_restarter.h"
+#endif
 
 namespace pgvigil {
 
@@ -21,6 +24,10 @@ RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock) {
       return std::make_unique<DockerRestarter>(config.container, config.docker_host, clock);
 #ifdef PGVIGIL_HAVE_SYSTEMD
     case RestartMethod::kSystemd: return std::make_unique<SystemdRestarter>(config.unit, clock);
+#endif
+#ifdef _WIN32
+    case RestartMethod::kWindowsService:
+      return std::make_unique<ScmRestarter>(config.service, clock);
 #endif
     default: return nullptr;  // filled in as each restarter lands
   }
