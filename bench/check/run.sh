@@ -8,6 +8,10 @@
 #   PGVIGIL_BIN=/path/to/pgvigil      (default: build/pgvigil, else the first build-*/pgvigil)
 #
 # Needs: hyperfine, check_postgres, postgresql-15 (bash scripts/setup.sh bench).
+# The peers run from the server's bin directory: Debian's /usr/bin/pg_isready and psql are
+# pg_wrapper (a Perl script that picks the cluster's version), whose start-up would dominate; the
+# wrapped pg_isready is measured too, to show that cost, and so is `pgvigil --version`: the
+# process start-up (dynamic loading of libpq, Poco, yaml-cpp) that every `check` pays.
 # Writes bench/check/results/{hyperfine.json,hyperfine.md,summary.txt,postgres.log}.
 set -euo pipefail
 
@@ -80,6 +84,8 @@ YAML
 # Each command must work before it is timed.
 "$bin" check -c "$dir/pgvigil.yaml" >/dev/null || { "$bin" check -c "$dir/pgvigil.yaml"; exit 1; }
 conn="-h 127.0.0.1 -p $port -U postgres -d postgres"
+# check_postgres runs the first psql on PATH: the server's own, not the wrapper.
+export PATH="$pgbin:$PATH"
 check_postgres --action=backends -H 127.0.0.1 -p "$port" -u postgres --dbname=postgres >/dev/null
 log_before=$(wc -l <"$dir/postgres.log")
 
@@ -87,9 +93,11 @@ log_before=$(wc -l <"$dir/postgres.log")
 hyperfine -N --warmup 5 --runs "$runs" \
   --export-json "$out/hyperfine.json" --export-markdown "$out/hyperfine.md" \
   -n "pgvigil check" "$bin check -c $dir/pgvigil.yaml" \
-  -n "pg_isready" "pg_isready $conn" \
-  -n "psql count(*)" "psql $conn -Atc 'select count(*) from pg_stat_activity'" \
-  -n "check_postgres backends" "check_postgres --action=backends -H 127.0.0.1 -p $port -u postgres --dbname=postgres"
+  -n "pg_isready" "$pgbin/pg_isready $conn" \
+  -n "psql count(*)" "$pgbin/psql $conn -Atc 'select count(*) from pg_stat_activity'" \
+  -n "check_postgres backends" "check_postgres --action=backends -H 127.0.0.1 -p $port -u postgres --dbname=postgres" \
+  -n "pg_isready via /usr/bin wrapper" "/usr/bin/pg_isready $conn" \
+  -n "pgvigil --version (start-up only)" "$bin --version"
 
 log_after=$(wc -l <"$dir/postgres.log")
 cp "$dir/postgres.log" "$out/postgres.log"
@@ -101,9 +109,9 @@ cp "$dir/postgres.log" "$out/postgres.log"
 import json, sys
 res = json.load(open(sys.argv[1]))["results"]
 base = next(r for r in res if r["command"] == "pgvigil check")["median"]
-print(f"{'command':28} {'median ms':>10} {'mean ms':>9} {'stddev':>8} {'x pgvigil':>10}")
+print(f"{'command':34} {'median ms':>10} {'mean ms':>9} {'stddev':>8} {'x pgvigil':>10}")
 for r in res:
-    print(f"{r['command']:28} {r['median']*1e3:10.2f} {r['mean']*1e3:9.2f} "
+    print(f"{r['command']:34} {r['median']*1e3:10.2f} {r['mean']*1e3:9.2f} "
           f"{r['stddev']*1e3:8.2f} {r['median']/base:10.2f}")
 PY
   echo "server log lines added while benchmarking: $((log_after - log_before))"
