@@ -60,9 +60,13 @@ DWORD WINAPI handler(DWORD control, DWORD, LPVOID, LPVOID) {
       report(SERVICE_STOP_PENDING, 1, g_options.hint_ms);
       ::SetEvent(g_stop);
       return NO_ERROR;
-    case kControlCrash: ::SetEvent(g_crash); return NO_ERROR;
-    case SERVICE_CONTROL_INTERROGATE: return NO_ERROR;
-    default: return ERROR_CALL_NOT_IMPLEMENTED;
+    case kControlCrash:
+      ::SetEvent(g_crash);
+      return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+      return NO_ERROR;
+    default:
+      return ERROR_CALL_NOT_IMPLEMENTED;
   }
 }
 
@@ -86,7 +90,9 @@ void WINAPI serviceMain(DWORD, LPWSTR*) {
   report(SERVICE_STOPPED);
 }
 
-DWORD number(const wchar_t* text) { return static_cast<DWORD>(std::wcstoul(text, nullptr, 10)); }
+DWORD number(const wchar_t* text) {
+  return static_cast<DWORD>(std::wcstoul(text, nullptr, 10));
+}
 
 }  // namespace
 
@@ -96,12 +102,18 @@ int wmain(int argc, wchar_t** argv) {
   for (int i = 2; i < argc; ++i) {
     std::wstring a = argv[i];
     bool more = i + 1 < argc;
-    if (a == L"--start-ms" && more) g_options.start_ms = number(argv[++i]);
-    else if (a == L"--stop-ms" && more) g_options.stop_ms = number(argv[++i]);
-    else if (a == L"--hint-ms" && more) g_options.hint_ms = number(argv[++i]);
-    else if (a == L"--fail-start") g_options.fail_start = true;
-    else if (a == L"--hang-stop") g_options.hang_stop = true;
-    else return 64;
+    if (a == L"--start-ms" && more)
+      g_options.start_ms = number(argv[++i]);
+    else if (a == L"--stop-ms" && more)
+      g_options.stop_ms = number(argv[++i]);
+    else if (a == L"--hint-ms" && more)
+      g_options.hint_ms = number(argv[++i]);
+    else if (a == L"--fail-start")
+      g_options.fail_start = true;
+    else if (a == L"--hang-stop")
+      g_options.hang_stop = true;
+    else
+      return 64;
   }
   g_stop = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
   g_crash = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);

@@ -132,8 +132,8 @@ class Services {
     DWORD needed = 0;
     const auto until = Clock::now() + 3s;
     while (Clock::now() < until &&
-           ::QueryServiceStatusEx(svc.get(), SC_STATUS_PROCESS_INFO,
-                                  reinterpret_cast<LPBYTE>(&sp), sizeof sp, &needed) &&
+           ::QueryServiceStatusEx(svc.get(), SC_STATUS_PROCESS_INFO, reinterpret_cast<LPBYTE>(&sp),
+                                  sizeof sp, &needed) &&
            sp.dwCurrentState != SERVICE_STOPPED && sp.dwCurrentState != SERVICE_RUNNING)
       std::this_thread::sleep_for(100ms);
     if (sp.dwProcessId != 0 && sp.dwCurrentState != SERVICE_STOPPED) {

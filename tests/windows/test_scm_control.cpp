@@ -193,7 +193,8 @@ BOOST_AUTO_TEST_CASE(dead_process_that_wine_never_marked_stopped_is_started_dire
     s.state = w::kServiceRunning;  // what the SCM still says
     s.process_died = true;         // Wine: the stop fails, StartServiceW works
     s.stop_error = err;
-    ScmControl c(s, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
+    ScmControl c(
+        s, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
     ScmOutcome o = c.restart(name, clock.now() + 10s);
     BOOST_TEST(toString(o.code) == "succeeded", o.detail);
     BOOST_TEST(o.started_directly);
@@ -217,12 +218,13 @@ BOOST_AUTO_TEST_CASE(running_service_that_refuses_stop_fails) {
 BOOST_AUTO_TEST_CASE(errors_opening_the_service_map_to_codes) {
   const std::pair<std::uint32_t, std::string_view> cases[] = {
       {1060, "not_found"},   {5, "permission_denied"}, {1063, "unreachable"},
-      {1722, "unreachable"}, {1065, "unreachable"},     {87, "failed"},
+      {1722, "unreachable"}, {1065, "unreachable"},    {87, "failed"},
   };
   for (auto [err, code] : cases) {
     SimService s(clock);
     s.open_error = err;
-    ScmControl c(s, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
+    ScmControl c(
+        s, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
     ScmOutcome o = c.restart(name, clock.now() + 5s);
     BOOST_TEST(toString(o.code) == code);
     BOOST_TEST(o.error == err);
@@ -236,12 +238,13 @@ BOOST_AUTO_TEST_CASE(errors_opening_the_service_map_to_codes) {
 }
 
 BOOST_AUTO_TEST_CASE(start_errors_fail_with_the_system_message) {
-  for (std::uint32_t err : {w::kErrorServiceDisabled, w::kErrorServiceRequestTimeout,
-                            w::kErrorServiceDatabaseLocked}) {
+  for (std::uint32_t err :
+       {w::kErrorServiceDisabled, w::kErrorServiceRequestTimeout, w::kErrorServiceDatabaseLocked}) {
     SimService s(clock);
     s.state = w::kServiceStopped;
     s.start_error = err;
-    ScmControl c(s, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
+    ScmControl c(
+        s, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
     ScmOutcome o = c.restart(name, clock.now() + 5s);
     BOOST_TEST(toString(o.code) == "failed");
     BOOST_TEST(o.error == err);
@@ -348,7 +351,8 @@ BOOST_AUTO_TEST_CASE(already_running_after_our_stop_means_someone_else_started_i
     void close() override { s.close(); }
     std::string message(std::uint32_t e) override { return s.message(e); }
   } api(svc);
-  ScmControl c(api, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
+  ScmControl c(
+      api, [this] { return clock.now(); }, [this](auto d) { clock.advance(d); });
   ScmOutcome o = c.restart(name, clock.now() + 5s);
   BOOST_TEST(toString(o.code) == "succeeded", o.detail);
 }
@@ -446,8 +450,7 @@ BOOST_AUTO_TEST_CASE(every_code_maps) {
   BOOST_TEST(toString(toRestartResult(ScmOutcome::Code::kTimedOut)) == "timed_out");
   BOOST_TEST(toString(toRestartResult(ScmOutcome::Code::kNotFound)) == "not_found");
   BOOST_TEST(toString(toRestartResult(ScmOutcome::Code::kUnreachable)) == "unreachable");
-  BOOST_TEST(toString(toRestartResult(ScmOutcome::Code::kPermissionDenied)) ==
-             "permission_denied");
+  BOOST_TEST(toString(toRestartResult(ScmOutcome::Code::kPermissionDenied)) == "permission_denied");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

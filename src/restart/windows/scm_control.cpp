@@ -13,14 +13,22 @@ namespace {
 
 std::string stateName(std::uint32_t state) {
   switch (state) {
-    case win32::kServiceStopped: return "STOPPED";
-    case win32::kServiceStartPending: return "START_PENDING";
-    case win32::kServiceStopPending: return "STOP_PENDING";
-    case win32::kServiceRunning: return "RUNNING";
-    case win32::kServiceContinuePending: return "CONTINUE_PENDING";
-    case win32::kServicePausePending: return "PAUSE_PENDING";
-    case win32::kServicePaused: return "PAUSED";
-    default: return "state " + std::to_string(state);
+    case win32::kServiceStopped:
+      return "STOPPED";
+    case win32::kServiceStartPending:
+      return "START_PENDING";
+    case win32::kServiceStopPending:
+      return "STOP_PENDING";
+    case win32::kServiceRunning:
+      return "RUNNING";
+    case win32::kServiceContinuePending:
+      return "CONTINUE_PENDING";
+    case win32::kServicePausePending:
+      return "PAUSE_PENDING";
+    case win32::kServicePaused:
+      return "PAUSED";
+    default:
+      return "state " + std::to_string(state);
   }
 }
 
@@ -40,22 +48,32 @@ class CloseOnExit {
 
 std::string_view toString(ScmOutcome::Code code) {
   switch (code) {
-    case ScmOutcome::Code::kSucceeded: return "succeeded";
-    case ScmOutcome::Code::kFailed: return "failed";
-    case ScmOutcome::Code::kTimedOut: return "timed_out";
-    case ScmOutcome::Code::kNotFound: return "not_found";
-    case ScmOutcome::Code::kUnreachable: return "unreachable";
-    case ScmOutcome::Code::kPermissionDenied: return "permission_denied";
+    case ScmOutcome::Code::kSucceeded:
+      return "succeeded";
+    case ScmOutcome::Code::kFailed:
+      return "failed";
+    case ScmOutcome::Code::kTimedOut:
+      return "timed_out";
+    case ScmOutcome::Code::kNotFound:
+      return "not_found";
+    case ScmOutcome::Code::kUnreachable:
+      return "unreachable";
+    case ScmOutcome::Code::kPermissionDenied:
+      return "permission_denied";
   }
   return "failed";
 }
 
 std::string_view toString(ScmView view) {
   switch (view) {
-    case ScmView::kUnknown: return "unknown";
-    case ScmView::kRunning: return "running";
-    case ScmView::kFailed: return "failed";
-    case ScmView::kNotFound: return "not_found";
+    case ScmView::kUnknown:
+      return "unknown";
+    case ScmView::kRunning:
+      return "running";
+    case ScmView::kFailed:
+      return "failed";
+    case ScmView::kNotFound:
+      return "not_found";
   }
   return "unknown";
 }
@@ -66,26 +84,31 @@ ScmView viewOf(const ScmStatus& status) {
     case win32::kServiceStartPending:
     case win32::kServiceContinuePending:
     case win32::kServicePausePending:
-    case win32::kServicePaused: return ScmView::kRunning;
+    case win32::kServicePaused:
+      return ScmView::kRunning;
     case win32::kServiceStopped:
       // 1066 (ERROR_SERVICE_SPECIFIC_ERROR) included: dwServiceSpecificExitCode says more.
-      if (status.win32_exit_code != 0 &&
-          status.win32_exit_code != win32::kErrorServiceNeverStarted)
+      if (status.win32_exit_code != 0 && status.win32_exit_code != win32::kErrorServiceNeverStarted)
         return ScmView::kFailed;
       return ScmView::kUnknown;
-    default: return ScmView::kUnknown;
+    default:
+      return ScmView::kUnknown;
   }
 }
 
 ScmOutcome::Code codeForError(std::uint32_t error) {
   switch (error) {
-    case win32::kErrorServiceDoesNotExist: return ScmOutcome::Code::kNotFound;
-    case win32::kErrorAccessDenied: return ScmOutcome::Code::kPermissionDenied;
+    case win32::kErrorServiceDoesNotExist:
+      return ScmOutcome::Code::kNotFound;
+    case win32::kErrorAccessDenied:
+      return ScmOutcome::Code::kPermissionDenied;
     case win32::kErrorFailedServiceControllerConnect:
     case win32::kErrorDatabaseDoesNotExist:
     case win32::kErrorShutdownInProgress:
-    case win32::kRpcServerUnavailable: return ScmOutcome::Code::kUnreachable;
-    default: return ScmOutcome::Code::kFailed;
+    case win32::kRpcServerUnavailable:
+      return ScmOutcome::Code::kUnreachable;
+    default:
+      return ScmOutcome::Code::kFailed;
   }
 }
 
@@ -112,9 +135,8 @@ void ScmControl::sleepUntilNextPoll(std::uint32_t wait_hint_ms, TimePoint deadli
   if (step > std::chrono::milliseconds::zero()) sleep_(step);
 }
 
-ScmControl::Wait ScmControl::waitFor(std::uint32_t target, std::uint32_t pending,
-                                     ScmStatus& status, TimePoint deadline,
-                                     std::uint32_t& error) {
+ScmControl::Wait ScmControl::waitFor(std::uint32_t target, std::uint32_t pending, ScmStatus& status,
+                                     TimePoint deadline, std::uint32_t& error) {
   TimePoint last_progress = now_();
   std::uint32_t last_check_point = status.check_point;
   for (;;) {
@@ -154,14 +176,16 @@ ScmOutcome ScmControl::waitFailed(ScmOutcome outcome, Wait wait, std::uint32_t e
                     p + ": still " + stateName(status.state) + " at the deadline");
     case Wait::kStalled:
       return finish(std::move(outcome), ScmOutcome::Code::kFailed, 0,
-                    p + ": " + stateName(status.state) + " made no progress within its wait hint (" +
+                    p + ": " + stateName(status.state) +
+                        " made no progress within its wait hint (" +
                         std::to_string(status.wait_hint_ms) + " ms, checkpoint " +
                         std::to_string(status.check_point) + ")");
     case Wait::kError:
       return finish(std::move(outcome), codeForError(error), error,
                     p + ": cannot query the service");
     case Wait::kLeft:
-    case Wait::kReached: break;
+    case Wait::kReached:
+      break;
   }
   return finish(std::move(outcome), ScmOutcome::Code::kFailed, 0,
                 p + ": ended in " + stateName(status.state));

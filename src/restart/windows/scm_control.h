@@ -92,8 +92,8 @@ struct ScmOutcome {
     kPermissionDenied,  ///< 5
   };
   Code code = Code::kFailed;
-  std::uint32_t error = 0;  ///< the Win32 error that decided it, 0 if none
-  std::string detail;       ///< one line: "stopped and started", "start failed (1053: ...)"
+  std::uint32_t error = 0;        ///< the Win32 error that decided it, 0 if none
+  std::string detail;             ///< one line: "stopped and started", "start failed (1053: ...)"
   bool stopped = false;           ///< a STOP was sent and the service reached STOPPED
   bool started_directly = false;  ///< started without a stop: it was stopped, or its process died
 };
@@ -105,10 +105,10 @@ std::string_view toString(ScmView view);
 
 /// The mapping, pure: RUNNING, START_PENDING, CONTINUE_PENDING, PAUSE_PENDING, PAUSED ->
 /// kRunning (a process is there); STOPPED with a non-zero dwWin32ExitCode (1066 included: its
-/// service-specific code says more) -> kFailed; STOPPED with 0 or 1077 (never started) -> kUnknown, because PostgreSQL's own service (pg_ctl.c)
-/// reports exactly that when the postmaster dies, so the SCM cannot tell a crash from an
-/// operator's stop: the probes decide, and `pgvigil pause` is the operator's tool;
-/// STOP_PENDING and anything else -> kUnknown.
+/// service-specific code says more) -> kFailed; STOPPED with 0 or 1077 (never started) -> kUnknown,
+/// because PostgreSQL's own service (pg_ctl.c) reports exactly that when the postmaster dies, so
+/// the SCM cannot tell a crash from an operator's stop: the probes decide, and `pgvigil pause` is
+/// the operator's tool; STOP_PENDING and anything else -> kUnknown.
 ScmView viewOf(const ScmStatus& status);
 
 /// Error -> code: 1060 kNotFound, 5 kPermissionDenied, 1063/1065/1115/1722 kUnreachable, any
@@ -145,15 +145,15 @@ class ScmControl {
   enum class Wait { kReached, kLeft, kStalled, kTimedOut, kError };
   /// Polls while the service is in `pending` until it reaches target, leaves to another state,
   /// stalls (dwCheckPoint still for longer than dwWaitHint) or the deadline passes.
-  Wait waitFor(std::uint32_t target, std::uint32_t pending, ScmStatus& status,
-               TimePoint deadline, std::uint32_t& error);
+  Wait waitFor(std::uint32_t target, std::uint32_t pending, ScmStatus& status, TimePoint deadline,
+               std::uint32_t& error);
   /// StartServiceW and the wait for RUNNING. failed_stop_error: the error of a STOP that failed
   /// just before (0 if none), which makes "already running" a failure.
   ScmOutcome startAndWait(ScmOutcome outcome, TimePoint deadline, std::uint32_t failed_stop_error);
   ScmOutcome finish(ScmOutcome outcome, ScmOutcome::Code code, std::uint32_t error,
                     const std::string& what);
-  ScmOutcome waitFailed(ScmOutcome outcome, Wait wait, std::uint32_t error,
-                        const ScmStatus& status, const char* phase);
+  ScmOutcome waitFailed(ScmOutcome outcome, Wait wait, std::uint32_t error, const ScmStatus& status,
+                        const char* phase);
   void sleepUntilNextPoll(std::uint32_t wait_hint_ms, TimePoint deadline);
 
   ScmApi& api_;

@@ -40,22 +40,32 @@ std::unique_ptr<ScmApi> defaultApi(std::unique_ptr<ScmApi> api) {
 RestartOutcome::Result toRestartResult(ScmOutcome::Code code) {
   using R = RestartOutcome::Result;
   switch (code) {
-    case ScmOutcome::Code::kSucceeded: return R::kSucceeded;
-    case ScmOutcome::Code::kFailed: return R::kFailed;
-    case ScmOutcome::Code::kTimedOut: return R::kTimedOut;
-    case ScmOutcome::Code::kNotFound: return R::kNotFound;
-    case ScmOutcome::Code::kUnreachable: return R::kUnreachable;
-    case ScmOutcome::Code::kPermissionDenied: return R::kPermissionDenied;
+    case ScmOutcome::Code::kSucceeded:
+      return R::kSucceeded;
+    case ScmOutcome::Code::kFailed:
+      return R::kFailed;
+    case ScmOutcome::Code::kTimedOut:
+      return R::kTimedOut;
+    case ScmOutcome::Code::kNotFound:
+      return R::kNotFound;
+    case ScmOutcome::Code::kUnreachable:
+      return R::kUnreachable;
+    case ScmOutcome::Code::kPermissionDenied:
+      return R::kPermissionDenied;
   }
   return R::kFailed;
 }
 
 ServiceState toServiceState(ScmView view) {
   switch (view) {
-    case ScmView::kRunning: return ServiceState::kRunning;
-    case ScmView::kFailed: return ServiceState::kFailed;
-    case ScmView::kNotFound: return ServiceState::kNotFound;
-    case ScmView::kUnknown: return ServiceState::kUnknown;
+    case ScmView::kRunning:
+      return ServiceState::kRunning;
+    case ScmView::kFailed:
+      return ServiceState::kFailed;
+    case ScmView::kNotFound:
+      return ServiceState::kNotFound;
+    case ScmView::kUnknown:
+      return ServiceState::kUnknown;
   }
   return ServiceState::kUnknown;
 }
@@ -65,7 +75,8 @@ ScmRestarter::ScmRestarter(std::string service, const Clock& clock, std::unique_
     : service_(std::move(service)),
       clock_(clock),
       api_(defaultApi(std::move(api))),
-      control_(*api_, [this] { return clock_.now(); }, std::move(sleep)) {}
+      control_(
+          *api_, [this] { return clock_.now(); }, std::move(sleep)) {}
 
 RestartOutcome ScmRestarter::restart(const Deadline& deadline) {
   RestartOutcome out;

@@ -43,16 +43,16 @@ std::string toUtf8(std::wstring_view wide) {
 
 std::string win32Message(DWORD error) {
   wchar_t* buffer = nullptr;
-  const DWORD n = ::FormatMessageW(
-      FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS |
-          FORMAT_MESSAGE_MAX_WIDTH_MASK,
-      nullptr, error, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), reinterpret_cast<LPWSTR>(&buffer),
-      0, nullptr);
+  const DWORD n =
+      ::FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                           FORMAT_MESSAGE_IGNORE_INSERTS | FORMAT_MESSAGE_MAX_WIDTH_MASK,
+                       nullptr, error, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT),
+                       reinterpret_cast<LPWSTR>(&buffer), 0, nullptr);
   std::unique_ptr<wchar_t, decltype(&::LocalFree)> owned(buffer, &::LocalFree);
   if (n == 0 || buffer == nullptr) return {};
   std::string text = toUtf8(std::wstring_view(buffer, n));
-  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ' ||
-                           text.back() == '.'))
+  while (!text.empty() &&
+         (text.back() == '\r' || text.back() == '\n' || text.back() == ' ' || text.back() == '.'))
     text.pop_back();
   for (char& c : text)
     if (c == '\r' || c == '\n') c = ' ';
@@ -62,13 +62,12 @@ std::string win32Message(DWORD error) {
 std::uint32_t Win32ScmApi::open(const std::string& service, bool control) {
   close();
   const std::wstring machine = toWide(machine_);
-  manager_.reset(::OpenSCManagerW(machine.empty() ? nullptr : machine.c_str(), nullptr,
-                                  SC_MANAGER_CONNECT));
+  manager_.reset(
+      ::OpenSCManagerW(machine.empty() ? nullptr : machine.c_str(), nullptr, SC_MANAGER_CONNECT));
   if (!manager_) return ::GetLastError();
   const std::wstring name = toWide(service);
   if (name.empty()) return ERROR_INVALID_NAME;
-  const DWORD access =
-      SERVICE_QUERY_STATUS | (control ? (SERVICE_START | SERVICE_STOP) : DWORD{0});
+  const DWORD access = SERVICE_QUERY_STATUS | (control ? (SERVICE_START | SERVICE_STOP) : DWORD{0});
   service_.reset(::OpenServiceW(manager_.get(), name.c_str(), access));
   if (!service_) return ::GetLastError();
   return 0;
@@ -78,8 +77,8 @@ std::uint32_t Win32ScmApi::queryStatus(ScmStatus& out) {
   if (!service_) return ERROR_INVALID_HANDLE;
   SERVICE_STATUS_PROCESS st{};
   DWORD needed = 0;
-  if (!::QueryServiceStatusEx(service_.get(), SC_STATUS_PROCESS_INFO,
-                              reinterpret_cast<LPBYTE>(&st), sizeof st, &needed))
+  if (!::QueryServiceStatusEx(service_.get(), SC_STATUS_PROCESS_INFO, reinterpret_cast<LPBYTE>(&st),
+                              sizeof st, &needed))
     return ::GetLastError();
   out.state = st.dwCurrentState;
   out.win32_exit_code = st.dwWin32ExitCode;
