@@ -436,8 +436,15 @@ RestartOutcome SystemdRestarter::restart(const Deadline& deadline) {
                          std::string(method) + " " + unit_ + ": job done",
                          {},
                          {}});
+        // Say why, as systemctl would: the unit's Result ("exit-code", "start-limit-hit", ...).
+        std::string why;
+        SystemdUnitStatus after;
+        BusFailure ignored;
+        if (readStatus(bus.get(), path, deadline.sooner(std::chrono::seconds{2}), after, ignored) &&
+            !after.result.empty() && after.result != "success")
+          why = " (unit result " + after.result + ")";
         return finish({RestartOutcome::Result::kFailed,
-                       std::string(method) + " " + unit_ + ": job " + it->second,
+                       std::string(method) + " " + unit_ + ": job " + it->second + why,
                        {},
                        {}});
       }

@@ -129,6 +129,14 @@ CommandResult systemctl(std::vector<std::string> args) {
   return runCommand(args, 30s);
 }
 
+void requireSystemctl(std::vector<std::string> args) {
+  std::string cmd = "systemctl";
+  for (const auto& a : args) cmd += " " + a;
+  CommandResult r = systemctl(std::move(args));
+  BOOST_REQUIRE_MESSAGE(r.ok(), cmd << ": exit " << r.exit_code
+                                    << (r.timed_out ? " (timed out)" : "") << ": " << r.output);
+}
+
 pid_t mainPid(const std::string& unit) {
   return static_cast<pid_t>(std::atol(systemctlShow(unit, "MainPID").c_str()));
 }
@@ -389,8 +397,8 @@ BOOST_AUTO_TEST_CASE(silent_bus_is_unreachable_within_the_deadline) {
 }
 
 BOOST_AUTO_TEST_CASE(watcher_without_a_bus_stops_promptly_and_reports_nothing) {
+  Recorder rec;  // outlives the watcher, whose thread calls it
   SystemdServiceWatcher w("pgtest.service", "unix:path=/nonexistent/pgv/bus", Ms{5000});
-  Recorder rec;
   w.start([&](ServiceState s) { rec(s); });
   std::this_thread::sleep_for(200ms);
   BOOST_CHECK(!w.subscribed());
@@ -573,7 +581,7 @@ BOOST_AUTO_TEST_CASE(operator_stop_is_respected) {
   requirePgUp();
   const std::string unit = env("PGV_UNIT");
   SystemdRestarter r(unit, SystemClock::instance());
-  BOOST_REQUIRE(systemctl({"stop", unit}).ok());
+  requireSystemctl({"stop", unit});
   BOOST_CHECK_EQUAL(systemctlShow(unit, "ActiveState"), "inactive");
   BOOST_CHECK_EQUAL(r.query(Deadline(SystemClock::instance(), 5s)), ServiceState::kOperatorStopped);
   // The engine would not ask; if it did, the restarter still does not start it.
@@ -601,6 +609,7 @@ BOOST_AUTO_TEST_CASE(failing_start_reports_the_job_result) {
   RestartOutcome out = r.restart(Deadline(SystemClock::instance(), 20s));
   BOOST_CHECK_EQUAL(out.result, Result::kFailed);
   BOOST_CHECK_MESSAGE(out.detail.find("job failed") != std::string::npos, out.detail);
+  BOOST_CHECK_MESSAGE(out.detail.find("unit result exit-code") != std::string::npos, out.detail);
   systemctl({"reset-failed", kBrokenUnit});
 }
 
@@ -623,8 +632,8 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
   requirePgUp();
   const std::string unit = env("PGV_UNIT");
   SystemdRestarter r(unit, SystemClock::instance());
+  Recorder rec;  // outlives the watcher, whose thread calls it
   SystemdServiceWatcher w(unit);
-  Recorder rec;
   w.start([&](ServiceState s) { rec(s); });
   BOOST_REQUIRE(waitFor([&] { return w.subscribed(); }, 5s));
   BOOST_CHECK_EQUAL(rec.size(), 0u);  // the first state is a baseline, not a transition
@@ -645,7 +654,7 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
 
   // A restart passes through a dead moment with a start job queued: neither a stop nor a crash.
   mark = rec.size();
-  BOOST_REQUIRE(systemctl({"restart", unit}).ok());
+  requireSystemctl({"restart", unit});
   std::this_thread::sleep_for(300ms);
   {
     std::lock_guard lock(rec.mu);
@@ -655,7 +664,7 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
 
   mark = rec.size();
   t0 = std::chrono::steady_clock::now();
-  BOOST_REQUIRE(systemctl({"stop", unit}).ok());
+  requireSystemctl({"stop", unit});
   auto stoppedAt = rec.waitFor(ServiceState::kOperatorStopped, mark, 5s);
   BOOST_CHECK_MESSAGE(stoppedAt, "the watcher did not report the operator stop");
   {
@@ -665,7 +674,7 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
   }
 
   mark = rec.size();
-  BOOST_REQUIRE(systemctl({"start", unit}).ok());
+  requireSystemctl({"start", unit});
   BOOST_CHECK(rec.waitFor(ServiceState::kRunning, mark, 3s));
 
   t0 = std::chrono::steady_clock::now();
@@ -676,13 +685,13 @@ BOOST_AUTO_TEST_CASE(watcher_sees_failure_stop_and_start_at_once) {
 BOOST_AUTO_TEST_CASE(watcher_survives_a_restart_of_the_bus) {
   requirePgUp();
   const std::string unit = env("PGV_UNIT");
+  Recorder rec;  // outlives the watcher, whose thread calls it
   SystemdServiceWatcher w(unit, "", Ms{200});
-  Recorder rec;
   w.start([&](ServiceState s) { rec(s); });
   BOOST_REQUIRE(waitFor([&] { return w.subscribed(); }, 5s));
 
   // dbus-daemon goes away; systemd itself is still reachable on its private socket.
-  BOOST_REQUIRE(systemctl({"stop", "dbus.socket", "dbus.service"}).ok());
+  requireSystemctl({"stop", "dbus.socket", "dbus.service"});
   BOOST_CHECK(waitFor([&] { return !w.subscribed(); }, 5s));
   // The crash happens while nobody can tell the watcher...
   const pid_t pid = mainPid(unit);
@@ -692,7 +701,7 @@ BOOST_AUTO_TEST_CASE(watcher_survives_a_restart_of_the_bus) {
   BOOST_CHECK_EQUAL(rec.size(), 0u);
   // ...and is reported once the bus is back.
   const auto t0 = std::chrono::steady_clock::now();
-  BOOST_REQUIRE(systemctl({"start", "dbus.socket"}).ok());
+  requireSystemctl({"start", "dbus.socket"});
   BOOST_CHECK_MESSAGE(rec.waitFor(ServiceState::kFailed, 0, 15s),
                       "the watcher did not report the crash it missed");
   BOOST_TEST_MESSAGE("missed crash reported " << msSince(t0) << " ms after the bus came back");

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +25,7 @@
 
 extern char** environ;
 
+#include "support/docker_engine.h"
 #include "support/pg_cluster.h"
 
 namespace pgvigil::test {
@@ -37,7 +37,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* kImage = "pgvigil-test/empty";
 constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
 constexpr std::size_t kMaxOutput = 256 * 1024;
 
@@ -61,13 +60,6 @@ void writeFile(const std::string& path, const std::string& text, bool append = f
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void chownRecursive(const std::string& path, uid_t uid, gid_t gid) {
   if (::lchown(path.c_str(), uid, gid) != 0) return;
   if (!fs::is_directory(fs::symlink_status(path))) return;
@@ -83,19 +75,6 @@ bool sleepUntilOr(steady_clock::time_point deadline, milliseconds step) {
 }
 
 std::atomic<int> gCounter{0};
-
-/// Detaches every mount point at or below dir (deepest first), e.g. the netns a dockerd we
-/// started left in its exec-root.
-void unmountBelow(const std::string& dir) {
-  std::ifstream mounts("/proc/self/mounts");
-  std::vector<std::string> points;
-  std::string device, point, rest;
-  while (mounts >> device >> point && std::getline(mounts, rest))
-    if (point == dir || point.rfind(dir + "/", 0) == 0) points.push_back(point);
-  std::sort(points.begin(), points.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& p : points) ::umount2(p.c_str(), MNT_DETACH);
-}
 
 }  // namespace
 
@@ -148,6 +127,8 @@ CommandResult runCommand(const std::vector<std::string>& argv, milliseconds time
     ::_exit(127);
   }
   ::close(fds[1]);
+  // Ours to wait for: the fixtures' subreaper thread must leave it alone.
+  Subreaper::instance().own(pid);
   const auto deadline = steady_clock::now() + timeout;
   char buf[4096];
   for (;;) {
@@ -168,96 +149,35 @@ CommandResult runCommand(const std::vector<std::string>& argv, milliseconds time
   }
   ::close(fds[0]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
-  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  Subreaper::instance().disown(pid);
+  if (waited == pid && !result.timed_out && WIFEXITED(status))
+    result.exit_code = WEXITSTATUS(status);
   return result;
 }
 
 struct SystemdContainer::Impl {
   SystemdContainerOptions options;
   std::string name;
-  std::string dir;                      // bind-mounted into the container at the same path
-  std::string docker_dir;               // a private dockerd's data/exec roots, when one was started
-  std::vector<std::string> docker_env;  // DOCKER_HOST=... for a private dockerd
-  pid_t dockerd_pid = -1;
+  std::string dir;                       // bind-mounted into the container at the same path
+  std::unique_ptr<DockerEngine> engine;  // the host's dockerd, or a private one it started
+  std::string image;
   bool container_created = false;
   int pg_port = 0;
 
-  CommandResult docker(std::vector<std::string> args, milliseconds timeout) const {
-    args.insert(args.begin(), "docker");
-    return runCommand(args, timeout, docker_env);
-  }
-
-  void startDockerIfNeeded() {
-    if (docker({"info", "--format", "{{.ServerVersion}}"}, 15s).ok()) return;
-    docker_dir = makeTempDir("pgv-sd-dockerd.");
-    const std::string sock = docker_dir + "/docker.sock";
-    const std::string log = docker_dir + "/dockerd.log";
-    pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork dockerd: " + std::string(strerror(errno)));
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a crashed test still takes its dockerd down
-      ::setpgid(0, 0);
-      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (out >= 0) {
-        ::dup2(out, 1);
-        ::dup2(out, 2);
-      }
-      int devnull = ::open("/dev/null", O_RDONLY);
-      if (devnull >= 0) ::dup2(devnull, 0);
-      const std::string host = "unix://" + sock;
-      const std::string data = docker_dir + "/data";
-      const std::string exec = docker_dir + "/exec";
-      const std::string pidfile = docker_dir + "/dockerd.pid";
-      ::execlp("dockerd", "dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false", "-H",
-               host.c_str(), "--data-root", data.c_str(), "--exec-root", exec.c_str(), "--pidfile",
-               pidfile.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
+  CommandResult docker(const std::vector<std::string>& args, milliseconds timeout) const {
+    CommandResult r;
+    auto seconds = std::chrono::ceil<std::chrono::seconds>(timeout);
+    try {
+      r.exit_code = engine->docker(args, &r.output, seconds);
+    } catch (const std::exception& e) {
+      r.output = e.what();
+      r.exit_code = -1;
     }
-    dockerd_pid = pid;
-    docker_env = {"DOCKER_HOST=unix://" + sock};
-    const auto deadline = steady_clock::now() + 60s;
-    while (!docker({"info", "--format", "{{.ServerVersion}}"}, 10s).ok()) {
-      int status = 0;
-      if (::waitpid(dockerd_pid, &status, WNOHANG) == dockerd_pid) {
-        dockerd_pid = -1;
-        throw std::runtime_error("dockerd exited at start: " + readFile(log));
-      }
-      if (!sleepUntilOr(deadline, 200ms))
-        throw std::runtime_error("dockerd did not answer within 60 s: " + readFile(log));
-    }
-  }
-
-  void stopPrivateDocker() {
-    if (dockerd_pid > 0) {
-      ::kill(dockerd_pid, SIGTERM);
-      const auto deadline = steady_clock::now() + 30s;
-      int status = 0;
-      while (::waitpid(dockerd_pid, &status, WNOHANG) == 0) {
-        if (!sleepUntilOr(deadline, 100ms)) {
-          ::kill(dockerd_pid, SIGKILL);
-          ::waitpid(dockerd_pid, &status, 0);
-          break;
-        }
-      }
-      dockerd_pid = -1;
-    }
-    if (!docker_dir.empty()) {
-      unmountBelow(docker_dir);  // dockerd leaves its default netns bind-mounted in exec-root
-      std::error_code ec;
-      fs::remove_all(docker_dir, ec);
-      docker_dir.clear();
-    }
-  }
-
-  void ensureImage() {
-    if (docker({"image", "inspect", "--format", "{{.Id}}", kImage}, 30s).ok()) return;
-    const std::string tar = dir + "/empty.tar";
-    CommandResult t = runCommand({"tar", "cf", tar, "--files-from", "/dev/null"}, 30s);
-    if (!t.ok()) throw std::runtime_error("tar: " + t.output);
-    CommandResult r = docker({"import", tar, kImage}, 60s);
-    if (!r.ok()) throw std::runtime_error("docker import: " + r.output);
+    r.timed_out = r.exit_code == -1;
+    return r;
   }
 
   void prepareEtc() {
@@ -291,7 +211,9 @@ struct SystemdContainer::Impl {
     if (!r.ok()) throw std::runtime_error("initdb: " + r.output);
     pg_port = freeLoopbackPort();
     std::ostringstream unit;
-    unit << "[Unit]\nDescription=pgvigil test PostgreSQL\n\n"
+    // StartLimitIntervalSec=0: the tests start and restart it dozens of times a minute, past
+    // systemd's default of 5 starts in 10 s.
+    unit << "[Unit]\nDescription=pgvigil test PostgreSQL\nStartLimitIntervalSec=0\n\n"
          << "[Service]\nType=notify\nUser=postgres\n"
          << "ExecStart=" << kPgBin << "/postgres -D " << pgdir << "/data -p " << pg_port << " -k "
          << pgdir << " -c listen_addresses=127.0.0.1\n"
@@ -346,7 +268,7 @@ struct SystemdContainer::Impl {
       args.push_back("-v");
       args.push_back(path + ":" + path + ":ro");
     }
-    args.push_back(kImage);
+    args.push_back(image);
     args.push_back("/lib/systemd/systemd");
     CommandResult r = docker(args, 60s);
     container_created = true;  // even a failed run may leave a created container behind
@@ -378,8 +300,8 @@ SystemdContainer::SystemdContainer(SystemdContainerOptions options) : impl_(new 
   impl_->name = "pgv-systemd-" + std::to_string(::getpid()) + "-" + std::to_string(gCounter++);
   try {
     impl_->dir = makeTempDir("pgv-systemd.");
-    impl_->startDockerIfNeeded();
-    impl_->ensureImage();
+    impl_->engine = std::make_unique<DockerEngine>();
+    impl_->image = impl_->engine->emptyImage();  // an image with no files, imported once
     impl_->prepareEtc();
     if (impl_->options.postgres) impl_->preparePostgres();
     impl_->runContainer();
@@ -389,7 +311,7 @@ SystemdContainer::SystemdContainer(SystemdContainerOptions options) : impl_(new 
     }
   } catch (...) {
     impl_->removeContainer();
-    impl_->stopPrivateDocker();
+    impl_->engine.reset();
     std::error_code ec;
     if (!impl_->dir.empty()) fs::remove_all(impl_->dir, ec);
     delete impl_;
@@ -399,7 +321,7 @@ SystemdContainer::SystemdContainer(SystemdContainerOptions options) : impl_(new 
 
 SystemdContainer::~SystemdContainer() {
   impl_->removeContainer();
-  impl_->stopPrivateDocker();
+  impl_->engine.reset();  // stops only a dockerd it started
   std::error_code ec;
   fs::remove_all(impl_->dir, ec);
   delete impl_;

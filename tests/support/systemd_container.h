@@ -2,17 +2,15 @@
 // PostgreSQL cluster installed as a Type=notify unit in it, for the systemd restarter tests.
 //
 // What the constructor does, and the destructor undoes (also when a test fails):
-//   - uses the dockerd on /var/run/docker.sock when one answers; otherwise starts a private one
-//     (--bridge=none, no iptables, its own socket, data-root and exec-root in a temp dir) and
-//     stops exactly that pid at the end;
-//   - imports the empty image pgvigil-test/empty when missing (no registry here);
+//   - a DockerEngine (docker_engine.h): the dockerd that answers on /var/run/docker.sock, or a
+//     private one (no bridge, no iptables) that it stops at the end, and the empty image;
 //   - copies /etc into a temp root, strips every *.wants link and rc?.d, writes the units and
 //     files the test asks for, and the PostgreSQL unit (initdb as the postgres user first);
 //   - runs /lib/systemd/systemd as PID 1 with --network host and the host's /usr, /lib, /bin,
 //     /sbin read-only, and waits until `systemctl is-system-running` says running or degraded;
 //   - starts the PostgreSQL unit and waits until it answers SELECT 1 on 127.0.0.1.
-// Teardown: docker rm -f (the container and its anonymous volumes), the temp dirs, the private
-// dockerd if it started one. Never signals anything it did not start.
+// Teardown: docker rm -f (the container and its anonymous volumes), the temp dirs, then the
+// DockerEngine (a dockerd and image only if it made them). Never signals anything it did not start.
 #pragma once
 
 #include <chrono>
