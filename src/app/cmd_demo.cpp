@@ -92,6 +92,9 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
     err << "pgvigil demo: the restart recipe pg-restart was not found (set PGVIGIL_PG_RESTART)\n";
     return 1;
   }
+  // Signals first: every thread started from here on (the reaper's too) inherits the mask, so
+  // SIGINT/SIGTERM can only reach the run loop's sigtimedwait.
+  blockAgentSignals();
   // Reap killed postmasters (this machine's init may not): before the cluster starts, so the
   // first postmaster is re-parented here too when pg_ctl's intermediate process exits.
   OrphanReaper reaper;
@@ -106,7 +109,6 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
   std::string listen = listenArg.value_or(loopbackPortFree(8787) ? "127.0.0.1:8787" : "127.0.0.1:0");
   Config config = demoConfig(*cluster, listen, script);
 
-  blockAgentSignals();
   RunHooks hooks;
   hooks.reload = [&config](std::string*) { return std::optional<Config>(config); };
   hooks.on_ready = [&](Agent&, const HttpServer* http) {

@@ -9,10 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <Poco/Pipe.h>
-#include <Poco/PipeStream.h>
-#include <Poco/Process.h>
-#include <Poco/StreamCopier.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -23,6 +19,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
+#include "restart/process_launcher.h"
+
 namespace fs = std::filesystem;
 
 namespace pgvigil {
@@ -30,19 +29,15 @@ namespace {
 
 bool isExecutable(const fs::path& p) { return ::access(p.c_str(), X_OK) == 0; }
 
-std::string commandOutput(const std::string& program, const std::vector<std::string>& args) {
-  try {
-    Poco::Pipe out;
-    auto handle = Poco::Process::launch(program, args, nullptr, &out, nullptr);
-    Poco::PipeInputStream in(out);
-    std::string text;
-    Poco::StreamCopier::copyToString(in, text);
-    if (handle.wait() != 0) return "";
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-    return text;
-  } catch (const std::exception&) {
+std::string commandOutput(const std::vector<std::string>& argv) {
+  PosixProcessLauncher launcher;
+  SpawnResult spawned = launcher.spawn(argv);
+  if (!spawned.child || !spawned.child->waitExit(Deadline(SystemClock::instance(), std::chrono::seconds(10))))
     return "";
-  }
+  std::string text = spawned.child->output().text();
+  if (!spawned.child->reap().success()) return "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
 }
 
 }  // namespace
@@ -52,7 +47,7 @@ std::string findPostgresBinDir() {
     if (isExecutable(fs::path(env) / "initdb")) return env;
     throw LocalClusterError(std::string("PGVIGIL_PG_BINDIR=") + env + " has no initdb");
   }
-  std::string fromPgConfig = commandOutput("pg_config", {"--bindir"});
+  std::string fromPgConfig = commandOutput({"pg_config", "--bindir"});
   if (!fromPgConfig.empty() && isExecutable(fs::path(fromPgConfig) / "initdb")) return fromPgConfig;
   // Debian/Ubuntu: /usr/lib/postgresql/NN/bin, the newest first.
   int best = -1;
@@ -160,19 +155,21 @@ std::vector<std::string> LocalCluster::asOwner(std::vector<std::string> argv) co
 }
 
 int LocalCluster::run(const std::vector<std::string>& argv, std::string* output) const {
-  try {
-    Poco::Pipe out;
-    std::vector<std::string> args(argv.begin() + 1, argv.end());
-    auto handle = Poco::Process::launch(argv[0], args, nullptr, &out, &out);
-    Poco::PipeInputStream in(out);
-    std::string text;
-    Poco::StreamCopier::copyToString(in, text);
-    if (output) *output = text;
-    return handle.wait();
-  } catch (const std::exception& e) {
-    if (output) *output = e.what();
+  // The restart layer's launcher: own process group, default signal dispositions and an empty
+  // signal mask, whatever the caller blocks (the demo blocks the signals it waits for).
+  PosixProcessLauncher launcher(64 * 1024);
+  SpawnResult spawned = launcher.spawn(argv);
+  if (!spawned.child) {
+    if (output) *output = describeSpawnError(spawned.error, argv.front());
     return -1;
   }
+  const bool exited = spawned.child->waitExit(Deadline(SystemClock::instance(), std::chrono::minutes(2)));
+  if (output) *output = spawned.child->output().text();
+  if (!exited) return -1;  // the destructor kills its group
+  const ExitStatus status = spawned.child->reap();
+  if (status.success()) return 0;
+  if (status.signaled) return 128 + status.signal;
+  return status.lost ? -1 : status.code;
 }
 
 struct OrphanReaper::Impl {
