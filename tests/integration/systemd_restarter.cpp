@@ -66,6 +66,10 @@ std::ostream& operator<<(std::ostream& os, RestartOutcome::Result r) {
 
 namespace {
 
+/// Where the hardened units find this test binary and the agent (see ContainerSuite).
+constexpr const char* kTestBinMount = "/opt/pgvigil-test/bin";
+constexpr const char* kAgentBinMount = "/opt/pgvigil-test/agent";
+
 constexpr const char* kInsideEnv = "PGVIGIL_SYSTEMD_INSIDE";
 constexpr const char* kBrokenUnit = "pgv-broken.service";
 constexpr const char* kSlowUnit = "pgv-slow.service";
@@ -264,8 +268,13 @@ struct ContainerSuite {
       o.bind_ro.push_back(agentDir);
     // The shipped agent unit, its ExecStart replaced by this binary in a stand-in mode that does
     // what the agent does through the hardening: read the unit, restart it, then READY=1.
+    // Hardened units cannot see /tmp, /root or /home, where a build dir may be: they run the
+    // binaries from fixed read-only mounts instead.
+    o.bind_ro_at.emplace_back(std::filesystem::path(exe).parent_path().string(), kTestBinMount);
+    o.bind_ro_at.emplace_back(agentDir, kAgentBinMount);
     o.units[kStandInUnit] = agentUnitText(
-        exe + " --run_test=inside/sandboxed_stand_in --log_level=message",
+        std::string(kTestBinMount) + "/" + std::filesystem::path(exe).filename().string() +
+            " --run_test=inside/sandboxed_stand_in --log_level=message",
         {std::string("Environment=") + kInsideEnv + "=1", "Environment=PGV_UNIT=pgtest.service"});
     const auto t0 = std::chrono::steady_clock::now();
     container = std::make_unique<SystemdContainer>(std::move(o));
@@ -499,7 +508,7 @@ BOOST_AUTO_TEST_CASE(agent_unit_runs_and_restarts_postgres) {
   const std::string unitPath = c.dir() + "/root/etc/systemd/system/" + kAgentUnit;
   {
     std::ofstream out(unitPath);
-    out << agentUnitText(std::string(PGVIGIL_BINARY) + " run -c " + config, {});
+    out << agentUnitText(std::string(kAgentBinMount) + "/pgvigil run -c " + config, {});
   }
   BOOST_REQUIRE(c.systemctl({"daemon-reload"}).ok());
   CommandResult start = c.systemctl({"start", kAgentUnit}, 60s);

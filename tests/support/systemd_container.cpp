@@ -268,6 +268,10 @@ struct SystemdContainer::Impl {
       args.push_back("-v");
       args.push_back(path + ":" + path + ":ro");
     }
+    for (const auto& [host, inside] : options.bind_ro_at) {
+      args.push_back("-v");
+      args.push_back(host + ":" + inside + ":ro");
+    }
     args.push_back(image);
     args.push_back("/lib/systemd/systemd");
     CommandResult r = docker(args, 60s);

@@ -45,6 +45,9 @@ struct SystemdContainerOptions {
   std::vector<std::string> group_lines;
   /// Host paths mounted read-only at the same path (the build dir, so tests can run inside).
   std::vector<std::string> bind_ro;
+  /// Host dir -> container path, read-only: for programs a hardened unit runs (PrivateTmp and
+  /// ProtectHome hide /tmp, /root and /home from it, wherever the build dir is).
+  std::vector<std::pair<std::string, std::string>> bind_ro_at;
 };
 
 class SystemdContainer {
