@@ -1,5 +1,7 @@
 #include "events/event_format.h"
 
+#include "core/json_escape.h"
+
 #include <Poco/Dynamic/Var.h>
 
 #include <array>
@@ -82,33 +84,7 @@ void appendTextValue(std::string& out, std::string_view v) {
     return;
   }
   out.push_back('"');
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
+  appendJsonEscaped(out, v);
   out.push_back('"');
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/json_escape.h"  // appendJsonEscaped, used by the writer
 
 namespace pgvigil {
 
@@ -42,8 +43,6 @@ class JsonWriter {
   bool afterKey_ = false;
 };
 
-/// JSON string escaping (without the quotes).
-void appendJsonEscaped(std::string& out, std::string_view s);
 /// "2026-11-22T13:25:37.123Z"
 std::string formatRfc3339(WallTime t);
 /// The shortest text that reads back as the same double; "NaN", "+Inf", "-Inf" for non-finite.
