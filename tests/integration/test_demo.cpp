@@ -82,7 +82,8 @@ BOOST_AUTO_TEST_CASE(demo_watches_restarts_and_cleans_up) {
   options.binary = pgvigilBinary();
   options.args = {"demo", "--listen", "127.0.0.1:" + std::to_string(port)};
   AgentProcess demo(options);
-  auto running = demo.waitForLine("pgvigil demo is running", 60s);
+  // The banner's last line: everything it prints before (paths, ports) has arrived by then.
+  auto running = demo.waitForLine("Events follow", 60s);
   BOOST_REQUIRE_MESSAGE(running, demo.output());
   std::smatch m;
   const std::string out = demo.output();
