@@ -299,6 +299,9 @@ def main():
         report["pgvigil_idle"] = {"rss_mb": rss, "cpu_pct": cpu, "postgres_log_lines_per_min": (len(pg.log_lines()) - lines0) * (60 / (20 if QUICK else 60))}
         report["pgvigil_http"] = {"health": wrk(f"http://127.0.0.1:{port}/health"), "metrics": wrk(f"http://127.0.0.1:{port}/metrics")}
         report["pgvigil_kill9"] = kill_trials(pg, "pgvigil", stamps)
+        # Let the agent confirm the last recovery first: a hang inside a restart's grace is
+        # (by design) waited out for the whole grace before hang_after starts to count.
+        time.sleep(3)
         report["pgvigil_hung_cured_after_s"] = scenario_hung(pg, 40)
         pg.wait_up()
         time.sleep(2)
@@ -317,6 +320,7 @@ def main():
         report["monit_idle"] = {"rss_mb": rss, "cpu_pct": cpu, "postgres_log_lines_per_min": (len(pg.log_lines()) - lines0) * (60 / (20 if QUICK else 60))}
         report["monit_http"] = {"status_page": wrk(f"http://127.0.0.1:{mport}/")}
         report["monit_kill9"] = kill_trials(pg, "monit", stamps)
+        time.sleep(3)
         report["monit_hung_cured_after_s"] = scenario_hung(pg, 40)
         pg.wait_up()
         time.sleep(2)

@@ -82,13 +82,34 @@ BOOST_AUTO_TEST_CASE(demo_watches_restarts_and_cleans_up) {
   options.binary = pgvigilBinary();
   options.args = {"demo", "--listen", "127.0.0.1:" + std::to_string(port)};
   AgentProcess demo(options);
+  // On any failure below, stop the demo the way a user would (SIGINT: it stops PostgreSQL and
+  // removes its dir) before AgentProcess's SIGKILL; then make sure the cluster is gone anyway
+  // (its postmaster runs in its own process group, out of reach of that SIGKILL).
+  std::string clusterDir;
+  struct Cleanup {
+    AgentProcess& demo;
+    std::string& dir;
+    ~Cleanup() {
+      if (demo.running()) {
+        demo.signal(SIGINT);
+        demo.wait(30s);
+      }
+      if (!dir.empty() && fs::exists(dir + "/data/postmaster.pid")) {
+        const std::string stop = "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D " + dir +
+                                 "/data -m immediate -w -t 20 >/dev/null 2>&1";
+        [[maybe_unused]] int rc = std::system(stop.c_str());
+      }
+      std::error_code ec;
+      if (!dir.empty()) fs::remove_all(dir, ec);
+    }
+  } cleanup{demo, clusterDir};
   // The banner's last line: everything it prints before (paths, ports) has arrived by then.
   auto running = demo.waitForLine("Events follow", 60s);
   BOOST_REQUIRE_MESSAGE(running, demo.output());
   std::smatch m;
   const std::string out = demo.output();
   BOOST_REQUIRE(std::regex_search(out, m, std::regex("PostgreSQL +(/\\S+)")));
-  const std::string clusterDir = m[1];
+  clusterDir = m[1];
   BOOST_REQUIRE(std::regex_search(out, m, std::regex("\\(port ([0-9]+)")));
   const int pgPort = std::stoi(m[1]);
   HttpClient http("127.0.0.1", port);
