@@ -827,13 +827,7 @@ ConnectTrace connectTraced(const ConnectParams& params, const Deadline& deadline
                            const std::vector<std::string>& secrets) {
   ConnectTrace t;
   const auto start = std::chrono::steady_clock::now();
-  std::vector<const char*> keys, values;
-  for (size_t i = 0; i < params.keys.size(); ++i) {
-    keys.push_back(params.keys[i].c_str());
-    values.push_back(params.values[i].c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
+  const std::vector<const char*> keys = params.keywordArray(), values = params.valueArray();
   t.conn.reset(PQconnectStartParams(keys.data(), values.data(), 0));
   if (!t.conn) {
     t.error = "out of memory";

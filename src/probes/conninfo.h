@@ -32,6 +32,16 @@ std::string redactConnInfo(const std::string& conninfo);
 struct ConnectParams {
   std::vector<std::string> keys;
   std::vector<std::string> values;
+  /// NULL-terminated arrays for PQconnectStartParams; valid while this object lives unchanged.
+  std::vector<const char*> keywordArray() const { return cStrings(keys); }
+  std::vector<const char*> valueArray() const { return cStrings(values); }
+  static std::vector<const char*> cStrings(const std::vector<std::string>& in) {
+    std::vector<const char*> out;
+    out.reserve(in.size() + 1);
+    for (const auto& s : in) out.push_back(s.c_str());
+    out.push_back(nullptr);
+    return out;
+  }
 };
 ConnectParams buildConnectParams(const ConnInfo& info, const std::string& applicationName,
                                  int connectTimeoutSeconds, int statementTimeoutMs);

@@ -92,13 +92,7 @@ bool MonitorConnection::open() {
       params.values.push_back(v);
     }
   }
-  std::vector<const char*> keys, values;
-  for (size_t i = 0; i < params.keys.size(); ++i) {
-    keys.push_back(params.keys[i].c_str());
-    values.push_back(params.values[i].c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
+  const std::vector<const char*> keys = params.keywordArray(), values = params.valueArray();
   conn_.reset(PQconnectStartParams(keys.data(), values.data(), 0));
   if (!conn_) {
     setFailure(State::kFailed, Phase::kConnect, "out of memory", "");

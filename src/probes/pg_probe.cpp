@@ -196,13 +196,7 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
   int connectTimeout = int(std::ceil(double(deadline.remaining().count()) / 1000.0));
   ConnectParams params = buildConnectParams(effective, options.application_name, connectTimeout,
                                             int(options.statement_timeout.count()));
-  std::vector<const char*> keys, values;
-  for (size_t i = 0; i < params.keys.size(); ++i) {
-    keys.push_back(params.keys[i].c_str());
-    values.push_back(params.values[i].c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
+  const std::vector<const char*> keys = params.keywordArray(), values = params.valueArray();
 
   out.conn.reset(PQconnectStartParams(keys.data(), values.data(), 0));
   if (!out.conn) return fail(Cause::kInternal, Phase::kConnect, "out of memory", "");
