@@ -33,7 +33,7 @@ BOOST_AUTO_TEST_CASE(kill9_is_seen_at_once_and_health_flips_back) {
   agent.waitUp();
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 10s), agent.process->output());
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 5s));
-  std::this_thread::sleep_for(300ms);  // let the monitoring connection open after the good round
+  BOOST_REQUIRE(waitMonitorConnection(pg, 5s));  // opened after the first good round
 
   const auto killed = std::chrono::steady_clock::now();
   pg.kill9();
@@ -51,7 +51,10 @@ BOOST_AUTO_TEST_CASE(kill9_is_seen_at_once_and_health_flips_back) {
   // The next round is up to an interval away: a restart is not this agent's job here (method
   // none), so ask for the check by waiting on the regular schedule, bounded by the interval.
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 25s), agent.process->output());
-  std::this_thread::sleep_for(300ms);
+  BOOST_REQUIRE(agent.process->waitForLine(
+      [](const std::string& l) { return l.find("event=target_healthy") != std::string::npos &&
+                                        l.find("previous_state=unhealthy") != std::string::npos; },
+      5s));
   BOOST_TEST(countEvents(*agent.process, "target_unhealthy", "main") == 1u);
   BOOST_TEST(countEvents(*agent.process, "target_healthy", "main") == 2u);  // start + recovery
   agent.process->signal(SIGTERM);

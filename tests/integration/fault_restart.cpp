@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(kill9_is_restarted_once_with_the_events_in_order) {
   auto agent = startAgent(dir, target(pg.conninfo(), pgRestart(pg)));
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
-  std::this_thread::sleep_for(500ms);
+  BOOST_REQUIRE(waitMonitorConnection(pg, 5s));
   const auto from = agent.process->lineCount();
   const auto killed = Clock::now();
   pg.kill9();

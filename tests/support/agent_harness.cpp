@@ -84,6 +84,23 @@ std::optional<std::chrono::milliseconds> waitStatus(const HttpClient& http, cons
   return std::nullopt;
 }
 
+bool waitMonitorConnection(PgCluster& pg, std::chrono::milliseconds timeout) {
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < timeout) {
+    try {
+      if (pg.query("select count(*) from pg_stat_activity where application_name = 'pgvigil'"
+                   " and state = 'idle' and backend_type = 'client backend'"
+                   // a round's own session lives milliseconds; the monitoring one stays
+                   " and now() - backend_start > interval '300 milliseconds'") != "0")
+        return true;
+    } catch (const std::exception&) {
+      // not up yet: try again
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 void AgentUnderTest::waitUp(std::chrono::milliseconds timeout) {
   if (!waitStatus(*http, "/livez", 200, timeout))
     throw std::runtime_error("the agent did not come up; its output:\n" + process->output());

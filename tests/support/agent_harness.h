@@ -14,6 +14,8 @@
 
 namespace pgvigil::test {
 
+class PgCluster;
+
 class TempDir {
  public:
   TempDir();
@@ -39,6 +41,10 @@ std::optional<std::string> waitEvent(AgentProcess& agent, const std::string& nam
 /// Polls `path` until its status is `status`; returns the time it took, or nullopt.
 std::optional<std::chrono::milliseconds> waitStatus(const HttpClient& http, const std::string& path,
                                                     int status, std::chrono::milliseconds timeout);
+
+/// Waits until the agent's long-lived monitoring connection (application_name pgvigil, idle) is
+/// in the cluster's pg_stat_activity: from then on a crash is seen through it.
+bool waitMonitorConnection(PgCluster& pg, std::chrono::milliseconds timeout);
 
 /// A running agent on a config: the text of `targetsYaml` goes under `targets:`; the agent
 /// section gets a free listen port, a state dir in `dir`, and text logs on stdout.
