@@ -23,13 +23,13 @@ std::size_t workerCount(std::size_t requested, std::size_t targets) {
   return std::clamp<std::size_t>(targets, 2, 16);
 }
 
-/// Confirmation rounds come fast (a refused connection costs microseconds) so that a crash is
-/// confirmed over unhealthy_after rounds in a fraction of a second; the first rounds after start
-/// are spread at about 100 targets a second, so a long interval does not delay the first verdict.
+/// Confirmation rounds come 50 ms apart at any interval (a refused connection costs
+/// microseconds, a hung one already took `timeout`), so that a crash is confirmed over
+/// unhealthy_after rounds in a fraction of a second; the first rounds after start are spread at
+/// about 100 targets a second, so a long interval does not delay the first verdict.
 Scheduler::Options schedulerOptions(std::size_t targets) {
   Scheduler::Options o;
-  o.minConfirmInterval = std::chrono::milliseconds(100);
-  o.confirmDivisor = 20;
+  o.confirmInterval = std::chrono::milliseconds(50);
   o.maxStartSpread = std::max<Millis>(std::chrono::seconds(1), std::chrono::milliseconds(10 * targets));
   return o;
 }
@@ -162,8 +162,16 @@ void Agent::loop() {
     if (options_.on_tick) options_.on_tick(now);
     auto wakeAt = now + kLoopPeriod;
     if (auto due = scheduler_.nextDue(); due && *due < wakeAt) wakeAt = *due;
-    loopCv_.wait_until(lock, wakeAt, [this] { return stopping_; });
+    // Woken early by wakeLoop() (a round finished, a crash hint, a restart done): the schedule
+    // changed, so look again at once instead of sleeping to the old wake time.
+    loopCv_.wait_until(lock, wakeAt, [this] { return stopping_ || loopWake_; });
+    loopWake_ = false;
   }
+}
+
+void Agent::wakeLoop() {
+  loopWake_ = true;  // mutex_ held by the caller
+  loopCv_.notify_all();
 }
 
 void Agent::worker() {
@@ -207,7 +215,7 @@ void Agent::runRoundFor(const std::string& name) {
     target->first_round_done = true;
     firstRoundCv_.notify_all();
   }
-  loopCv_.notify_all();
+  wakeLoop();
 }
 
 void Agent::handle(const TargetPtr& target, Action action, std::unique_lock<std::mutex>& lock) {
@@ -218,7 +226,7 @@ void Agent::handle(const TargetPtr& target, Action action, std::unique_lock<std:
   for (const auto& e : action.events) events_.emit(e);
   if (action.probeNow) {
     scheduler_.runNow(target->config.name, clock_.now());
-    loopCv_.notify_all();
+    wakeLoop();
   }
   if (action.restart && !target->restart_running && !stopping_) {
     target->restart_running = true;
@@ -260,7 +268,7 @@ void Agent::runRestartFor(TargetPtr target) {
   handle(target, target->supervisor.onRestartFinished(outcome, service, clock_.now(), clock_.wallNow()), lock);
   // Confirm at once: the first good round ends the grace.
   scheduler_.runNow(target->config.name, clock_.now());
-  loopCv_.notify_all();
+  wakeLoop();
 }
 
 void Agent::connectionDropped(const std::string& name) {
@@ -268,7 +276,7 @@ void Agent::connectionDropped(const std::string& name) {
   if (stopping_ || !find(name)) return;
   // A dropped monitoring connection is a hint, never a verdict: a fresh round confirms it.
   scheduler_.runNow(name, clock_.now());
-  loopCv_.notify_all();
+  wakeLoop();
 }
 
 void Agent::saveState() {
@@ -326,7 +334,7 @@ void Agent::applyConfig(const Config& next) {
     order_.push_back(t.name);
   }
   config_ = next;
-  loopCv_.notify_all();
+  wakeLoop();
 }
 
 AgentStatus Agent::snapshot() const {

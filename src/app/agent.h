@@ -113,6 +113,7 @@ class Agent final : public StatusProvider {
   void saveState();
   void connectionDropped(const std::string& name);
   TargetPtr find(std::string_view name) const;
+  void wakeLoop();  ///< mutex_ held
 
   Config config_;
   AlertSink& events_;
@@ -131,6 +132,7 @@ class Agent final : public StatusProvider {
   Scheduler scheduler_;
   std::deque<std::string> jobs_;
   bool stopping_ = false;
+  bool loopWake_ = false;  ///< set by wakeLoop(): the loop re-reads the schedule at once
   bool started_ = false;
   std::atomic<std::int64_t> lastTickNs_{0};
 

@@ -9,8 +9,7 @@ Scheduler::Scheduler(Random01 random) : Scheduler(std::move(random), Options{}) 
 
 Scheduler::Scheduler(Random01 random, Options options)
     : random_(std::move(random)), options_(options) {
-  options_.confirmDivisor = std::max(1, options_.confirmDivisor);
-  options_.minConfirmInterval = std::max(Millis{1}, options_.minConfirmInterval);
+  options_.confirmInterval = std::max(Millis{1}, options_.confirmInterval);
 }
 
 Millis Scheduler::sane(Millis interval) {
@@ -19,8 +18,7 @@ Millis Scheduler::sane(Millis interval) {
 
 Millis Scheduler::confirmInterval(Millis interval) const {
   interval = sane(interval);
-  return std::min(interval,
-                  std::max(options_.minConfirmInterval, interval / options_.confirmDivisor));
+  return std::min(interval, options_.confirmInterval);
 }
 
 void Scheduler::enqueue(const std::string& id, Entry& e, SteadyTime due) {

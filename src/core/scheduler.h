@@ -28,10 +28,11 @@ class Scheduler {
  public:
   struct Options {
     /// After a round reported with confirmSoon, the next one comes after
-    /// min(interval, max(minConfirmInterval, interval / confirmDivisor)): "faster confirmation",
-    /// as Envoy's unhealthy_edge_interval.
-    Millis minConfirmInterval{1000};
-    int confirmDivisor = 4;
+    /// min(interval, confirmInterval): "faster confirmation", as Envoy's unhealthy_edge_interval.
+    /// A fixed time, not a fraction of the interval, so that a crash is confirmed as fast at a
+    /// 1 min interval as at 1 s; confirmation ends once the state has changed, so its cost is
+    /// bounded by unhealthy_after / healthy_after rounds per change.
+    Millis confirmInterval{1000};
     /// The first rounds are spread over min(interval, maxStartSpread) (0: the whole interval), so
     /// an agent with a long interval still gives its first verdict soon after it starts.
     Millis maxStartSpread{0};

@@ -26,10 +26,11 @@ BOOST_AUTO_TEST_SUITE(agent_faults)
 BOOST_AUTO_TEST_CASE(kill9_is_seen_at_once_and_health_flips_back) {
   PgCluster pg;
   TempDir dir;
-  // A long interval: the crash must be seen through the monitoring connection, not a round.
+  // A long interval: the crash must be seen through the monitoring connection, not a round,
+  // and confirmed by a second round that comes soon (50 ms), not at a fraction of the interval.
   auto agent = startAgent(dir, target(pg, "main",
                                       "    interval: 20s\n    timeout: 2s\n"
-                                      "    unhealthy_after: 1\n    healthy_after: 1\n"));
+                                      "    unhealthy_after: 2\n    healthy_after: 1\n"));
   agent.waitUp();
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 10s), agent.process->output());
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 5s));
@@ -41,7 +42,10 @@ BOOST_AUTO_TEST_CASE(kill9_is_seen_at_once_and_health_flips_back) {
   BOOST_REQUIRE_MESSAGE(seen, "health never went 503\n" + agent.process->output());
   const auto detect = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
   std::cout << "kill -9 to /health 503: " << detect.count() << " ms (interval 20s)" << std::endl;
-  BOOST_TEST(detect < 3s, "a crash must be seen well before the next round (20s)");
+  // The drop hint, a failed round and a confirming one take ≈ 60 ms here; 1 s is far from the
+  // 20 s interval and still catches a confirmation that waits for the loop's period or scales
+  // with the interval.
+  BOOST_TEST(detect < 1s, "a crash must be seen and confirmed long before the next round (20s)");
   BOOST_REQUIRE(waitEvent(*agent.process, "target_unhealthy", 2s));
   auto line = agent.process->waitForLine("event=target_unhealthy", 1s);
   BOOST_REQUIRE(line);

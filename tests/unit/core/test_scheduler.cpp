@@ -91,19 +91,31 @@ BOOST_AUTO_TEST_CASE(test_NoOverlapAndNextDueFromStart) {
 }
 
 BOOST_AUTO_TEST_CASE(test_ConfirmIntervalAfterAFailedRound) {
-  Scheduler s(fixed(0.0));
-  BOOST_TEST(s.confirmInterval(5s).count() == 1250);
-  BOOST_TEST(s.confirmInterval(2s).count() == 1000);    // at least 1 s
-  BOOST_TEST(s.confirmInterval(500ms).count() == 500);  // never longer than the interval
-  BOOST_TEST(s.confirmInterval(1min).count() == 15000);
+  Scheduler::Options options;
+  options.confirmInterval = 50ms;
+  Scheduler s(fixed(0.0), options);
+  BOOST_TEST(s.confirmInterval(5s).count() == 50);
+  BOOST_TEST(s.confirmInterval(1min).count() == 50);   // as fast at a long interval
+  BOOST_TEST(s.confirmInterval(20ms).count() == 20);   // never longer than the interval
 
   FakeClock clock;
   s.add("a", 5s, clock.now());
   s.tick(clock.now());
   const SteadyTime start = clock.now();
-  clock.advance(200ms);
+  clock.advance(20ms);
   s.done("a", clock.now(), /*confirmSoon=*/true);
-  BOOST_TEST((s.dueOf("a") == start + 1250ms));
+  BOOST_TEST((s.dueOf("a") == start + 50ms));
+  BOOST_TEST(s.tick(start + 49ms).empty());
+  BOOST_TEST(s.tick(start + 50ms).size() == 1u);
+  // A round slower than the confirm interval is followed at once, never overlapped.
+  clock.advance(800ms);
+  s.done("a", clock.now(), /*confirmSoon=*/true);
+  BOOST_TEST((s.dueOf("a") == clock.now()));
+  // Once the change is decided, the normal interval again.
+  s.tick(clock.now());
+  const SteadyTime third = clock.now();
+  s.done("a", clock.now(), /*confirmSoon=*/false);
+  BOOST_TEST((s.dueOf("a") == third + 5s));
 }
 
 BOOST_AUTO_TEST_CASE(test_RunNowWhenIdle) {
