@@ -8,7 +8,7 @@ One throwaway PostgreSQL 15 cluster on a free loopback port, watched in turn by
   * monit              (1 s cycle, `protocol pgsql` test + pidfile, start program pg_ctl start)
   * postgres_exporter  (footprint and scrape throughput only: it does not restart)
 and measured: kill -9 to restart command and to SELECT 1 working again (5 trials each), a
-SIGSTOPped postmaster, a saturated server, idle RSS/CPU, log lines caused in postgres.log,
+SIGSTOPped postmaster, a saturated server, a standby in recovery, idle RSS/CPU, log lines caused in postgres.log,
 HTTP throughput with wrk, and pgvigil with 1,000 targets. Prints a Markdown report and writes
 bench/results/agent.json. Everything it starts is stopped at the end (also on Ctrl-C).
 Run as root: the cluster runs as the postgres user, and this script is a child subreaper so a
@@ -21,6 +21,7 @@ BIN = "/usr/lib/postgresql/15/bin"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 QUICK = "--quick" in sys.argv
 TRIALS = 3 if QUICK else 5
+STANDBY_S = 15 if QUICK else 30  # how long a standby in recovery is watched
 procs = []  # (name, Popen) started here, stopped at the end
 
 
@@ -74,6 +75,15 @@ class Cluster:
 
     def start(self):
         self.as_pg(f"{BIN}/pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", "30", "-o", self.opts)
+
+    def make_standby(self):
+        """Restart as a standby with hot_standby=off and no primary: in recovery for ever, every
+        connection refused with 57P03 "the database system is not accepting connections"."""
+        self.stop()
+        with open(self.data + "/standby.signal", "w"):
+            pass
+        self.opts += " -c hot_standby=off"
+        self.start()
 
     def stop(self):
         self.as_pg(f"{BIN}/pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w", "-t", "30", check=False)
@@ -274,6 +284,32 @@ def scenario_saturated(pg, seconds):
     return {"restarted": restarted, "sessions_killed": killed, "sessions": len(holders)}
 
 
+def scenario_standby(pg, seconds):
+    """The cluster is a standby in recovery (hot_standby=off): was it restarted within `seconds`?"""
+    pid = pg.pid()
+    time.sleep(seconds)
+    return {"restarted": pg.pid() != pid, "seconds": seconds}
+
+
+def standby_run(tmp, name, start_watcher, seconds):
+    """A standby cluster of its own, watched for `seconds` by the process that
+    `start_watcher(pg, restart_cmd)` returns with a function saying what the watcher reports."""
+    sb = Cluster(tmp)
+    try:
+        sb.make_standby()
+        restart_sb = f"{ROOT}/scripts/pg-restart --fast-timeout 5 --immediate-timeout 3 {sb.data} -l {sb.log} -o \"{sb.opts}\""
+        wrapper, stamps = restart_wrapper(tmp, f"{name}-standby", restart_sb)
+        watcher, observe = start_watcher(sb, wrapper)
+        time.sleep(2)  # the watcher's first rounds
+        r = scenario_standby(sb, seconds)
+        r["restart_commands"] = len(restarts(stamps))
+        r["reported"] = observe()
+        stop(watcher)
+        return r
+    finally:
+        sb.stop()
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("run as root (the cluster runs as postgres; monit needs root for pidfiles)")
@@ -309,6 +345,19 @@ def main():
         stop(agent)
         pg.wait_up()
 
+        def pgvigil_on(sb, cmd):
+            sport = free_port()
+            os.makedirs(f"{tmp}/standby-pgvigil", exist_ok=True)
+            a = start("pgvigil-standby", [pgvigil, "run", "-c", pgvigil_config(f"{tmp}/standby-pgvigil", sb, cmd, f"127.0.0.1:{sport}")])
+            assert wait_http(f"http://127.0.0.1:{sport}/livez")
+
+            def observe():
+                with urllib.request.urlopen(f"http://127.0.0.1:{sport}/status", timeout=2) as resp:
+                    t = json.load(resp)["targets"][0]
+                return f"{t['state']} ({t['cause']})" if t.get("cause") else t["state"]
+            return a, observe
+        report["pgvigil_standby"] = standby_run(tmp, "pgvigil", pgvigil_on, STANDBY_S)
+
         # ---- monit --------------------------------------------------------------------
         wrapper, stamps = restart_wrapper(tmp, "monit", start_pg)
         mport = free_port()
@@ -326,6 +375,19 @@ def main():
         time.sleep(2)
         report["monit_saturated"] = scenario_saturated(pg, 8)
         stop(monit)
+
+        def monit_on(sb, cmd):
+            sport = free_port()
+            os.makedirs(f"{tmp}/standby-monit", exist_ok=True)
+            m = start("monit-standby", ["monit", "-I", "-c", monit_config(f"{tmp}/standby-monit", sb, cmd, sport)])
+            assert wait_http(f"http://127.0.0.1:{sport}/")
+
+            def observe():
+                out = run("monit", "-c", f"{tmp}/standby-monit/monitrc", "summary", "pg", check=False).stdout
+                line = next((x for x in out.splitlines() if x.strip().startswith("pg ")), "")
+                return " ".join(line.split()[1:-1]) or out.strip()[-80:]
+            return m, observe
+        report["monit_standby"] = standby_run(tmp, "monit", monit_on, STANDBY_S)
         if not pg.pid():
             pg.start()
         pg.wait_up()
@@ -396,6 +458,8 @@ def print_report(r):
     print(f"| SIGSTOPped postmaster: cured after (s) | {fmt(r['pgvigil_hung_cured_after_s'], nd=1)} | {fmt(r['monit_hung_cured_after_s'], nd=1)} (— = not within 40 s) | — | |")
     ps, ms = r["pgvigil_saturated"], r["monit_saturated"]
     print(f"| saturated (all slots busy): restarted? sessions killed | {ps['restarted']}, {ps['sessions_killed']}/{ps['sessions']} | {ms['restarted']}, {ms['sessions_killed']}/{ms['sessions']} | — | |")
+    ps, ms = r["pgvigil_standby"], r["monit_standby"]
+    print(f"| standby in recovery (hot_standby=off) for {ps['seconds']} s: restarted? restart commands | {ps['restarted']}, {ps['restart_commands']}; reports {ps['reported']} | {ms['restarted']}, {ms['restart_commands']}; reports {ms['reported']} | — | |")
     t = r["pgvigil_1000_targets"]
     print(f"\npgvigil with 1,000 targets at 10 s (one cluster): RSS {fmt(t['rss_mb'], ' MB', 1)}, CPU {fmt(t['cpu_pct'], '% of a core')}")
 
