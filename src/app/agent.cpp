@@ -35,6 +35,7 @@ Scheduler::Options schedulerOptions(std::size_t targets) {
 }
 
 constexpr auto kLoopPeriod = std::chrono::milliseconds(250);
+constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
 constexpr auto kLivezStale = std::chrono::seconds(5);
 
 }  // namespace
@@ -142,7 +143,7 @@ void Agent::startWatcher(const TargetPtr& target) {
 }
 
 Agent::TargetPtr Agent::find(std::string_view name) const {
-  auto it = targets_.find(std::string(name));
+  auto it = targets_.find(name);
   return it == targets_.end() ? nullptr : it->second;
 }
 
@@ -152,16 +153,23 @@ void Agent::loop() {
     const SteadyTime now = clock_.now();
     const WallTime wall = clock_.wallNow();
     lastTickNs_ = now.time_since_epoch().count();
-    for (auto& name : scheduler_.tick(now)) jobs_.push_back(std::move(name));
-    if (!jobs_.empty()) workCv_.notify_all();
-    for (auto& name : order_) {
-      auto target = find(name);
-      if (target) handle(target, target->supervisor.onTick(now, wall), lock);
+    // One worker per job: notify_all would wake all of them for every round (a thundering
+    // herd that cost more than the rounds with 1,000 targets).
+    for (auto& name : scheduler_.tick(now)) {
+      jobs_.push_back(std::move(name));
+      workCv_.notify_one();
+    }
+    // Time-driven transitions (backoff, grace, pause expiry) need no finer grain than the
+    // sweep period; sweeping on every wake would cost O(targets) per finished round.
+    if (now >= nextSweep_) {
+      nextSweep_ = now + kSweepPeriod;
+      for (auto& [name, target] : targets_) handle(target, target->supervisor.onTick(now, wall), lock);
     }
     joinFinishedRestarts();
     if (options_.on_tick) options_.on_tick(now);
-    auto wakeAt = now + kLoopPeriod;
+    auto wakeAt = std::min(now + kLoopPeriod, nextSweep_);
     if (auto due = scheduler_.nextDue(); due && *due < wakeAt) wakeAt = *due;
+    loopWakeAt_ = wakeAt;
     // Woken early by wakeLoop() (a round finished, a crash hint, a restart done): the schedule
     // changed, so look again at once instead of sleeping to the old wake time.
     loopCv_.wait_until(lock, wakeAt, [this] { return stopping_ || loopWake_; });
@@ -215,7 +223,9 @@ void Agent::runRoundFor(const std::string& name) {
     target->first_round_done = true;
     firstRoundCv_.notify_all();
   }
-  wakeLoop();
+  // Wake the loop only when this round moved the schedule before its planned wake (a
+  // confirmation round, a round that overran): at 1,000 targets, 100 rounds end every second.
+  if (auto due = scheduler_.dueOf(name); due && *due < loopWakeAt_) wakeLoop();
 }
 
 void Agent::handle(const TargetPtr& target, Action action, std::unique_lock<std::mutex>& lock) {

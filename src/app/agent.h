@@ -127,12 +127,14 @@ class Agent final : public StatusProvider {
   std::condition_variable loopCv_;
   std::condition_variable workCv_;
   std::condition_variable firstRoundCv_;
-  std::map<std::string, TargetPtr> targets_;
+  std::map<std::string, TargetPtr, std::less<>> targets_;
   std::vector<std::string> order_;  ///< config order, for stable output
   Scheduler scheduler_;
   std::deque<std::string> jobs_;
   bool stopping_ = false;
   bool loopWake_ = false;  ///< set by wakeLoop(): the loop re-reads the schedule at once
+  SteadyTime nextSweep_{};  ///< next supervisor onTick sweep over all targets
+  SteadyTime loopWakeAt_{};  ///< when the sleeping loop wakes by itself
   bool started_ = false;
   std::atomic<std::int64_t> lastTickNs_{0};
 

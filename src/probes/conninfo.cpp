@@ -139,7 +139,8 @@ std::string redactConnInfo(const std::string& conninfo) {
 }
 
 ConnectParams buildConnectParams(const ConnInfo& info, const std::string& applicationName,
-                                 int connectTimeoutSeconds, int statementTimeoutMs) {
+                                 int connectTimeoutSeconds, int statementTimeoutMs,
+                                 const Env& env) {
   ConnectParams out;
   std::string options;
   for (const auto& [key, value] : info.params) {
@@ -169,6 +170,11 @@ ConnectParams buildConnectParams(const ConnInfo& info, const std::string& applic
   if (!options.empty()) {
     out.keys.push_back("options");
     out.values.push_back(options);
+  }
+  if (!info.params.count("gssencmode") && !info.params.count("service") &&
+      !env.get("PGGSSENCMODE") && !env.get("PGSERVICE")) {
+    out.keys.push_back("gssencmode");
+    out.values.push_back("disable");
   }
   return out;
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
+
 namespace pgvigil {
 
 struct ConnInfo {
@@ -28,7 +30,10 @@ std::optional<ConnInfo> parseConnInfo(const std::string& conninfo, std::string* 
 std::string redactConnInfo(const std::string& conninfo);
 
 /// Keyword/value arrays for PQconnectStartParams with the probe's own settings applied:
-/// application_name, connect_timeout, and options='-c statement_timeout=...'.
+/// application_name, connect_timeout, options='-c statement_timeout=...', and
+/// gssencmode=disable unless the conninfo, its service or PGGSSENCMODE chooses one (libpq's
+/// default "prefer" looks for Kerberos credentials on every connection: a fifth of the agent's
+/// CPU at 1,000 targets; GSSAPI authentication works either way).
 struct ConnectParams {
   std::vector<std::string> keys;
   std::vector<std::string> values;
@@ -44,6 +49,7 @@ struct ConnectParams {
   }
 };
 ConnectParams buildConnectParams(const ConnInfo& info, const std::string& applicationName,
-                                 int connectTimeoutSeconds, int statementTimeoutMs);
+                                 int connectTimeoutSeconds, int statementTimeoutMs,
+                                 const Env& env = Env::process());
 
 }  // namespace pgvigil

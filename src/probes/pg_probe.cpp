@@ -216,6 +216,7 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
     }
     ConnStatusType cs = PQstatus(conn);
     if (cs != CONNECTION_BAD) phase = phaseOfConnStatus(cs, PQconnectionUsedPassword(conn));
+    if (phase != Phase::kConnect && !out.connected_after) out.connected_after = since(clock, start);
     WaitResult w =
         waitFor(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
     if (w == WaitResult::kTimeout) return fail(Cause::kTimeout, phase, "", "");
@@ -225,6 +226,7 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
     return fail(Cause::kInternal, Phase::kQuery, PQerrorMessage(conn), "");
   out.outcome.ok = true;
   out.outcome.latency = since(clock, start);
+  if (!out.connected_after) out.connected_after = out.outcome.latency;
   return out;
 }
 

@@ -54,6 +54,9 @@ struct PgConnectOutcome {
   PgConnPtr conn{nullptr, &PQfinish};  ///< set when connected
   CheckOutcome outcome;                ///< ok, or the failure (cause, phase, message, sqlstate)
   std::string endpoint;                ///< "127.0.0.1:5432" / socket path, for messages
+  /// When the socket connected (libpq left its connect phase): the tcp check's answer when it
+  /// rides on this session. Empty when the session never got past connecting.
+  std::optional<Micros> connected_after;
 };
 
 /// Opens a fresh session. outcome.check is set to checkName.

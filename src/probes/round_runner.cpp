@@ -56,7 +56,13 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
     return done();
   }
 
-  if (target.tcp_check) {
+  const bool wantQuery = !target.query.empty();
+  const bool wantConnections = target.connections.enabled;
+  // With a session to open anyway, the tcp check is that session's own TCP connect: one
+  // connection per round instead of two (a bare connect also makes the postmaster fork a
+  // backend that exits at once). Alone, the tcp check opens its own socket.
+  const bool tcpOnSession = target.tcp_check && (wantQuery || wantConnections);
+  if (target.tcp_check && !tcpOnSession) {
     CheckOutcome tcp = tcpProbe(*info, deadline);
     r.checks.push_back(tcp);
     if (!tcp.ok) {
@@ -64,9 +70,6 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
       return done();
     }
   }
-
-  const bool wantQuery = !target.query.empty();
-  const bool wantConnections = target.connections.enabled;
   if (!wantQuery && !wantConnections) {
     r.verdict = Verdict::kOk;
     return done();
@@ -77,6 +80,22 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
   options.statement_timeout = target.timeout;
   const std::string firstCheck = wantQuery ? "query" : "connections";
   PgConnectOutcome session = pgConnect(*info, options, deadline, firstCheck);
+  if (tcpOnSession) {
+    CheckOutcome tcp;
+    if (session.connected_after) {
+      tcp.check = "tcp";
+      tcp.ok = true;
+      tcp.latency = *session.connected_after;
+    } else {  // refused, reset, timed out or unresolvable before the socket connected
+      tcp = session.outcome;
+      tcp.check = "tcp";
+    }
+    r.checks.push_back(tcp);
+    if (!tcp.ok) {
+      finishFailure(r, tcp, clock, secrets);
+      return done();
+    }
+  }
   if (!session.conn) {
     r.checks.push_back(session.outcome);
     finishFailure(r, session.outcome, clock, secrets);

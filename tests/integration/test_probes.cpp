@@ -316,6 +316,10 @@ BOOST_AUTO_TEST_CASE(wrong_password_is_auth_failed_and_never_printed) {
   BOOST_TEST(causeOf(r) == "auth_failed", describe(r));
   BOOST_TEST(phaseOf(r) == "auth", describe(r));
   BOOST_TEST(r.find("query")->sqlstate == "28P01");
+  // The port answered: the tcp check (the session's own connect) passed, the query check failed.
+  BOOST_TEST_REQUIRE(r.find("tcp") != nullptr);
+  BOOST_TEST(r.find("tcp")->ok);
+  BOOST_TEST(!r.find("query")->ok);
   BOOST_TEST(r.message.find("password authentication failed") != std::string::npos, r.message);
   BOOST_TEST(describe(r).find(canary) == std::string::npos);
   // No password at all: libpq's own fe_sendauth message, still auth_failed.

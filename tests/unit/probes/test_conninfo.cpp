@@ -133,4 +133,19 @@ BOOST_AUTO_TEST_CASE(connect_params_carry_the_probe_settings) {
   BOOST_TEST(param(r, "application_name") == "theirs");
 }
 
+BOOST_AUTO_TEST_CASE(test_GssEncryptionOnlyWhenAskedFor) {
+  std::string err;
+  auto bare = parseConnInfo("host=h", &err);
+  BOOST_TEST(param(buildConnectParams(*bare, "p", 3, 0, Env::none()), "gssencmode") == "disable");
+  // The user's choice stands: in the conninfo, through a service file, or in the environment.
+  auto asked = parseConnInfo("host=h gssencmode=require", &err);
+  BOOST_TEST(param(buildConnectParams(*asked, "p", 3, 0, Env::none()), "gssencmode") == "require");
+  auto service = parseConnInfo("service=prod", &err);
+  BOOST_TEST(param(buildConnectParams(*service, "p", 3, 0, Env::none()), "gssencmode") == "<absent>");
+  BOOST_TEST(param(buildConnectParams(*bare, "p", 3, 0, Env::fromMap({{"PGGSSENCMODE", "prefer"}})),
+                   "gssencmode") == "<absent>");
+  BOOST_TEST(param(buildConnectParams(*bare, "p", 3, 0, Env::fromMap({{"PGSERVICE", "prod"}})),
+                   "gssencmode") == "<absent>");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
