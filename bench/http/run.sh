@@ -26,7 +26,7 @@ events_lib=""
 [ -f "$build/src/events/libpgvigil_events.a" ] && events_lib="$build/src/events/libpgvigil_events.a"
 g++ -std=c++20 -O2 -I"$root/src" -I"$build/generated" "$here/http_bench_server.cpp" -o "$work/server" \
   "$build/src/http/libpgvigil_http.a" $events_lib "$build/src/core/libpgvigil_core.a" \
-  -lPocoNetSSL -lPocoNet -lPocoJSON -lPocoCrypto -lPocoFoundation -lssl -lcrypto -lpthread
+  -lPocoNet -lPocoJSON -lPocoFoundation -lssl -lcrypto -lpthread
 
 "$work/server" 127.0.0.1:0 >"$work/out" &
 server_pid=$!

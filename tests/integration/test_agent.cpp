@@ -111,4 +111,42 @@ BOOST_AUTO_TEST_CASE(token_is_enforced_and_metrics_pass_promtool) {
   BOOST_TEST(agent.process->output().find("t0ken-canary-123") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
+  PgCluster pg;
+  TempDir dir;
+  auto makeCert = [&](const std::string& name) {
+    const std::string key = dir.path() + "/" + name + ".key", cert = dir.path() + "/" + name + ".pem";
+    BOOST_REQUIRE(runShell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+                           key + " -out " + cert + " >/dev/null 2>&1") == 0);
+    return std::make_pair(cert, key);
+  };
+  const auto [cert, key] = makeCert("agent");
+  const auto [otherCert, otherKey] = makeCert("other");
+  const std::string tokenFile = dir.write("token", "tls-t0ken-canary\n");
+  auto agent = startAgent(dir, target(pg, "main"),
+                          "  token_file: " + tokenFile + "\n  tls: { cert: " + cert + ", key: " + key + " }\n");
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_healthy", 15s), agent.process->output());
+
+  const std::string out = dir.path() + "/cli.out";
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out + " 2>&1") == 0);
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s), agent.process->output());
+  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out + " 2>&1") == 0);
+  BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
+
+  // A config that names another certificate: the CLI refuses the agent's and sends no token.
+  std::ifstream in(agent.configPath);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  yaml.replace(yaml.find(cert), cert.size(), otherCert);
+  const std::string otherConfig = dir.write("other.yaml", yaml);
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + otherConfig + " main >" + out + " 2>&1") == 1);
+  std::ifstream cli(out);
+  std::string said((std::istreambuf_iterator<char>(cli)), {});
+  BOOST_TEST(said.find("not agent.tls.cert") != std::string::npos, said);
+  std::this_thread::sleep_for(300ms);  // a pause that got through would be logged by now
+  BOOST_TEST(agent.process->output().find("event=target_paused", agent.process->output().find("event=target_resumed")) ==
+             std::string::npos);
+  BOOST_TEST(agent.process->output().find("tls-t0ken-canary") == std::string::npos);
+  BOOST_TEST(said.find("tls-t0ken-canary") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
