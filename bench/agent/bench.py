@@ -146,14 +146,35 @@ def rss_cpu(pid, seconds):
     return rss, 100.0 * (c1 - c0) / hz / (t1 - t0)
 
 
-def wrk(url, seconds=5):
-    r = run("wrk", "-t2", "-c10", f"-d{seconds}s", "--latency", url, check=False)
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", r.stdout)
+def parse_wrk(out):
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     ms = None
     if p99:
         ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
     return (float(rps.group(1)) if rps else 0.0), ms
+
+
+def wrk(url, seconds=5):
+    return parse_wrk(run("wrk", "-t2", "-c10", f"-d{seconds}s", "--latency", url, check=False).stdout)
+
+
+def floors(tmp):
+    """What the machine allows: RSS of a C program that only links libpq, and wrk against a
+    minimal epoll server with a constant answer (bench/floor/)."""
+    out = {}
+    run("cc", "-O2", f"{ROOT}/bench/floor/libpq_floor.c", "-I/usr/include/postgresql", "-lpq", "-o", f"{tmp}/libpq_floor")
+    run("cc", "-O2", f"{ROOT}/bench/floor/http_floor.c", "-o", f"{tmp}/http_floor")
+    p = start("libpq_floor", [f"{tmp}/libpq_floor"])
+    time.sleep(1)
+    out["libpq_rss_mb"] = rss_cpu(p.pid, 1)[0]
+    stop(p)
+    port = free_port()
+    h = start("http_floor", [f"{tmp}/http_floor", str(port)])
+    time.sleep(0.3)
+    out["http"] = wrk(f"http://127.0.0.1:{port}/livez")
+    stop(h)
+    return out
 
 
 def restart_wrapper(tmp, name, cmd):
@@ -310,6 +331,55 @@ def standby_run(tmp, name, start_watcher, seconds):
         sb.stop()
 
 
+def notice_trials(tmp, pg, pgvigil, restart_cmd, interval="60s"):
+    """kill -9 -> /health 503 with a long interval (the notice cannot come from a round):
+    a fresh agent per trial (restart method none), killed once its monitoring connection is up."""
+    out = []
+    for i in range(TRIALS):
+        assert pg.wait_up(), "cluster not up before a trial"
+        port = free_port()
+        d = f"{tmp}/notice-{i}"
+        os.makedirs(d)
+        path = f"{d}/pgvigil.yaml"
+        with open(path, "w") as f:
+            f.write(f"""agent:
+  listen: "127.0.0.1:{port}"
+  state_dir: {d}/state
+  log: {{ output: stdout }}
+targets:
+  - name: main
+    conninfo: "host=127.0.0.1 port={pg.port} dbname=postgres user=postgres"
+    interval: {interval}
+    timeout: 2s
+    unhealthy_after: 2
+""")
+        agent = start("pgvigil-notice", [pgvigil, "run", "-c", path])
+        url = f"http://127.0.0.1:{port}/health"
+
+        def status():
+            try:
+                return urllib.request.urlopen(url, timeout=1).status
+            except Exception as e:  # noqa: BLE001 - 503 comes as HTTPError
+                return getattr(e, "code", 0)
+        end = time.time() + 20
+        while status() != 200 and time.time() < end:
+            time.sleep(0.05)
+        watched = "select count(*) from pg_stat_activity where application_name = 'pgvigil' and state = 'idle'"
+        while time.time() < end:
+            r = run(f"{BIN}/psql", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres", "-Atc", watched, check=False)
+            if r.stdout.strip() not in ("", "0"):
+                break
+            time.sleep(0.05)
+        t0 = time.time()
+        os.kill(pg.pid(), signal.SIGKILL)
+        while status() != 503 and time.time() - t0 < 10:
+            time.sleep(0.002)
+        out.append(time.time() - t0)
+        stop(agent)
+        run("sh", "-c", restart_cmd)  # waits for the old backends to be gone, then starts
+    return out
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("run as root (the cluster runs as postgres; monit needs root for pidfiles)")
@@ -334,6 +404,13 @@ def main():
         rss, cpu = rss_cpu(agent.pid, 20 if QUICK else 60)
         report["pgvigil_idle"] = {"rss_mb": rss, "cpu_pct": cpu, "postgres_log_lines_per_min": (len(pg.log_lines()) - lines0) * (60 / (20 if QUICK else 60))}
         report["pgvigil_http"] = {"health": wrk(f"http://127.0.0.1:{port}/health"), "metrics": wrk(f"http://127.0.0.1:{port}/metrics")}
+        # The same /health load with the agent and wrk on separate cores (taskset): what the
+        # endpoint does when it does not share a core with the load generator.
+        pinned = subprocess.run(["taskset", "-a", "-p", "-c", "1", str(agent.pid)], stdout=subprocess.DEVNULL)
+        if pinned.returncode == 0:
+            r = run("taskset", "-c", "0", "wrk", "-t2", "-c10", "-d5s", "--latency", f"http://127.0.0.1:{port}/health", check=False)
+            report["pgvigil_http"]["health_pinned"] = parse_wrk(r.stdout)
+            subprocess.run(["taskset", "-a", "-p", "-c", f"0-{os.cpu_count() - 1}", str(agent.pid)], stdout=subprocess.DEVNULL)
         report["pgvigil_kill9"] = kill_trials(pg, "pgvigil", stamps)
         # Let the agent confirm the last recovery first: a hang inside a restart's grace is
         # (by design) waited out for the whole grace before hang_after starts to count.
@@ -344,6 +421,7 @@ def main():
         report["pgvigil_saturated"] = scenario_saturated(pg, 8)
         stop(agent)
         pg.wait_up()
+        report["pgvigil_notice_60s_interval_s"] = notice_trials(tmp, pg, pgvigil, restart_pg)
 
         def pgvigil_on(sb, cmd):
             sport = free_port()
@@ -403,6 +481,8 @@ def main():
         report["exporter_http"] = {"metrics": wrk(f"http://127.0.0.1:{eport}/metrics")}
         stop(exporter)
 
+        report["floor"] = floors(tmp)
+
         # ---- pgvigil with 1,000 targets at 10 s -------------------------------------------
         pg.stop()
         big = Cluster(tmp, ["max_connections=1200", "shared_buffers=64MB"])
@@ -446,6 +526,7 @@ def print_report(r):
                        ("kill -9 → SELECT 1 works (median s)", "select1_after_s")):
         a, b = k9("pgvigil", key), k9("monit", key)
         print(f"| {label} | {fmt(a)} | {fmt(b)} | — | {fmt(a / b if a and b else None)} |")
+    print(f"| kill -9 → /health 503, interval 60 s, unhealthy_after 2 (median s) | {fmt(median(r['pgvigil_notice_60s_interval_s']), nd=3)} | — | — | |")
     print(f"| restarts per kill -9 (max) | {max(t['restarts'] for t in r['pgvigil_kill9'])} | {max(t['restarts'] for t in r['monit_kill9'])} | — | |")
     pi, mi, ei = r["pgvigil_idle"], r["monit_idle"], r["exporter_idle"]
     print(f"| idle RSS (MB) | {fmt(pi['rss_mb'], nd=1)} | {fmt(mi['rss_mb'], nd=1)} | {fmt(ei['rss_mb'], nd=1)} | {fmt(pi['rss_mb'] / mi['rss_mb'])} |")
@@ -458,9 +539,15 @@ def print_report(r):
     print(f"| SIGSTOPped postmaster: cured after (s) | {fmt(r['pgvigil_hung_cured_after_s'], nd=1)} | {fmt(r['monit_hung_cured_after_s'], nd=1)} (— = not within 40 s) | — | |")
     ps, ms = r["pgvigil_saturated"], r["monit_saturated"]
     print(f"| saturated (all slots busy): restarted? sessions killed | {ps['restarted']}, {ps['sessions_killed']}/{ps['sessions']} | {ms['restarted']}, {ms['sessions_killed']}/{ms['sessions']} | — | |")
+    if "health_pinned" in r["pgvigil_http"]:
+        hp = r["pgvigil_http"]["health_pinned"]
+        print(f"| /health, agent and wrk on separate cores (taskset) | {fmt(hp[0], nd=0)} (p99 {fmt(hp[1], ' ms')}) | — | — | |")
     ps, ms = r["pgvigil_standby"], r["monit_standby"]
     print(f"| standby in recovery (hot_standby=off) for {ps['seconds']} s: restarted? restart commands | {ps['restarted']}, {ps['restart_commands']}; reports {ps['reported']} | {ms['restarted']}, {ms['restart_commands']}; reports {ms['reported']} | — | |")
     t = r["pgvigil_1000_targets"]
+    f = r["floor"]
+    print(f"\nFloors on this machine: a C program that only links libpq: RSS {fmt(f['libpq_rss_mb'], ' MB', 1)}; "
+          f"a minimal epoll server with a constant answer: {fmt(f['http'][0], nd=0)} req/s, p99 {fmt(f['http'][1], ' ms')}")
     print(f"\npgvigil with 1,000 targets at 10 s (one cluster): RSS {fmt(t['rss_mb'], ' MB', 1)}, CPU {fmt(t['cpu_pct'], '% of a core')}")
 
 
