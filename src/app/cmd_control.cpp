@@ -18,17 +18,10 @@
 #include "core/config_loader.h"
 #include "core/env.h"
 #include "core/units.h"
+#include "http/ssl_error.h"
 
 namespace pgvigil {
 namespace {
-
-std::string sslError(const std::string& what) {
-  unsigned long code = ERR_get_error();
-  char buf[256] = "";
-  if (code) ERR_error_string_n(code, buf, sizeof buf);
-  ERR_clear_error();
-  return what + (code ? std::string(": ") + buf : std::string());
-}
 
 /// One request to the agent and its whole answer (the request says Connection: close). Poco
 /// writes the request and parses the response; the bytes go over a plain socket, or over

@@ -26,6 +26,8 @@
 #include <cerrno>
 #endif
 
+#include "http/ssl_error.h"
+
 namespace pgvigil {
 
 HttpServerOptions HttpServerOptions::fromConfig(const AgentConfig& agent) {
@@ -42,15 +44,6 @@ namespace {
 using Poco::Net::PollSet;
 using SteadyClock = std::chrono::steady_clock;
 using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
-
-/// `what`, with OpenSSL's first queued error (which file, which reason); clears the queue.
-std::string sslError(const std::string& what) {
-  unsigned long code = ERR_get_error();
-  char buf[256] = "";
-  if (code) ERR_error_string_n(code, buf, sizeof buf);
-  ERR_clear_error();
-  return what + (code ? std::string(": ") + buf : std::string());
-}
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxPendingOutput = 256 * 1024;   ///< stop parsing pipelined requests beyond
