@@ -30,6 +30,7 @@
 #include "core/config_loader.h"
 #include "core/env.h"
 #include "core/redact.h"
+#include "core/unique_fd.h"
 #include "probes/connections_check.h"
 #include "probes/conninfo.h"
 
@@ -640,20 +641,6 @@ using PgConnPtr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 using PgResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Micros since(SteadyTime start) {
   return std::chrono::duration_cast<Micros>(std::chrono::steady_clock::now() - start);
 }
@@ -774,7 +761,7 @@ std::string addrText(const sockaddr* sa) {
 /// sends no startup packet.
 Problem connectOnce(const sockaddr* sa, socklen_t len, const Deadline& deadline,
                     std::string* error) {
-  Fd fd(::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) {
     *error = std::strerror(errno);
     return Problem::kInternal;

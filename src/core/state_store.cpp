@@ -21,6 +21,8 @@
 #include <unistd.h>
 #endif
 
+#include "core/unique_fd.h"
+
 namespace pgvigil {
 namespace {
 
@@ -29,31 +31,6 @@ using namespace std::chrono;
 
 constexpr int kFormatVersion = 1;
 
-/// Owns a file descriptor (RAII): closed on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  /// Closes now; returns false when close() itself failed (data may be lost).
-  bool reset() {
-    if (fd_ < 0) return true;
-#ifdef _WIN32
-    bool ok = ::_close(fd_) == 0;
-#else
-    bool ok = ::close(fd_) == 0;
-#endif
-    fd_ = -1;
-    return ok;
-  }
-
- private:
-  int fd_;
-};
-
 std::string errnoText(int err) {
   return std::generic_category().message(err);
 }
@@ -61,9 +38,9 @@ std::string errnoText(int err) {
 /// Writes `data` to `path`, flushed to stable storage before it returns. Error text or "".
 std::string writeDurably(const fs::path& path, const std::string& data) {
 #ifdef _WIN32
-  Fd fd(::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
+  UniqueFd fd(::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
 #else
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 #endif
   if (!fd.valid()) return "cannot create " + path.string() + ": " + errnoText(errno);
   std::size_t off = 0;
@@ -91,7 +68,7 @@ std::string writeDurably(const fs::path& path, const std::string& data) {
 /// Makes a rename in `dir` durable (POSIX); best effort, nothing to do on Windows.
 void syncDirectory(const fs::path& dir) {
 #ifndef _WIN32
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.valid()) (void)::fsync(fd.get());
 #else
   (void)dir;

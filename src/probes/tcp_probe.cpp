@@ -19,26 +19,12 @@
 #include <thread>
 
 #include "core/classify.h"
+#include "core/unique_fd.h"
 
 namespace pgvigil {
 namespace {
 
 using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
-
-/// An fd that closes itself.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string numericHost(const sockaddr* sa, socklen_t len) {
   char host[NI_MAXHOST] = {0};
@@ -204,7 +190,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
       inet_pton(AF_INET, ep.address.c_str(), &in4->sin_addr);
       len = sizeof *in4;
     }
-    Fd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
       lastErr = errno;
       continue;
@@ -233,7 +219,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
     if (err == 0) {
       out.ok = true;
       out.latency = elapsed();
-      return out;  // Fd closes normally: FIN, and the server logs nothing
+      return out;  // UniqueFd closes normally: FIN, and the server logs nothing
     }
     lastErr = err;
   }

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <thread>
 
+#include "core/unique_fd.h"
+
 extern char** environ;
 
 namespace pgvigil {
@@ -54,34 +56,6 @@ std::string_view signalName(int sig) {
   }
 }
 
-/// A file descriptor that closes itself.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(o.release());
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 ExitStatus fromWaitStatus(int status) {
   ExitStatus s;
   if (WIFSIGNALED(status)) {
@@ -95,7 +69,7 @@ ExitStatus fromWaitStatus(int status) {
 
 class PosixChildProcess final : public ChildProcess {
  public:
-  PosixChildProcess(pid_t pid, Fd output, std::size_t outputLimit)
+  PosixChildProcess(pid_t pid, UniqueFd output, std::size_t outputLimit)
       : pid_(pid), output_(std::move(output)), captured_(outputLimit) {
     // Linux >= 5.3 (glibc 2.36 declares pidfd_open without C linkage); else short ticks.
     pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
@@ -199,8 +173,8 @@ class PosixChildProcess final : public ChildProcess {
   }
 
   pid_t pid_;
-  Fd output_;
-  Fd pidfd_;
+  UniqueFd output_;
+  UniqueFd pidfd_;
   BoundedOutput captured_;
   bool reaped_ = false;
   ExitStatus status_;
@@ -278,8 +252,8 @@ SpawnResult PosixProcessLauncher::spawn(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0].empty()) return {nullptr, ENOENT};
   int pipeFds[2];
   if (::pipe2(pipeFds, O_CLOEXEC) != 0) return {nullptr, errno};
-  Fd readEnd(pipeFds[0]);
-  Fd writeEnd(pipeFds[1]);
+  UniqueFd readEnd(pipeFds[0]);
+  UniqueFd writeEnd(pipeFds[1]);
 
   SpawnSetup setup;
   sigset_t none;
