@@ -18,6 +18,10 @@
 
 namespace pgvigil::test {
 
+inline bool contains(const std::string& s, const std::string& needle) {
+  return s.find(needle) != std::string::npos;
+}
+
 /// A temp dir removed at the end of the test.
 class TempDir {
  public:

@@ -13,10 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& needle) {
-  return s.find(needle) != std::string::npos;
-}
-
 /// Resumes a SIGSTOPped postmaster when the test ends, also on failure, so the fixture can stop it.
 struct Continue {
   PgCluster& pg;

@@ -13,6 +13,7 @@
 #include "probes/monitor_connection.h"
 #include "probes/round_runner.h"
 #include "support/pg_cluster.h"
+#include "support/round_helpers.h"
 
 using namespace pgvigil;
 using namespace pgvigil::test;
@@ -20,28 +21,6 @@ using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-TargetConfig targetFor(const std::string& conninfo, Millis timeout = 3s) {
-  TargetConfig t;
-  t.name = "main";
-  t.conninfo = conninfo;
-  t.timeout = timeout;
-  return t;
-}
-
-std::string causeOf(const RoundResult& r) {
-  return std::string(toString(r.cause));
-}
-std::string phaseOf(const RoundResult& r) {
-  return std::string(toString(r.phase));
-}
-
-std::string describe(const RoundResult& r) {
-  std::string s = "cause=" + causeOf(r) + " phase=" + phaseOf(r) + " message=" + r.message;
-  for (const auto& c : r.checks)
-    s += " [" + c.check + " ok=" + std::to_string(c.ok) + " " + c.message + "]";
-  return s;
-}
 
 long long ms(SteadyClock::duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();

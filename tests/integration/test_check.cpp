@@ -15,10 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& needle) {
-  return s.find(needle) != std::string::npos;
-}
-
 const std::string kCanary = "canary-Pw-7d1e9";
 
 }  // namespace

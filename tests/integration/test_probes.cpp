@@ -26,35 +26,13 @@
 #include "support/agent_process.h"
 #include "support/http_client.h"
 #include "support/pg_cluster.h"
+#include "support/round_helpers.h"
 
 using namespace pgvigil;
 using namespace pgvigil::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-TargetConfig targetFor(const std::string& conninfo, Millis timeout = 3s) {
-  TargetConfig t;
-  t.name = "main";
-  t.conninfo = conninfo;
-  t.timeout = timeout;
-  return t;
-}
-
-std::string causeOf(const RoundResult& r) {
-  return std::string(toString(r.cause));
-}
-std::string phaseOf(const RoundResult& r) {
-  return std::string(toString(r.phase));
-}
-
-std::string describe(const RoundResult& r) {
-  std::string s = "verdict=" + std::to_string(int(r.verdict)) + " cause=" + causeOf(r) +
-                  " phase=" + phaseOf(r) + " message=" + r.message;
-  for (const auto& c : r.checks)
-    s += " [" + c.check + " ok=" + std::to_string(c.ok) + " " + c.message + "]";
-  return s;
-}
 
 /// One cluster for the tests that only read from it (created on first use, stopped at exit):
 /// each cluster costs an initdb.
