@@ -155,8 +155,9 @@ def parse_wrk(out):
     return (float(rps.group(1)) if rps else 0.0), ms
 
 
-def wrk(url, seconds=5):
-    return parse_wrk(run("wrk", "-t2", "-c10", f"-d{seconds}s", "--latency", url, check=False).stdout)
+def wrk(url, seconds=5, cpus=None):
+    pin = ["taskset", "-c", cpus] if cpus else []
+    return parse_wrk(run(*pin, "wrk", "-t2", "-c10", f"-d{seconds}s", "--latency", url, check=False).stdout)
 
 
 def floors(tmp):
@@ -408,8 +409,7 @@ def main():
         # endpoint does when it does not share a core with the load generator.
         pinned = subprocess.run(["taskset", "-a", "-p", "-c", "1", str(agent.pid)], stdout=subprocess.DEVNULL)
         if pinned.returncode == 0:
-            r = run("taskset", "-c", "0", "wrk", "-t2", "-c10", "-d5s", "--latency", f"http://127.0.0.1:{port}/health", check=False)
-            report["pgvigil_http"]["health_pinned"] = parse_wrk(r.stdout)
+            report["pgvigil_http"]["health_pinned"] = wrk(f"http://127.0.0.1:{port}/health", cpus="0")
             subprocess.run(["taskset", "-a", "-p", "-c", f"0-{os.cpu_count() - 1}", str(agent.pid)], stdout=subprocess.DEVNULL)
         report["pgvigil_kill9"] = kill_trials(pg, "pgvigil", stamps)
         # Let the agent confirm the last recovery first: a hang inside a restart's grace is

@@ -34,7 +34,7 @@ Scheduler::Options schedulerOptions(std::size_t targets) {
   return o;
 }
 
-constexpr auto kLoopPeriod = std::chrono::milliseconds(250);
+/// The loop sweeps every target's time-driven transitions this often, and never sleeps longer.
 constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
 constexpr auto kLivezStale = std::chrono::seconds(5);
 
@@ -167,7 +167,7 @@ void Agent::loop() {
     }
     joinFinishedRestarts();
     if (options_.on_tick) options_.on_tick(now);
-    auto wakeAt = std::min(now + kLoopPeriod, nextSweep_);
+    auto wakeAt = nextSweep_;
     if (auto due = scheduler_.nextDue(); due && *due < wakeAt) wakeAt = *due;
     loopWakeAt_ = wakeAt;
     // Woken early by wakeLoop() (a round finished, a crash hint, a restart done): the schedule

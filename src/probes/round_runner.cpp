@@ -81,20 +81,18 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
   const std::string firstCheck = wantQuery ? "query" : "connections";
   PgConnectOutcome session = pgConnect(*info, options, deadline, firstCheck);
   if (tcpOnSession) {
-    CheckOutcome tcp;
-    if (session.connected_after) {
-      tcp.check = "tcp";
-      tcp.ok = true;
-      tcp.latency = *session.connected_after;
-    } else {  // refused, reset, timed out or unresolvable before the socket connected
-      tcp = session.outcome;
-      tcp.check = "tcp";
-    }
-    r.checks.push_back(tcp);
-    if (!tcp.ok) {
+    CheckOutcome tcp = session.outcome;  // the failure, when it came before the socket connected
+    tcp.check = "tcp";
+    if (!session.connected_after) {  // refused, reset, timed out or unresolvable
+      r.checks.push_back(tcp);
       finishFailure(r, tcp, clock, secrets);
       return done();
     }
+    tcp = CheckOutcome{};
+    tcp.check = "tcp";
+    tcp.ok = true;
+    tcp.latency = *session.connected_after;
+    r.checks.push_back(tcp);
   }
   if (!session.conn) {
     r.checks.push_back(session.outcome);

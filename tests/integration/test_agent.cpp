@@ -142,7 +142,10 @@ BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
   std::ifstream cli(out);
   std::string said((std::istreambuf_iterator<char>(cli)), {});
   BOOST_TEST(said.find("not agent.tls.cert") != std::string::npos, said);
-  std::this_thread::sleep_for(300ms);  // a pause that got through would be logged by now
+  // The CLI waits for the agent's answer, so a pause that got through would show by now.
+  auto health = HttpClient("127.0.0.1", agent.port, /*https=*/true).get("/health/main");
+  BOOST_TEST(health.status == 200, health.error);
+  BOOST_TEST(health.body.find("paused") == std::string::npos, health.body);
   BOOST_TEST(agent.process->output().find("event=target_paused", agent.process->output().find("event=target_resumed")) ==
              std::string::npos);
   BOOST_TEST(agent.process->output().find("tls-t0ken-canary") == std::string::npos);
