@@ -4,28 +4,16 @@
 #include <chrono>
 
 #include "events/event_format.h"
+#include "events_test_util.h"
 
 using namespace pgvigil;
+using pgvigil::test::sampleEvent;
 using namespace std::chrono;
 
 namespace {
 
 WallTime at(year_month_day day, milliseconds inDay) {
   return WallTime{duration_cast<WallTime::duration>(sys_days{day}.time_since_epoch() + inDay)};
-}
-
-AlertEvent unhealthyEvent() {
-  AlertEvent e;
-  e.ts = at(2026y / 11 / 22, 13h + 123ms);
-  e.level = EventLevel::kError;
-  e.event = "target_unhealthy";
-  e.target = "main";
-  e.state = TargetState::kUnhealthy;
-  e.previous_state = TargetState::kHealthy;
-  e.cause = Cause::kRefused;
-  e.msg = "connection refused on 127.0.0.1:5432";
-  e.fields = {{"attempt", "3"}};
-  return e;
 }
 
 AlertEvent agentEvent(std::string msg) {
@@ -62,14 +50,14 @@ BOOST_AUTO_TEST_CASE(test_TimestampIsRfc3339UtcMillis) {
 }
 
 BOOST_AUTO_TEST_CASE(test_TextLineOfATargetEvent) {
-  BOOST_TEST(formatEventText(unhealthyEvent()) ==
+  BOOST_TEST(formatEventText(sampleEvent()) ==
              "ts=2026-11-22T13:00:00.123Z level=error event=target_unhealthy target=main "
              "state=unhealthy previous_state=healthy cause=refused "
              "msg=\"connection refused on 127.0.0.1:5432\" attempt=3");
 }
 
 BOOST_AUTO_TEST_CASE(test_JsonLineOfATargetEvent) {
-  BOOST_TEST(formatEventJson(unhealthyEvent()) ==
+  BOOST_TEST(formatEventJson(sampleEvent()) ==
              R"({"ts":"2026-11-22T13:00:00.123Z","level":"error","event":"target_unhealthy",)"
              R"("target":"main","state":"unhealthy","previous_state":"healthy","cause":"refused",)"
              R"("msg":"connection refused on 127.0.0.1:5432","attempt":"3"})");
@@ -94,7 +82,7 @@ BOOST_AUTO_TEST_CASE(test_EmptyMsgAndEmptyExtraValue) {
 }
 
 BOOST_AUTO_TEST_CASE(test_LevelsAndStatesSpelledAsSpec) {
-  AlertEvent e = unhealthyEvent();
+  AlertEvent e = sampleEvent();
   e.level = EventLevel::kCritical;
   e.event = "restart_given_up";
   e.state = TargetState::kGivenUp;
@@ -137,7 +125,7 @@ BOOST_AUTO_TEST_CASE(test_TextQuotingAndEscaping) {
 }
 
 BOOST_AUTO_TEST_CASE(test_TextHasExactlyOneLineWhateverTheMsg) {
-  AlertEvent e = unhealthyEvent();
+  AlertEvent e = sampleEvent();
   e.msg = "FATAL:  the database system is starting up\nDETAIL:  consistent recovery state\r\n";
   e.fields = {{"detail", "a\nb"}};
   std::string line = formatEventText(e);
@@ -150,7 +138,7 @@ BOOST_AUTO_TEST_CASE(test_JsonEscapesAndRoundTrips) {
   const std::string tricky[] = {"quote \" backslash \\ slash /", "new\nline\ttab\rcr",
                                 std::string("ctl\x01\x1f end"), "unicode é 日本 🐘", ""};
   for (const auto& msg : tricky) {
-    AlertEvent e = unhealthyEvent();
+    AlertEvent e = sampleEvent();
     e.msg = msg;
     e.fields = {{"note", msg}};
     std::string line = formatEventJson(e);
@@ -190,7 +178,7 @@ BOOST_AUTO_TEST_CASE(test_ExtraFieldKeysAreSafeAndUnique) {
 }
 
 BOOST_AUTO_TEST_CASE(test_JsonKeyOrderIsStable) {
-  AlertEvent e = unhealthyEvent();
+  AlertEvent e = sampleEvent();
   e.fields = {{"zeta", "1"}, {"alpha", "2"}, {"mid", "3"}};
   auto obj = eventToJson(e);
   std::vector<std::string> keys;
