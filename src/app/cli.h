@@ -32,7 +32,8 @@ std::string usageText();
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitCritical = 2;
 inline constexpr int kExitUnknown = 3;
-inline constexpr int kExitUsage = 64;   // EX_USAGE
+inline constexpr int kExitUsage = 64;     // EX_USAGE
+inline constexpr int kExitSoftware = 70;  // EX_SOFTWARE: an internal error; the supervisor restarts us
 inline constexpr int kExitConfig = 78;  // EX_CONFIG
 
 }  // namespace pgvigil

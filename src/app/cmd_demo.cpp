@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "app/agent.h"
+#include "agent/agent.h"
 #include "app/cmd_run.h"
 #include "app/local_cluster.h"
 #include "http/http_server.h"

@@ -6,10 +6,12 @@
 #include <iostream>
 #include <memory>
 
-#include "app/agent.h"
+#include "agent/agent.h"
+#include "app/cli.h"
 #include "app/service_notify.h"
 #include "core/config_loader.h"
 #include "core/env.h"
+#include "events/async_sink.h"
 #include "events/event_ring.h"
 #include "events/fanout_sink.h"
 #include "events/log_sink.h"
@@ -57,15 +59,19 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
   const auto secrets = configSecrets(config);
   logSink->setSecrets(secrets);
   ring->setSecrets(secrets);
+  // The log output may block (a stdout pipe nobody reads, a stalled journald or disk): the
+  // agent only ever enqueues to it; the ring behind /events is memory and takes events at once.
+  auto asyncLog = std::make_shared<AsyncSink>(*logSink, *logSink);
   FanoutSink events;
-  events.add(logSink);
+  events.add(asyncLog);
   events.add(ring);
 
   ServiceNotifier notifier;
   AgentOptions options;
   options.version = kVersion;
   options.on_tick = [&notifier](SteadyTime now) { notifier.watchdogKick(now); };
-  Agent agent(config, events, *logSink, options);
+  options.log_dropped = [asyncLog] { return asyncLog->dropped(); };
+  Agent agent(config, events, *asyncLog, options);
   agent.setEventSource([ring](std::size_t limit) { return ring->recent(limit); });
 
   std::unique_ptr<HttpServer> http;
@@ -106,7 +112,7 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
       agent.applyConfig(*next);
       if (http) {
         if (auto tokenError = http->reloadToken(next->agent.token_file))
-          logSink->log(EventLevel::kWarning, "token file could not be reread; the old token stays",
+          asyncLog->log(EventLevel::kWarning, "token file could not be reread; the old token stays",
                        {{"error", *tokenError}});
       }
       std::vector<std::pair<std::string, std::string>> fields{
@@ -138,8 +144,15 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
   notifier.status("watching " + std::to_string(config.targets.size()) + " target(s)");
   if (hooks.on_ready) hooks.on_ready(agent, http.get());
 
+  int exitCode = 0;
   for (;;) {
     int sig = waitSignal(std::chrono::milliseconds(1000));
+    if (agent.failed()) {
+      // The loop died of an internal error (already logged as critical): exit non-zero so that
+      // systemd or the SCM restarts pgvigil with a fresh state.
+      exitCode = kExitSoftware;
+      break;
+    }
     if (sig == SIGHUP) {
       doReload();
     } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
@@ -151,8 +164,9 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
   }
   if (http) http->stop();
   agent.stop();
+  asyncLog->flush();
   logSink->flush();
-  return 0;
+  return exitCode;
 }
 
 int runRun(const std::string& configPath, std::ostream& err) {

@@ -2,6 +2,7 @@
 // `/status`. Polling the endpoint reads this; it never queries PostgreSQL.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
@@ -50,6 +51,8 @@ struct AgentStatus {
   WallTime started_at{};
   WallTime now{};
   bool ticking = true;  ///< the scheduler loop is alive (/livez)
+  /// Events and log lines lost because an output was blocked past its queue's bound.
+  std::uint64_t events_dropped = 0;
   std::vector<TargetStatus> targets;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -42,10 +43,10 @@ class FakeStatusProvider final : public StatusProvider {
     return snapshots_;
   }
 
-  AgentStatus snapshot() const override {
+  std::shared_ptr<const AgentStatus> snapshot() const override {
     std::lock_guard lock(mutex_);
     ++snapshots_;
-    return status_;
+    return std::make_shared<const AgentStatus>(status_);
   }
   std::vector<AlertEvent> recentEvents(std::size_t limit) const override {
     std::lock_guard lock(mutex_);

@@ -21,6 +21,8 @@ void add(std::vector<Sample>& out, Metric m, std::string l0, std::string l1, dou
 void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out) {
   if (m == Metric::kBuildInfo) return add(out, m, status.version, "", 1);
   if (m == Metric::kStartTime) return add(out, m, "", "", unixSeconds(status.started_at));
+  if (m == Metric::kEventsDropped)
+    return add(out, m, "", "", static_cast<double>(status.events_dropped));
   for (const auto& t : status.targets) {
     const auto& round = t.last_round;
     const ConnectionStats* conn = round && round->connections ? &*round->connections : nullptr;
@@ -78,6 +80,7 @@ void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out
         break;
       case Metric::kBuildInfo:
       case Metric::kStartTime:
+      case Metric::kEventsDropped:
         break;
     }
   }

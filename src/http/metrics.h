@@ -31,6 +31,7 @@ enum class Metric {
   kLastCheckTimestamp,
   kBuildInfo,
   kStartTime,
+  kEventsDropped,
 };
 
 struct MetricDef {
@@ -117,6 +118,11 @@ inline constexpr MetricDef kMetricDefs[] = {
      "pgvigil_start_time_seconds",
      MetricType::kGauge,
      "When the agent started, as a Unix time.",
+     {"", ""}},
+    {Metric::kEventsDropped,
+     "pgvigil_events_dropped_total",
+     MetricType::kCounter,
+     "Events and log lines lost because an output (log, state file) stayed blocked past its queue's bound.",
      {"", ""}},
 };
 inline constexpr std::size_t kMetricCount = std::size(kMetricDefs);

@@ -16,27 +16,6 @@
 
 namespace pgvigil {
 
-std::string_view toString(ControlResult::Code c) {
-  using C = ControlResult::Code;
-  switch (c) {
-    case C::kOk:
-      return "ok";
-    case C::kAccepted:
-      return "accepted";
-    case C::kNotFound:
-      return "not_found";
-    case C::kConflict:
-      return "conflict";
-    case C::kInvalid:
-      return "invalid";
-    case C::kRejected:
-      return "rejected";
-    case C::kFailed:
-      return "failed";
-  }
-  return "failed";
-}
-
 // ---- token ------------------------------------------------------------------------------------
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {
@@ -274,16 +253,16 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
       return r;
     }
     case Route::kLivez:
-      return json(renderLivez(provider_.snapshot()));
+      return json(renderLivez(*provider_.snapshot()));
     case Route::kHealth:
-      return json(renderHealth(provider_.snapshot()));
+      return json(renderHealth(*provider_.snapshot()));
     case Route::kHealthTarget:
-      return json(renderHealthTarget(provider_.snapshot(), target));
+      return json(renderHealthTarget(*provider_.snapshot(), target));
     case Route::kStatus:
-      return json(renderStatus(provider_.snapshot()));
+      return json(renderStatus(*provider_.snapshot()));
     case Route::kMetrics:
       return HttpResponse{
-          200, std::string(kPrometheusContentType), renderPrometheus(provider_.snapshot()), {}};
+          200, std::string(kPrometheusContentType), renderPrometheus(*provider_.snapshot()), {}};
     case Route::kEvents: {
       std::size_t limit = kDefaultEventLimit;
       if (auto raw = queryParam(request.query, "limit")) {

@@ -345,7 +345,7 @@ BOOST_AUTO_TEST_CASE(at_the_connection_cap_the_oldest_slow_client_makes_room) {
 
 /// A provider whose reload takes a while, as reading and applying a config file can.
 struct SlowReloadProvider final : StatusProvider {
-  AgentStatus snapshot() const override { return inner.snapshot(); }
+  std::shared_ptr<const AgentStatus> snapshot() const override { return inner.snapshot(); }
   std::vector<AlertEvent> recentEvents(std::size_t n) const override {
     return inner.recentEvents(n);
   }

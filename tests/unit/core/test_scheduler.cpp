@@ -198,6 +198,19 @@ BOOST_AUTO_TEST_CASE(test_ReaddWhileOldRoundInFlightWaitsForIt) {
   BOOST_TEST((s.dueOf("a") == clock.now() + 10s));  // the new interval
 }
 
+BOOST_AUTO_TEST_CASE(test_ReaddedTargetRunsRightAfterTheOldRound) {
+  FakeClock clock;
+  Scheduler s(fixed(0.0));
+  s.add("a", 10s, clock.now());
+  s.tick(clock.now());
+  s.remove("a");
+  s.add("a", 10s, clock.now());
+  clock.advance(1s);
+  s.done("a", clock.now());  // the old round's verdict is dropped by the caller
+  BOOST_TEST((s.dueOf("a") == clock.now()));  // so the new config gets one at once
+  BOOST_TEST(s.tick(clock.now()).size() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(test_RemoveIdle) {
   FakeClock clock;
   Scheduler s(fixed(0.5));

@@ -42,7 +42,9 @@ struct Fixture {
 
 /// A provider whose every call throws, as a bug would.
 struct ThrowingProvider final : StatusProvider {
-  AgentStatus snapshot() const override { throw std::runtime_error("secret internals"); }
+  std::shared_ptr<const AgentStatus> snapshot() const override {
+    throw std::runtime_error("secret internals");
+  }
   std::vector<AlertEvent> recentEvents(std::size_t) const override { throw 42; }
   ControlResult pause(std::string_view, std::optional<Millis>) override { throw 1; }
   ControlResult resume(std::string_view) override { throw 1; }

@@ -1,4 +1,4 @@
-#include "app/connection_watch.h"
+#include "agent/connection_watch.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -77,6 +77,17 @@ void ConnectionWatch::ensure(const std::string& name) {
     auto state = it->second->conn->state();
     if (state == MonitorConnection::State::kReady || state == MonitorConnection::State::kConnecting) return;
     it->second->want_open = true;
+  }
+  wake();
+}
+
+void ConnectionWatch::close(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return;
+    it->second->want_open = false;
+    it->second->conn->close();
   }
   wake();
 }

@@ -31,6 +31,9 @@ class ConnectionWatch {
   /// Open the target's connection if it is not open (called after a good round; never blocks
   /// the caller: the poll thread opens it).
   void ensure(const std::string& name);
+  /// Close the target's session now (a clean Terminate) and keep it closed until ensure(): a
+  /// session must never hold a server that refuses, shuts down or hangs.
+  void close(const std::string& name);
   void stop();
 
  private:

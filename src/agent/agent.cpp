@@ -1,0 +1,660 @@
+#include "agent/agent.h"
+
+#include <algorithm>
+#include <exception>
+#include <random>
+
+#include "agent/connection_watch.h"
+#include "probes/round_runner.h"
+
+namespace pgvigil {
+namespace {
+
+Random01 defaultRandom() {
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  auto mutex = std::make_shared<std::mutex>();
+  return [engine, mutex] {
+    std::lock_guard lock(*mutex);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(*engine);
+  };
+}
+
+std::size_t workerCount(std::size_t requested, std::size_t targets) {
+  if (requested > 0) return requested;
+  return std::clamp<std::size_t>(targets, 2, 16);
+}
+
+/// /livez fails when the loop has not passed for this long.
+constexpr auto kLivezStale = std::chrono::seconds(5);
+/// A snapshot whose only change is a round's figures is published at most this often; a
+/// change of state is published at once.
+constexpr auto kPublishPeriod = std::chrono::milliseconds(250);
+/// Control requests are answered by the loop in microseconds; this bound is for a dead loop.
+constexpr auto kControlTimeout = std::chrono::seconds(5);
+
+std::string describeException(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Serial: one thread, closures in order. Every closure is guarded: a throw is reported and the
+// thread goes on.
+
+class Agent::Serial {
+ public:
+  Serial(AgentLog& log, std::string name) : log_(log), name_(std::move(name)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Serial() { stop(); }
+
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      queue_.push_back(std::move(fn));
+    }
+    cv_.notify_one();
+  }
+  /// Runs what is queued, then ends the thread.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ && !thread_.joinable()) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      auto fn = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      try {
+        fn();
+      } catch (...) {
+        log_.log(EventLevel::kError, "internal error in the agent's " + name_ + " thread",
+                 {{"error", describeException(std::current_exception())}});
+      }
+      lock.lock();
+    }
+  }
+
+  AgentLog& log_;
+  std::string name_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Writer: the state file, then the events. Saves coalesce (the newest state covers the older
+// ones); events wait for the save that comes before them, up to a bound.
+
+class Agent::Writer {
+ public:
+  Writer(const StateStore& store, AlertSink& events, AgentLog& log, std::size_t maxEvents)
+      : store_(store), events_(events), log_(log), maxEvents_(maxEvents) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Writer() { stop(); }
+
+  void submit(std::optional<PersistedState> state, std::vector<AlertEvent> events) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      if (state) {
+        // One save marker in the queue at a time: it saves the newest state when its turn
+        // comes, which covers every change announced by the events queued after it.
+        pending_ = std::move(state);
+        if (!saveQueued_) {
+          queue_.push_back({true, {}});
+          saveQueued_ = true;
+        }
+      }
+      for (auto& e : events) {
+        if (eventsQueued_ >= maxEvents_) {
+          dropped_.fetch_add(1);
+          continue;
+        }
+        ++eventsQueued_;
+        queue_.push_back({false, std::move(e)});
+      }
+    }
+    cv_.notify_one();
+  }
+  /// Writes out what is queued, then ends the thread.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::uint64_t dropped() const { return dropped_.load(); }
+
+ private:
+  struct Entry {
+    bool save = false;
+    AlertEvent event;
+  };
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and written out
+      Entry entry = std::move(queue_.front());
+      queue_.pop_front();
+      std::optional<PersistedState> state;
+      if (entry.save) {
+        saveQueued_ = false;
+        state = std::move(pending_);
+        pending_.reset();
+      } else {
+        --eventsQueued_;
+      }
+      lock.unlock();
+      if (state) {
+        save(*state);
+      } else if (!entry.save) {
+        try {
+          events_.emit(entry.event);
+        } catch (...) {
+          dropped_.fetch_add(1);
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  void save(const PersistedState& state) {
+    std::string error;
+    try {
+      error = store_.save(state);
+    } catch (...) {
+      error = describeException(std::current_exception());
+    }
+    if (!error.empty()) {
+      if (!failing_)
+        log_.log(EventLevel::kWarning, "could not save the restart state; watching goes on",
+                 {{"path", store_.path().string()}, {"error", error}});
+      failing_ = true;
+    } else if (failing_) {
+      failing_ = false;
+      log_.log(EventLevel::kInfo, "the restart state is saved again",
+               {{"path", store_.path().string()}});
+    }
+  }
+
+  const StateStore& store_;
+  AlertSink& events_;
+  AgentLog& log_;
+  const std::size_t maxEvents_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;
+  std::optional<PersistedState> pending_;
+  bool saveQueued_ = false;
+  std::size_t eventsQueued_ = 0;
+  bool stopping_ = false;
+  bool failing_ = false;  ///< writer thread only
+  std::atomic<std::uint64_t> dropped_{0};
+  std::thread thread_;
+};
+
+// ---------------------------------------------------------------------------------------------
+
+Agent::Agent(Config config, AlertSink& events, AgentLog& log, AgentOptions options)
+    : core_(options.random ? options.random : (options.random = defaultRandom()),
+            options.clock->wallNow(), AgentCore::defaultOptions(config.targets.size())),
+      initialConfig_(std::move(config)),
+      events_(events),
+      log_(log),
+      options_(std::move(options)),
+      clock_(*options_.clock),
+      startedAt_(clock_.wallNow()),
+      store_(StateStore::pathFor(initialConfig_.agent.state_dir)) {
+  if (!options_.prober)
+    options_.prober = [](const TargetConfig& t, const Clock& c) { return runRound(t, c); };
+  if (!options_.restarterFactory)
+    options_.restarterFactory = [](const RestartConfig& r, const Clock& c) {
+      return makeRestarter(r, c);
+    };
+  if (!options_.watcherFactory)
+    options_.watcherFactory = [](const RestartConfig& r) { return makeServiceWatcher(r); };
+  config_ = std::make_shared<const Config>(initialConfig_);
+}
+
+Agent::~Agent() { stop(); }
+
+void Agent::post(Input input) {
+  {
+    std::lock_guard lock(mailboxMutex_);
+    mailbox_.push_back(std::move(input));
+  }
+  mailboxCv_.notify_one();
+}
+
+void Agent::start() {
+  if (started_) return;
+  started_ = true;
+  writer_ = std::make_unique<Writer>(store_, events_, log_, options_.max_queued_events);
+  service_ = std::make_unique<Serial>(log_, "service");
+  if (options_.watch_connections)
+    connectionWatch_ = std::make_unique<ConnectionWatch>(
+        clock_, [this](const std::string& name) { post(Dropped{name}); });
+
+  // Reading the state file is the one blocking call before the loop runs: nothing reads the
+  // agent yet.
+  auto loaded = store_.load();
+  if (!loaded.error.empty())
+    log_.log(EventLevel::kWarning, "restart state file was unreadable and was set aside",
+             {{"path", store_.path().string()}, {"error", loaded.error}});
+
+  const SteadyTime now = clock_.now();
+  const WallTime wall = clock_.wallNow();
+  Effects fx;
+  core_.start(initialConfig_, loaded.state, now, wall, fx);
+  lastTickNs_ = now.time_since_epoch().count();
+  running_ = true;
+  execute(fx, now, wall);
+  publish(now, wall);
+  for (std::size_t i = 0; i < workerCount(options_.workers, initialConfig_.targets.size()); ++i)
+    workers_.emplace_back([this] { worker(); });
+  loopThread_ = std::thread([this] { loop(); });
+}
+
+void Agent::stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  post(Stop{});
+  if (loopThread_.joinable()) loopThread_.join();
+  running_ = false;
+  {
+    std::lock_guard lock(jobsMutex_);
+    jobsStopping_ = true;
+  }
+  jobsCv_.notify_all();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
+  // A restart in flight is let finish (it is bounded by restart.timeout): abandoning it halfway
+  // could leave PostgreSQL stopped. Its outcome still reaches the core, so the history and the
+  // budget it used are saved below.
+  for (auto& r : restartThreads_) r.thread.join();
+  restartThreads_.clear();
+  const SteadyTime now = clock_.now();
+  const WallTime wall = clock_.wallNow();
+  Effects fx;
+  {
+    std::lock_guard lock(mailboxMutex_);
+    for (auto& input : mailbox_) {
+      if (auto* done = std::get_if<RestartDone>(&input))
+        core_.restartFinished(done->job, done->outcome, done->service, now, wall, fx);
+      else if (auto* c = std::get_if<Control>(&input))
+        c->reply->set_value({ControlResult::Code::kFailed, "the agent is stopping"});
+      else if (auto* r = std::get_if<Reload>(&input))
+        r->done->set_value();
+    }
+    mailbox_.clear();
+  }
+  // Watchers and monitoring sessions end (each session with a clean Terminate).
+  service_->post([this] {
+    for (auto& [name, slot] : watchers_)
+      if (slot.watcher) slot.watcher->stop();
+    watchers_.clear();
+    if (connectionWatch_) connectionWatch_->stop();
+  });
+  service_->stop();
+  writer_->submit(core_.persisted(now, wall), std::move(fx.events));
+  writer_->stop();
+}
+
+bool Agent::waitFirstRounds(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(firstMutex_);
+  return firstCv_.wait_for(lock, timeout, [this] { return firstRoundsDone_ || stopped_; });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+void Agent::loop() {
+  try {
+    std::vector<Input> inputs;
+    for (;;) {
+      {
+        std::unique_lock lock(mailboxMutex_);
+        // The wait is measured on the injected clock but bounded by the sweep period, so a fake
+        // clock cannot make it spin or sleep forever.
+        auto wait = core_.nextWake() - clock_.now();
+        wait = std::clamp<SteadyTime::duration>(wait, SteadyTime::duration::zero(),
+                                                std::chrono::milliseconds(250));
+        mailboxCv_.wait_for(lock, wait, [this] { return !mailbox_.empty(); });
+        inputs.swap(mailbox_);
+      }
+      const SteadyTime now = clock_.now();
+      const WallTime wall = clock_.wallNow();
+      lastTickNs_ = now.time_since_epoch().count();
+      Effects fx;
+      bool stop = false;
+      for (auto& input : inputs) stop = handle(input, now, wall, fx) || stop;
+      inputs.clear();
+      if (stop) {
+        // Whatever the last inputs decided is still carried out (events, state).
+        fx.probes.clear();
+        fx.restarts.clear();
+        execute(fx, now, wall);
+        return;
+      }
+      core_.tick(now, wall, fx);
+      execute(fx, now, wall);
+      joinFinishedRestarts();
+      if (fx.stateChanged || (dirty_ && now - lastPublish_ >= kPublishPeriod) ||
+          now - lastPublish_ >= std::chrono::seconds(1))
+        publish(now, wall);
+      if (options_.on_tick) options_.on_tick(now);
+    }
+  } catch (...) {
+    // The decisions can no longer be trusted: /livez turns 503 (no more passes) and the app
+    // exits non-zero so that the supervisor (systemd, the SCM) restarts pgvigil.
+    failed_ = true;
+    log_.log(EventLevel::kCritical, "internal error in the agent loop; pgvigil must restart",
+             {{"error", describeException(std::current_exception())}});
+  }
+}
+
+bool Agent::handle(Input& input, SteadyTime now, WallTime wall, Effects& fx) {
+  if (auto* r = std::get_if<RoundDone>(&input)) {
+    core_.roundFinished(r->job, r->round, now, wall, fx);
+  } else if (auto* d = std::get_if<RestartDone>(&input)) {
+    core_.restartFinished(d->job, d->outcome, d->service, now, wall, fx);
+  } else if (auto* s = std::get_if<ServiceEvent>(&input)) {
+    core_.serviceState(s->target, s->generation, s->state, now, wall, fx);
+  } else if (auto* dropped = std::get_if<Dropped>(&input)) {
+    core_.connectionDropped(dropped->target, now, fx);
+  } else if (auto* c = std::get_if<Control>(&input)) {
+    ControlResult result;
+    switch (c->kind) {
+      case Control::Kind::kPause:
+        result = core_.pause(c->target, c->duration, now, wall, fx);
+        break;
+      case Control::Kind::kResume:
+        result = core_.resume(c->target, now, wall, fx);
+        break;
+      case Control::Kind::kRestart:
+        result = core_.restart(c->target, now, wall, fx);
+        break;
+    }
+    c->reply->set_value(std::move(result));
+  } else if (auto* reload = std::get_if<Reload>(&input)) {
+    core_.reload(reload->config, now, wall, fx);
+    {
+      std::lock_guard lock(publishedMutex_);
+      config_ = std::make_shared<const Config>(reload->config);
+    }
+    reload->done->set_value();
+  } else if (std::holds_alternative<Stop>(input)) {
+    return true;
+  }
+  return false;
+}
+
+void Agent::execute(Effects& fx, SteadyTime now, WallTime wall) {
+  // Restart paths: the restarter is built here (a constructor, no I/O); the watcher is started
+  // and the old one stopped on the service thread, where a join may take its time.
+  for (auto& change : fx.restarters) {
+    if (change.config) {
+      std::shared_ptr<Restarter> restarter = options_.restarterFactory(*change.config, clock_);
+      restarters_[change.target] = {change.generation, std::move(restarter)};
+    } else {
+      restarters_.erase(change.target);
+    }
+    service_->post([this, change = std::move(change)] {
+      auto it = watchers_.find(change.target);
+      if (it != watchers_.end()) {
+        if (it->second.watcher) it->second.watcher->stop();
+        watchers_.erase(it);
+      }
+      if (!change.config) return;
+      ServiceWatcherPtr watcher = options_.watcherFactory(*change.config);
+      if (!watcher) return;
+      const std::string target = change.target;
+      const std::uint64_t generation = change.generation;
+      watcher->start([this, target, generation](ServiceState state) {
+        post(ServiceEvent{target, generation, state});
+      });
+      watchers_[target] = {generation, std::move(watcher)};
+    });
+  }
+  if (connectionWatch_) {
+    for (auto& m : fx.monitors) {
+      service_->post([this, m = std::move(m)] {
+        switch (m.op) {
+          case MonitorCommand::Op::kSet:
+            connectionWatch_->set(*m.config);
+            break;
+          case MonitorCommand::Op::kRemove:
+            connectionWatch_->remove(m.target);
+            break;
+          case MonitorCommand::Op::kEnsure:
+            connectionWatch_->ensure(m.target);
+            break;
+          case MonitorCommand::Op::kClose:
+            connectionWatch_->close(m.target);
+            break;
+        }
+      });
+    }
+  }
+  if (fx.persist || !fx.events.empty())
+    writer_->submit(fx.persist ? std::optional<PersistedState>(core_.persisted(now, wall))
+                               : std::nullopt,
+                    std::move(fx.events));
+  if (!fx.probes.empty()) {
+    {
+      std::lock_guard lock(jobsMutex_);
+      for (auto& job : fx.probes) jobs_.push_back(std::move(job));
+    }
+    // One worker per job: notify_all would wake all of them for every round.
+    for (std::size_t i = 0; i < fx.probes.size(); ++i) jobsCv_.notify_one();
+  }
+  for (const auto& job : fx.restarts) startRestart(job);
+  if (fx.statusChanged) dirty_ = true;
+  if (fx.firstRoundsDone) {
+    {
+      std::lock_guard lock(firstMutex_);
+      firstRoundsDone_ = true;
+    }
+    firstCv_.notify_all();
+  }
+}
+
+void Agent::publish(SteadyTime now, WallTime wall) {
+  auto status = std::make_shared<AgentStatus>(core_.status(now, wall));
+  status->version = options_.version;
+  status->started_at = startedAt_;
+  status->ticking = true;
+  status->events_dropped = (writer_ ? writer_->dropped() : 0) +
+                           (options_.log_dropped ? options_.log_dropped() : 0);
+  {
+    std::lock_guard lock(publishedMutex_);
+    published_ = std::move(status);
+  }
+  lastPublish_ = now;
+  dirty_ = false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe workers and restarts
+
+void Agent::worker() {
+  for (;;) {
+    ProbeJob job;
+    {
+      std::unique_lock lock(jobsMutex_);
+      jobsCv_.wait(lock, [this] { return jobsStopping_ || !jobs_.empty(); });
+      if (jobsStopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    RoundResult round;
+    try {
+      round = options_.prober(*job.config, clock_);
+    } catch (...) {
+      // runRound never throws; an injected prober might. A round that could not run is a
+      // failed round with cause internal, never a dead worker.
+      round = RoundResult{};
+      round.verdict = Verdict::kFailed;
+      round.cause = Cause::kInternal;
+      round.checked_at = clock_.wallNow();
+      round.message = "internal error: " + describeException(std::current_exception());
+    }
+    post(RoundDone{std::move(job), std::move(round)});
+  }
+}
+
+void Agent::startRestart(const RestartJob& job) {
+  std::shared_ptr<Restarter> restarter;
+  if (auto it = restarters_.find(job.target);
+      it != restarters_.end() && it->second.generation == job.restarter)
+    restarter = it->second.restarter;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  restartThreads_.push_back({std::thread([this, job, restarter, done] {
+                               RestartOutcome outcome;
+                               ServiceState service = ServiceState::kUnknown;
+                               try {
+                                 if (!restarter) {
+                                   outcome.result = RestartOutcome::Result::kFailed;
+                                   outcome.detail = "restart method none";
+                                 } else {
+                                   outcome = restarter->restart(Deadline(clock_, job.timeout));
+                                   service = restarter->query(
+                                       Deadline(clock_, std::chrono::seconds(5)));
+                                 }
+                               } catch (...) {
+                                 outcome.result = RestartOutcome::Result::kFailed;
+                                 outcome.detail = "internal error: " +
+                                                  describeException(std::current_exception());
+                               }
+                               post(RestartDone{job, std::move(outcome), service});
+                               *done = true;
+                             }),
+                             done});
+}
+
+void Agent::joinFinishedRestarts() {
+  for (auto it = restartThreads_.begin(); it != restartThreads_.end();) {
+    if (*it->done) {
+      it->thread.join();
+      it = restartThreads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers and control
+
+std::shared_ptr<const AgentStatus> Agent::snapshot() const {
+  std::shared_ptr<const AgentStatus> s;
+  {
+    std::lock_guard lock(publishedMutex_);
+    s = published_;
+  }
+  if (!s) {
+    auto empty = std::make_shared<AgentStatus>();
+    empty->version = options_.version;
+    empty->ticking = false;
+    empty->now = clock_.wallNow();
+    return empty;
+  }
+  const auto lastTick = SteadyTime(SteadyTime::duration(lastTickNs_.load()));
+  const bool ticking = running_ && !failed_ && clock_.now() - lastTick < kLivezStale;
+  if (ticking) return s;
+  // Rare: the loop is stuck or gone. Say so (a copy, so the published one stays intact).
+  auto copy = std::make_shared<AgentStatus>(*s);
+  copy->ticking = false;
+  copy->now = clock_.wallNow();
+  return copy;
+}
+
+Config Agent::config() const {
+  std::lock_guard lock(publishedMutex_);
+  return *config_;
+}
+
+std::vector<AlertEvent> Agent::recentEvents(std::size_t limit) const {
+  return recentEvents_ ? recentEvents_(limit) : std::vector<AlertEvent>{};
+}
+
+ControlResult Agent::control(Control request) {
+  if (!running_) return {ControlResult::Code::kFailed, "the agent is not running"};
+  auto reply = std::make_shared<std::promise<ControlResult>>();
+  auto answer = reply->get_future();
+  request.reply = reply;
+  post(std::move(request));
+  if (answer.wait_for(kControlTimeout) != std::future_status::ready)
+    return {ControlResult::Code::kFailed, "the agent's loop did not answer in time"};
+  return answer.get();
+}
+
+ControlResult Agent::pause(std::string_view target, std::optional<Millis> duration) {
+  return control({Control::Kind::kPause, std::string(target), duration, nullptr});
+}
+
+ControlResult Agent::resume(std::string_view target) {
+  return control({Control::Kind::kResume, std::string(target), std::nullopt, nullptr});
+}
+
+ControlResult Agent::restart(std::string_view target) {
+  return control({Control::Kind::kRestart, std::string(target), std::nullopt, nullptr});
+}
+
+ControlResult Agent::reload() {
+  if (!reloadHandler_) return {ControlResult::Code::kFailed, "reload is not available"};
+  return reloadHandler_();
+}
+
+void Agent::applyConfig(const Config& next) {
+  if (!running_) {
+    // Not started (or stopped): nothing runs the loop; take the config for the next start.
+    return;
+  }
+  auto done = std::make_shared<std::promise<void>>();
+  auto taken = done->get_future();
+  post(Reload{next, done});
+  taken.wait_for(kControlTimeout);
+}
+
+void Agent::emitAgentEvent(std::string_view name, EventLevel level, std::string msg,
+                           std::vector<std::pair<std::string, std::string>> fields) {
+  AlertEvent e;
+  e.ts = clock_.wallNow();
+  e.level = level;
+  e.event = std::string(name);
+  e.msg = std::move(msg);
+  e.fields = std::move(fields);
+  if (writer_ && !stopped_)
+    writer_->submit(std::nullopt, {std::move(e)});
+  else
+    events_.emit(e);
+}
+
+}  // namespace pgvigil

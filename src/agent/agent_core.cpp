@@ -1,0 +1,304 @@
+#include "agent/agent_core.h"
+
+#include <algorithm>
+
+namespace pgvigil {
+namespace {
+
+bool sameRestartPath(const RestartConfig& a, const RestartConfig& b) {
+  return a.method == b.method && a.unit == b.unit && a.container == b.container &&
+         a.service == b.service && a.docker_host == b.docker_host && a.command == b.command;
+}
+
+}  // namespace
+
+AgentCore::Options AgentCore::defaultOptions(std::size_t targets) {
+  Options o;
+  // Confirmation rounds come 50 ms apart at any interval (a refused connection costs
+  // microseconds, a hung one already took `timeout`), so that a crash is confirmed over
+  // unhealthy_after rounds in a fraction of a second; the first rounds after start are spread at
+  // about 100 targets a second, so a long interval does not delay the first verdict.
+  o.scheduler.confirmInterval = std::chrono::milliseconds(50);
+  o.scheduler.maxStartSpread =
+      std::max<Millis>(std::chrono::seconds(1), std::chrono::milliseconds(10 * targets));
+  return o;
+}
+
+AgentCore::AgentCore(Random01 random, WallTime startedAt, Options options)
+    : random_(std::move(random)),
+      startedAt_(startedAt),
+      options_(options),
+      scheduler_(random_, options_.scheduler) {}
+
+AgentCore::Slot* AgentCore::find(std::string_view target) {
+  auto it = slots_.find(target);
+  return it == slots_.end() ? nullptr : &it->second;
+}
+
+const AgentCore::Slot* AgentCore::find(std::string_view target) const {
+  auto it = slots_.find(target);
+  return it == slots_.end() ? nullptr : &it->second;
+}
+
+const TargetSupervisor* AgentCore::supervisor(std::string_view target) const {
+  const Slot* slot = find(target);
+  return slot ? &slot->supervisor : nullptr;
+}
+
+std::optional<std::uint64_t> AgentCore::generationOf(std::string_view target) const {
+  const Slot* slot = find(target);
+  if (!slot) return std::nullopt;
+  return slot->generation;
+}
+
+bool AgentCore::restartRunning(std::string_view target) const {
+  const Slot* slot = find(target);
+  return slot && slot->restartRunning;
+}
+
+std::size_t AgentCore::restartsRunning() const {
+  return static_cast<std::size_t>(std::count_if(
+      slots_.begin(), slots_.end(), [](const auto& kv) { return kv.second.restartRunning; }));
+}
+
+bool AgentCore::firstRoundsDone() const {
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const auto& kv) { return kv.second.firstRoundDone; });
+}
+
+void AgentCore::noteFirstRound(Slot& slot, Effects& out) {
+  slot.firstRoundDone = true;
+  if (!firstRoundsAnnounced_ && firstRoundsDone()) {
+    firstRoundsAnnounced_ = true;
+    out.firstRoundsDone = true;
+  }
+}
+
+AgentCore::Slot& AgentCore::add(const TargetConfig& config, SteadyTime now, Effects& out) {
+  auto ptr = std::make_shared<const TargetConfig>(config);
+  auto [it, inserted] = slots_.try_emplace(config.name, ptr, random_, startedAt_);
+  Slot& slot = it->second;
+  slot.incarnation = nextIncarnation_++;
+  scheduler_.add(config.name, config.interval, now);
+  newRestartPath(config.name, slot, out);
+  out.monitors.push_back({MonitorCommand::Op::kSet, config.name, ptr});
+  out.statusChanged = out.stateChanged = true;
+  return slot;
+}
+
+void AgentCore::newRestartPath(const std::string& name, Slot& slot, Effects& out) {
+  slot.generation = nextGeneration_++;
+  out.restarters.push_back({name, slot.incarnation, slot.generation, slot.config->restart});
+}
+
+void AgentCore::start(const Config& config, const PersistedState& saved, SteadyTime now,
+                      WallTime wall, Effects& out) {
+  config_ = config;
+  nextSweep_ = now;
+  for (const auto& t : config.targets) {
+    Slot& slot = add(t, now, out);
+    order_.push_back(t.name);
+    if (auto it = saved.targets.find(t.name); it != saved.targets.end())
+      apply(t.name, slot, slot.supervisor.restore(it->second, now, wall), now, out);
+  }
+  if (config.targets.empty()) {
+    firstRoundsAnnounced_ = true;
+    out.firstRoundsDone = true;
+  }
+}
+
+void AgentCore::apply(const std::string& name, Slot& slot, Action action, SteadyTime now,
+                      Effects& out) {
+  // State first, events after: once an event says a restart was made, the budget and backoff
+  // that it used are on disk (the runtime saves before it emits).
+  if (action.persist) out.persist = true;
+  if (!action.events.empty()) {
+    out.stateChanged = true;
+    for (auto& e : action.events) out.events.push_back(std::move(e));
+  }
+  if (action.persist || action.restart || action.probeNow || out.stateChanged)
+    out.statusChanged = true;
+  if (action.probeNow) scheduler_.runNow(name, now);
+  if (action.restart && !slot.restartRunning) {
+    slot.restartRunning = true;
+    out.restarts.push_back(
+        {name, slot.incarnation, slot.generation, slot.config->restart.timeout, action.reason});
+    out.statusChanged = true;
+  }
+}
+
+void AgentCore::tick(SteadyTime now, WallTime wall, Effects& out) {
+  for (auto& name : scheduler_.tick(now)) {
+    Slot* slot = find(name);
+    if (!slot) {
+      scheduler_.done(name, now);
+      continue;
+    }
+    out.probes.push_back({name, slot->incarnation, slot->config});
+  }
+  // Time-driven transitions (backoff, grace, pause expiry) need no finer grain than the sweep
+  // period; sweeping on every input would cost O(targets) per finished round.
+  if (now >= nextSweep_) {
+    nextSweep_ = now + options_.sweepPeriod;
+    for (auto& [name, slot] : slots_) apply(name, slot, slot.supervisor.onTick(now, wall), now, out);
+  }
+}
+
+SteadyTime AgentCore::nextWake() const {
+  SteadyTime at = nextSweep_;
+  if (auto due = scheduler_.nextDue(); due && *due < at) at = *due;
+  return at;
+}
+
+void AgentCore::roundFinished(const ProbeJob& job, const RoundResult& round, SteadyTime now,
+                              WallTime wall, Effects& out) {
+  Slot* slot = find(job.target);
+  if (!slot || slot->incarnation != job.incarnation) {
+    // Removed (or removed and added again) while the round ran: its verdict is about a config
+    // that is gone. The scheduler still needs to hear that the round is over.
+    scheduler_.done(job.target, now);
+    return;
+  }
+  Action action = slot->supervisor.onRound(round, now, wall);
+  scheduler_.done(job.target, now, action.confirmSoon);
+  // The long-lived session is for seeing a crash at once; it must never hold a server that is
+  // refusing, shutting down or hung (a smart shutdown waits for every session): closed on the
+  // first failed round, opened again only once a round succeeds.
+  out.monitors.push_back(
+      {round.ok() ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
+  out.statusChanged = true;
+  apply(job.target, *slot, std::move(action), now, out);
+  if (!slot->firstRoundDone) noteFirstRound(*slot, out);
+}
+
+void AgentCore::restartFinished(const RestartJob& job, const RestartOutcome& outcome,
+                                ServiceState service, SteadyTime now, WallTime wall, Effects& out) {
+  Slot* slot = find(job.target);
+  if (!slot || slot->incarnation != job.incarnation) return;
+  slot->restartRunning = false;
+  apply(job.target, *slot, slot->supervisor.onRestartFinished(outcome, service, now, wall), now,
+        out);
+  // Confirm at once: the first good round ends the grace.
+  scheduler_.runNow(job.target, now);
+  out.statusChanged = true;
+  // A restart path changed by a reload while this attempt ran takes over now.
+  if (slot->pendingRestart) {
+    slot->pendingRestart.reset();
+    newRestartPath(job.target, *slot, out);
+  }
+}
+
+void AgentCore::serviceState(std::string_view target, std::uint64_t generation,
+                             ServiceState state, SteadyTime now, WallTime wall, Effects& out) {
+  Slot* slot = find(target);
+  // A watcher of a restart path that a reload replaced may still deliver an event or two.
+  if (!slot || slot->generation != generation) return;
+  apply(std::string(target), *slot, slot->supervisor.onServiceState(state, now, wall), now, out);
+}
+
+void AgentCore::connectionDropped(std::string_view target, SteadyTime now, Effects& out) {
+  if (!find(target)) return;
+  scheduler_.runNow(std::string(target), now);
+  (void)out;
+}
+
+ControlResult AgentCore::pause(std::string_view target, std::optional<Millis> duration,
+                               SteadyTime now, WallTime wall, Effects& out) {
+  Slot* slot = find(target);
+  if (!slot) return ControlResult::notFound("no target named '" + std::string(target) + "'");
+  Action a = slot->supervisor.pause(duration, now, wall);
+  if (!a.accepted()) return {ControlResult::Code::kConflict, a.refused};
+  apply(std::string(target), *slot, std::move(a), now, out);
+  out.statusChanged = out.stateChanged = true;
+  return ControlResult::ok("paused");
+}
+
+ControlResult AgentCore::resume(std::string_view target, SteadyTime now, WallTime wall,
+                                Effects& out) {
+  Slot* slot = find(target);
+  if (!slot) return ControlResult::notFound("no target named '" + std::string(target) + "'");
+  Action a = slot->supervisor.resume(now, wall);
+  if (!a.accepted()) return {ControlResult::Code::kConflict, a.refused};
+  apply(std::string(target), *slot, std::move(a), now, out);
+  out.statusChanged = out.stateChanged = true;
+  return ControlResult::ok("resumed");
+}
+
+ControlResult AgentCore::restart(std::string_view target, SteadyTime now, WallTime wall,
+                                 Effects& out) {
+  Slot* slot = find(target);
+  if (!slot) return ControlResult::notFound("no target named '" + std::string(target) + "'");
+  if (slot->restartRunning) return {ControlResult::Code::kConflict, "a restart is already running"};
+  Action a = slot->supervisor.requestRestart(now, wall);
+  if (!a.accepted()) return {ControlResult::Code::kConflict, a.refused};
+  apply(std::string(target), *slot, std::move(a), now, out);
+  out.statusChanged = out.stateChanged = true;
+  return ControlResult::accepted("restart requested");
+}
+
+void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effects& out) {
+  (void)wall;
+  std::map<std::string, const TargetConfig*, std::less<>> wanted;
+  for (const auto& t : next.targets) wanted[t.name] = &t;
+
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    // Its restart in flight (if any) finishes on its own; the answer will find no slot.
+    out.restarters.push_back({it->first, it->second.incarnation, it->second.generation, std::nullopt});
+    out.monitors.push_back({MonitorCommand::Op::kRemove, it->first, nullptr});
+    scheduler_.remove(it->first);
+    it = slots_.erase(it);
+  }
+  order_.clear();
+  for (const auto& t : next.targets) {
+    Slot* slot = find(t.name);
+    if (!slot) {
+      add(t, now, out);
+    } else if (!(*slot->config == t)) {
+      const bool restartChanged = !sameRestartPath(slot->config->restart, t.restart);
+      const bool conninfoChanged = slot->config->conninfo != t.conninfo ||
+                                   slot->config->application_name != t.application_name;
+      slot->config = std::make_shared<const TargetConfig>(t);
+      slot->supervisor.reconfigure(t);
+      scheduler_.update(t.name, t.interval, now);
+      if (restartChanged) {
+        // Never swap the restarter under an attempt that is using it: the new path takes over
+        // when the attempt ends (restartFinished).
+        if (slot->restartRunning)
+          slot->pendingRestart = t.restart;
+        else
+          newRestartPath(t.name, *slot, out);
+      }
+      if (conninfoChanged) out.monitors.push_back({MonitorCommand::Op::kSet, t.name, slot->config});
+    }
+    order_.push_back(t.name);
+  }
+  config_ = next;
+  out.statusChanged = out.stateChanged = true;
+  if (!firstRoundsAnnounced_ && firstRoundsDone()) {
+    firstRoundsAnnounced_ = true;
+    out.firstRoundsDone = true;
+  }
+}
+
+PersistedState AgentCore::persisted(SteadyTime now, WallTime wall) const {
+  PersistedState state;
+  for (const auto& [name, slot] : slots_) state.targets[name] = slot.supervisor.persisted(now, wall);
+  return state;
+}
+
+AgentStatus AgentCore::status(SteadyTime now, WallTime wall) {
+  AgentStatus s;
+  s.config_path = config_.path;
+  s.started_at = startedAt_;
+  s.now = wall;
+  s.targets.reserve(order_.size());
+  for (const auto& name : order_)
+    if (const Slot* slot = find(name)) s.targets.push_back(slot->supervisor.status(now, wall));
+  return s;
+}
+
+}  // namespace pgvigil

@@ -1,0 +1,478 @@
+// The agent core's whole stories on a simulated clock (issue 9): a small simulated world —
+// servers that are up or down, rounds that take a few milliseconds, restarts that take seconds —
+// drives AgentCore exactly as the runtime does, and time only moves when the simulation says so.
+// No threads, no sleeps, no real time.
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <map>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/agent_core.h"
+
+using namespace pgvigil;
+using namespace std::chrono_literals;
+
+namespace pgvigil {
+std::ostream& operator<<(std::ostream& os, TargetState s) { return os << toString(s); }
+}  // namespace pgvigil
+
+namespace {
+
+TargetConfig target(const std::string& name, RestartMethod method = RestartMethod::kCommand) {
+  TargetConfig c;
+  c.name = name;
+  c.conninfo = "host=127.0.0.1 port=5432";
+  c.interval = 10s;
+  c.timeout = 2s;
+  c.unhealthy_after = 2;
+  c.healthy_after = 1;
+  c.restart.method = method;
+  c.restart.command = {"/usr/lib/pgvigil/pg-restart", name};
+  c.restart.container = name;
+  c.restart.grace = 30s;
+  c.restart.timeout = 60s;
+  c.restart.backoff = BackoffConfig{1s, 1min, 2.0, 0.0};
+  c.restart.budget = BudgetConfig{5, 1h};
+  c.restart.recovery_grace = 10min;
+  c.restart.hang_after = 2min;
+  return c;
+}
+
+Config configOf(std::vector<TargetConfig> targets) {
+  Config c;
+  c.path = "/etc/pgvigil/pgvigil.yaml";
+  c.targets = std::move(targets);
+  return c;
+}
+
+RoundResult roundFor(bool up, WallTime at) {
+  RoundResult r;
+  r.checked_at = at;
+  r.latency = 3ms;
+  if (up) {
+    r.verdict = Verdict::kOk;
+  } else {
+    r.verdict = Verdict::kFailed;
+    r.cause = Cause::kRefused;
+    r.message = "connection refused";
+  }
+  return r;
+}
+
+/// The world the agent watches, and the runtime's job, done on a simulated clock.
+struct Sim {
+  FakeClock clock;
+  AgentCore core;
+
+  std::map<std::string, bool> up;  ///< by target; missing: up
+  Millis roundTakes = 5ms;
+  Millis restartTakes = 3s;
+  bool restartsWork = true;
+
+  struct Pending {
+    SteadyTime at;
+    bool isRound = true;
+    ProbeJob probe;
+    RestartJob restart;
+  };
+  std::vector<Pending> pending;
+
+  // What the runtime was told to do, in order.
+  std::vector<AlertEvent> events;
+  std::vector<std::string> journal;  ///< "persist", "event:<name>:<target>", "restart:<target>:<gen>"
+  std::map<std::string, std::uint64_t> restarterGen;  ///< the restart path the runtime holds
+  std::vector<RestarterChange> restarterChanges;
+  std::vector<MonitorCommand> monitors;
+  std::map<std::string, int> rounds;  ///< rounds run, by target
+  std::map<std::string, int> inFlight;
+  int maxInFlight = 0;
+  int restartsRun = 0;
+  bool firstRoundsDone = false;
+
+  explicit Sim(std::size_t targets = 1)
+      : core([] { return 0.5; }, WallTime{std::chrono::seconds{1'700'000'000}},
+             AgentCore::defaultOptions(targets)) {}
+
+  void execute(Effects& fx) {
+    for (auto& c : fx.restarters) {
+      restarterChanges.push_back(c);
+      if (c.config)
+        restarterGen[c.target] = c.generation;
+      else
+        restarterGen.erase(c.target);
+    }
+    for (auto& m : fx.monitors) monitors.push_back(m);
+    if (fx.persist) journal.push_back("persist");
+    for (auto& e : fx.events) {
+      journal.push_back("event:" + e.event + ":" + e.target);
+      events.push_back(e);
+    }
+    for (auto& p : fx.probes) {
+      ++rounds[p.target];
+      maxInFlight = std::max(maxInFlight, ++inFlight[p.target]);
+      pending.push_back({clock.now() + roundTakes, true, p, {}});
+    }
+    for (auto& r : fx.restarts) {
+      ++restartsRun;
+      journal.push_back("restart:" + r.target + ":" + std::to_string(r.restarter));
+      // The runtime runs the restarter of the job's generation: it must be the one it holds.
+      BOOST_TEST(restarterGen.count(r.target) == 1u);
+      if (restarterGen.count(r.target)) BOOST_TEST(restarterGen[r.target] == r.restarter);
+      pending.push_back({clock.now() + restartTakes, false, {}, r});
+    }
+    if (fx.firstRoundsDone) firstRoundsDone = true;
+  }
+
+  void start(const Config& config, const PersistedState& saved = {}) {
+    Effects fx;
+    core.start(config, saved, clock.now(), clock.wallNow(), fx);
+    execute(fx);
+  }
+
+  /// Runs the simulation until `d` has passed.
+  void run(Millis d) {
+    const SteadyTime end = clock.now() + d;
+    for (;;) {
+      Effects fx;
+      core.tick(clock.now(), clock.wallNow(), fx);
+      execute(fx);
+      SteadyTime next = core.nextWake();
+      for (const auto& p : pending) next = std::min(next, p.at);
+      if (next > end) break;
+      if (next > clock.now()) clock.advance(next - clock.now());
+      deliverDue();
+    }
+    if (end > clock.now()) clock.advance(end - clock.now());
+    deliverDue();
+  }
+
+  void deliverDue() {
+    std::vector<Pending> due;
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (it->at <= clock.now()) {
+        due.push_back(*it);
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& p : due) {
+      Effects fx;
+      if (p.isRound) {
+        --inFlight[p.probe.target];
+        const bool isUp = !up.count(p.probe.target) || up[p.probe.target];
+        core.roundFinished(p.probe, roundFor(isUp, clock.wallNow()), clock.now(), clock.wallNow(), fx);
+      } else {
+        RestartOutcome o;
+        o.result = restartsWork ? RestartOutcome::Result::kSucceeded : RestartOutcome::Result::kFailed;
+        o.detail = restartsWork ? "exited 0" : "exited 1";
+        o.took = restartTakes;
+        if (restartsWork) up[p.restart.target] = true;
+        core.restartFinished(p.restart, o, ServiceState::kUnknown, clock.now(), clock.wallNow(), fx);
+      }
+      execute(fx);
+    }
+  }
+
+  void reload(const Config& next) {
+    Effects fx;
+    core.reload(next, clock.now(), clock.wallNow(), fx);
+    execute(fx);
+  }
+
+  std::size_t count(const std::string& event, const std::string& who = "") const {
+    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const AlertEvent& e) {
+      return e.event == event && (who.empty() || e.target == who);
+    }));
+  }
+  TargetState state(const std::string& who) const { return core.supervisor(who)->state(); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(agent_core)
+
+BOOST_AUTO_TEST_CASE(kill_seen_confirmed_restarted_grace_healthy) {
+  Sim sim;
+  sim.start(configOf({target("main")}));
+  sim.run(2s);
+  BOOST_TEST(sim.firstRoundsDone);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+  BOOST_TEST(sim.count("target_healthy", "main") == 1u);
+
+  // Killed between two rounds: the next round sees it, a 50 ms confirmation round confirms it,
+  // and the restart starts — well before the 10 s interval comes round again.
+  sim.up["main"] = false;
+  const SteadyTime killedAt = sim.clock.now();
+  sim.run(10s + 100ms);
+  BOOST_TEST(sim.count("target_unhealthy", "main") == 1u);
+  BOOST_TEST(sim.count("restart_requested", "main") == 1u);
+  BOOST_TEST(sim.restartsRun == 1);
+  // The restart (3 s) has ended and the first good round ended the grace.
+  sim.run(5s);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+  BOOST_TEST(sim.count("restart_succeeded", "main") == 1u);
+  BOOST_TEST(sim.count("target_healthy", "main") == 2u);
+  BOOST_TEST(sim.maxInFlight == 1);  // never two rounds of one target at once
+  (void)killedAt;
+
+  // Nothing else happens while it stays up: one event per change, never one per round.
+  const auto before = sim.events.size();
+  sim.run(5min);
+  BOOST_TEST(sim.events.size() == before);
+  BOOST_TEST(sim.restartsRun == 1);
+}
+
+BOOST_AUTO_TEST_CASE(state_is_saved_before_the_event_that_announces_a_restart) {
+  Sim sim;
+  sim.start(configOf({target("main")}));
+  sim.run(2s);
+  sim.up["main"] = false;
+  sim.run(15s);
+  auto it = std::find(sim.journal.begin(), sim.journal.end(), "event:restart_requested:main");
+  BOOST_REQUIRE(it != sim.journal.end());
+  // The Effects that carried restart_requested asked for a save first (runtime order: persist,
+  // then events, then restart jobs).
+  auto persist = std::find(sim.journal.rbegin(), std::make_reverse_iterator(it), "persist");
+  BOOST_TEST((persist != std::make_reverse_iterator(it)));
+  auto restartJob = std::find_if(it, sim.journal.end(),
+                                 [](const std::string& s) { return s.rfind("restart:main", 0) == 0; });
+  BOOST_TEST((restartJob != sim.journal.end()));
+}
+
+BOOST_AUTO_TEST_CASE(monitoring_session_closes_on_a_failed_round_and_reopens_after_a_good_one) {
+  Sim sim;
+  TargetConfig t = target("main", RestartMethod::kNone);
+  sim.start(configOf({t}));
+  sim.run(2s);
+  BOOST_REQUIRE(!sim.monitors.empty());
+  BOOST_TEST((sim.monitors.front().op == MonitorCommand::Op::kSet));
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kEnsure));
+  sim.up["main"] = false;  // e.g. 57P03: a smart shutdown has begun
+  sim.run(10s + 10ms);
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kClose));
+  const auto closedAt = sim.monitors.size();
+  sim.run(30s);  // still refusing: it stays closed, nothing asks to open it
+  for (std::size_t i = closedAt; i < sim.monitors.size(); ++i)
+    BOOST_TEST((sim.monitors[i].op == MonitorCommand::Op::kClose));
+  sim.up["main"] = true;
+  sim.run(11s);
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kEnsure));
+}
+
+BOOST_AUTO_TEST_CASE(reload_in_the_middle_of_a_restart_keeps_its_outcome) {
+  Sim sim;
+  sim.restartTakes = 8s;
+  sim.start(configOf({target("main")}));
+  sim.run(2s);
+  sim.up["main"] = false;
+  sim.run(10s + 200ms);
+  BOOST_REQUIRE(sim.core.restartRunning("main"));
+  // A reload that changes thresholds and the interval (not the restart path).
+  TargetConfig changed = target("main");
+  changed.interval = 5s;
+  changed.unhealthy_after = 3;
+  sim.reload(configOf({changed}));
+  BOOST_TEST(sim.core.restartRunning("main"));
+  sim.run(12s);
+  BOOST_TEST(!sim.core.restartRunning("main"));
+  BOOST_TEST(sim.count("restart_succeeded", "main") == 1u);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+  BOOST_TEST(sim.core.supervisor("main")->config().interval == 5s);
+}
+
+BOOST_AUTO_TEST_CASE(target_removed_during_its_restart_ignores_the_late_outcome) {
+  Sim sim;
+  sim.start(configOf({target("main"), target("other")}));
+  sim.run(2s);
+  sim.up["main"] = false;
+  sim.run(10s + 200ms);
+  BOOST_REQUIRE(sim.core.restartRunning("main"));
+  sim.reload(configOf({target("other")}));
+  BOOST_TEST(sim.core.supervisor("main") == nullptr);
+  BOOST_TEST(sim.restarterGen.count("main") == 0u);  // the runtime drops its restarter and watcher
+  const auto before = sim.count("restart_succeeded", "main");
+  sim.run(10s);  // the restart ends; its outcome finds no target
+  BOOST_TEST(sim.count("restart_succeeded", "main") == before);
+  // Added back: a new incarnation that starts from scratch, no confusion with the old one.
+  sim.reload(configOf({target("other"), target("main")}));
+  sim.run(12s);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+  BOOST_TEST(sim.maxInFlight == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_round_of_a_removed_and_re_added_target_is_dropped) {
+  Sim sim;
+  sim.roundTakes = 1500ms;
+  sim.start(configOf({target("main")}));
+  sim.run(600ms);  // the first round is in flight (start spread 0.5 s, takes 1.5 s)
+  BOOST_REQUIRE(!sim.pending.empty());
+  sim.up["main"] = false;
+  sim.reload(configOf({}));
+  sim.up["main"] = true;
+  sim.reload(configOf({target("main")}));
+  sim.run(3s);
+  // The failed verdict of the old incarnation never reached the new one.
+  BOOST_TEST(sim.count("target_unhealthy", "main") == 0u);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+}
+
+BOOST_AUTO_TEST_CASE(watcher_event_of_a_replaced_restart_path_is_ignored) {
+  Sim sim;
+  sim.start(configOf({target("db", RestartMethod::kDocker)}));
+  sim.run(2s);
+  const std::uint64_t oldGen = *sim.core.generationOf("db");
+  // Reload: docker -> command. The old watcher may still deliver an event while it stops.
+  sim.reload(configOf({target("db", RestartMethod::kCommand)}));
+  const std::uint64_t newGen = *sim.core.generationOf("db");
+  BOOST_TEST(newGen != oldGen);
+  BOOST_TEST(sim.restarterGen["db"] == newGen);
+  Effects fx;
+  sim.core.serviceState("db", oldGen, ServiceState::kOperatorStopped, sim.clock.now(),
+                        sim.clock.wallNow(), fx);
+  BOOST_TEST(fx.events.empty());
+  BOOST_TEST(!sim.core.supervisor("db")->operatorStopped());
+  // The current path's watcher is heard.
+  sim.core.serviceState("db", newGen, ServiceState::kOperatorStopped, sim.clock.now(),
+                        sim.clock.wallNow(), fx);
+  BOOST_TEST(sim.core.supervisor("db")->operatorStopped());
+  // An operator stop is never restarted.
+  sim.execute(fx);
+  sim.up["db"] = false;
+  sim.run(2min);
+  BOOST_TEST(sim.restartsRun == 0);
+}
+
+BOOST_AUTO_TEST_CASE(restart_method_changed_while_a_restart_runs_takes_over_after_it) {
+  Sim sim;
+  sim.restartTakes = 5s;
+  sim.restartsWork = false;  // the old path fails, so a second attempt follows
+  sim.start(configOf({target("main", RestartMethod::kCommand)}));
+  sim.run(2s);
+  sim.up["main"] = false;
+  sim.run(10s + 200ms);
+  BOOST_REQUIRE(sim.core.restartRunning("main"));
+  const std::uint64_t runningGen = sim.restarterGen["main"];
+  const auto changesBefore = sim.restarterChanges.size();
+
+  sim.reload(configOf({target("main", RestartMethod::kDocker)}));
+  // Not swapped under the running attempt.
+  BOOST_TEST(sim.restarterChanges.size() == changesBefore);
+  BOOST_TEST(sim.restarterGen["main"] == runningGen);
+
+  sim.run(5s);  // the attempt ends (failed); the docker path takes over
+  BOOST_TEST((!sim.core.restartRunning("main") || sim.restarterGen["main"] != runningGen));
+  BOOST_REQUIRE(sim.restarterChanges.size() == changesBefore + 1);
+  BOOST_TEST((sim.restarterChanges.back().config->method == RestartMethod::kDocker));
+  sim.restartsWork = true;
+  sim.run(2min);
+  // Every later attempt ran on the new path (checked in execute()), and it came back.
+  BOOST_TEST(sim.restartsRun >= 2);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+}
+
+BOOST_AUTO_TEST_CASE(pause_holds_restarts_until_it_expires) {
+  Sim sim;
+  sim.start(configOf({target("main")}));
+  sim.run(2s);
+  Effects fx;
+  auto r = sim.core.pause("main", Millis(60s), sim.clock.now(), sim.clock.wallNow(), fx);
+  BOOST_TEST((r.code == ControlResult::Code::kOk));
+  BOOST_TEST(fx.persist);  // a pause survives an agent restart
+  sim.execute(fx);
+  sim.up["main"] = false;
+  sim.run(50s);
+  BOOST_TEST(sim.restartsRun == 0);  // checks go on, restarts wait
+  BOOST_TEST(sim.state("main") == TargetState::kPaused);
+  sim.run(20s);  // the pause ends at 60 s; the engine acts at once
+  BOOST_TEST(sim.count("target_resumed", "main") == 1u);
+  BOOST_TEST(sim.restartsRun == 1);
+  sim.run(10s);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+}
+
+BOOST_AUTO_TEST_CASE(control_requests_answer_without_io) {
+  Sim sim;
+  sim.start(configOf({target("main")}));
+  sim.run(2s);
+  Effects fx;
+  BOOST_TEST((sim.core.pause("nope", std::nullopt, sim.clock.now(), sim.clock.wallNow(), fx).code ==
+              ControlResult::Code::kNotFound));
+  auto r = sim.core.restart("main", sim.clock.now(), sim.clock.wallNow(), fx);
+  BOOST_TEST((r.code == ControlResult::Code::kAccepted));
+  BOOST_TEST(fx.restarts.size() == 1u);
+  sim.execute(fx);
+  Effects again;
+  r = sim.core.restart("main", sim.clock.now(), sim.clock.wallNow(), again);
+  BOOST_TEST((r.code == ControlResult::Code::kConflict));
+  BOOST_TEST(again.restarts.empty());
+}
+
+BOOST_AUTO_TEST_CASE(saved_state_is_restored_at_start) {
+  Sim first;
+  first.restartsWork = false;
+  first.start(configOf({target("main")}));
+  first.run(2s);
+  first.up["main"] = false;
+  first.run(30s);
+  const int attempts = first.core.supervisor("main")->attempts();
+  BOOST_REQUIRE(attempts >= 1);
+  PersistedState saved = first.core.persisted(first.clock.now(), first.clock.wallNow());
+
+  Sim second;
+  second.clock.advance(first.clock.now() - second.clock.now());
+  second.start(configOf({target("main")}), saved);
+  BOOST_TEST(second.core.supervisor("main")->attempts() == attempts);
+}
+
+BOOST_AUTO_TEST_CASE(a_thousand_targets) {
+  constexpr int kTargets = 1000;
+  Sim sim(kTargets);
+  std::vector<TargetConfig> targets;
+  for (int i = 0; i < kTargets; ++i) targets.push_back(target("t" + std::to_string(i)));
+  sim.start(configOf(targets));
+  sim.run(12s);
+  BOOST_TEST(sim.firstRoundsDone);
+  for (int i = 0; i < kTargets; i += 97)
+    BOOST_TEST(sim.state("t" + std::to_string(i)) == TargetState::kHealthy);
+  // Rounds keep to the interval: about 60 s / 10 s per target, never a burst.
+  sim.rounds.clear();
+  sim.run(60s);
+  for (const auto& [name, n] : sim.rounds) {
+    BOOST_TEST(n >= 5);
+    BOOST_TEST(n <= 7);
+  }
+  BOOST_TEST(sim.maxInFlight == 1);
+  // Ten crash; exactly those ten are restarted.
+  for (int i = 0; i < 10; ++i) sim.up["t" + std::to_string(i * 100)] = false;
+  sim.run(20s);
+  BOOST_TEST(sim.restartsRun == 10);
+  std::set<std::string> restarted;
+  for (const auto& e : sim.events)
+    if (e.event == "restart_requested") restarted.insert(e.target);
+  BOOST_TEST(restarted.size() == 10u);
+  for (int i = 0; i < 10; ++i) BOOST_TEST(restarted.count("t" + std::to_string(i * 100)) == 1u);
+  for (int i = 0; i < 10; ++i)
+    BOOST_TEST(sim.state("t" + std::to_string(i * 100)) == TargetState::kHealthy);
+}
+
+BOOST_AUTO_TEST_CASE(status_lists_targets_in_config_order) {
+  Sim sim;
+  sim.start(configOf({target("b"), target("a"), target("c")}));
+  sim.run(2s);
+  AgentStatus s = sim.core.status(sim.clock.now(), sim.clock.wallNow());
+  BOOST_REQUIRE(s.targets.size() == 3u);
+  BOOST_TEST(s.targets[0].name == "b");
+  BOOST_TEST(s.targets[1].name == "a");
+  BOOST_TEST(s.targets[2].name == "c");
+  sim.reload(configOf({target("c"), target("b")}));
+  s = sim.core.status(sim.clock.now(), sim.clock.wallNow());
+  BOOST_REQUIRE(s.targets.size() == 2u);
+  BOOST_TEST(s.targets[0].name == "c");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
