@@ -242,7 +242,9 @@ Agent::Agent(Config config, AlertSink& events, AgentLog& log, AgentOptions optio
   config_ = std::make_shared<const Config>(initialConfig_);
 }
 
-Agent::~Agent() { stop(); }
+Agent::~Agent() {
+  stop();
+}
 
 void Agent::post(Input input) {
   {
@@ -463,9 +465,9 @@ void Agent::execute(Effects& fx, SteadyTime now, WallTime wall) {
     }
   }
   if (fx.persist || !fx.events.empty())
-    writer_->submit(fx.persist ? std::optional<PersistedState>(core_.persisted(now, wall))
-                               : std::nullopt,
-                    std::move(fx.events));
+    writer_->submit(
+        fx.persist ? std::optional<PersistedState>(core_.persisted(now, wall)) : std::nullopt,
+        std::move(fx.events));
   if (!fx.probes.empty()) {
     {
       std::lock_guard lock(jobsMutex_);
@@ -490,8 +492,8 @@ void Agent::publish(SteadyTime now, WallTime wall) {
   status->version = options_.version;
   status->started_at = startedAt_;
   status->ticking = true;
-  status->events_dropped = (writer_ ? writer_->dropped() : 0) +
-                           (options_.log_dropped ? options_.log_dropped() : 0);
+  status->events_dropped =
+      (writer_ ? writer_->dropped() : 0) + (options_.log_dropped ? options_.log_dropped() : 0);
   {
     std::lock_guard lock(publishedMutex_);
     published_ = std::move(status);
@@ -535,27 +537,26 @@ void Agent::startRestart(const RestartJob& job) {
       it != restarters_.end() && it->second.generation == job.restarter)
     restarter = it->second.restarter;
   auto done = std::make_shared<std::atomic<bool>>(false);
-  restartThreads_.push_back({std::thread([this, job, restarter, done] {
-                               RestartOutcome outcome;
-                               ServiceState service = ServiceState::kUnknown;
-                               try {
-                                 if (!restarter) {
-                                   outcome.result = RestartOutcome::Result::kFailed;
-                                   outcome.detail = "restart method none";
-                                 } else {
-                                   outcome = restarter->restart(Deadline(clock_, job.timeout));
-                                   service = restarter->query(
-                                       Deadline(clock_, std::chrono::seconds(5)));
-                                 }
-                               } catch (...) {
-                                 outcome.result = RestartOutcome::Result::kFailed;
-                                 outcome.detail = "internal error: " +
-                                                  describeException(std::current_exception());
-                               }
-                               post(RestartDone{job, std::move(outcome), service});
-                               *done = true;
-                             }),
-                             done});
+  restartThreads_.push_back(
+      {std::thread([this, job, restarter, done] {
+         RestartOutcome outcome;
+         ServiceState service = ServiceState::kUnknown;
+         try {
+           if (!restarter) {
+             outcome.result = RestartOutcome::Result::kFailed;
+             outcome.detail = "restart method none";
+           } else {
+             outcome = restarter->restart(Deadline(clock_, job.timeout));
+             service = restarter->query(Deadline(clock_, std::chrono::seconds(5)));
+           }
+         } catch (...) {
+           outcome.result = RestartOutcome::Result::kFailed;
+           outcome.detail = "internal error: " + describeException(std::current_exception());
+         }
+         post(RestartDone{job, std::move(outcome), service});
+         *done = true;
+       }),
+       done});
 }
 
 void Agent::joinFinishedRestarts() {

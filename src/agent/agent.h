@@ -88,7 +88,9 @@ class Agent final : public StatusProvider {
   Config config() const;
 
   /// Set by the app: reread the config file and apply it (what SIGHUP and POST /reload do).
-  void setReloadHandler(std::function<ControlResult()> handler) { reloadHandler_ = std::move(handler); }
+  void setReloadHandler(std::function<ControlResult()> handler) {
+    reloadHandler_ = std::move(handler);
+  }
 
   // StatusProvider
   std::shared_ptr<const AgentStatus> snapshot() const override;

@@ -140,7 +140,8 @@ void AgentCore::tick(SteadyTime now, WallTime wall, Effects& out) {
   // period; sweeping on every input would cost O(targets) per finished round.
   if (now >= nextSweep_) {
     nextSweep_ = now + options_.sweepPeriod;
-    for (auto& [name, slot] : slots_) apply(name, slot, slot.supervisor.onTick(now, wall), now, out);
+    for (auto& [name, slot] : slots_)
+      apply(name, slot, slot.supervisor.onTick(now, wall), now, out);
   }
 }
 
@@ -188,8 +189,8 @@ void AgentCore::restartFinished(const RestartJob& job, const RestartOutcome& out
   }
 }
 
-void AgentCore::serviceState(std::string_view target, std::uint64_t generation,
-                             ServiceState state, SteadyTime now, WallTime wall, Effects& out) {
+void AgentCore::serviceState(std::string_view target, std::uint64_t generation, ServiceState state,
+                             SteadyTime now, WallTime wall, Effects& out) {
   Slot* slot = find(target);
   // A watcher of a restart path that a reload replaced may still deliver an event or two.
   if (!slot || slot->generation != generation) return;
@@ -247,7 +248,8 @@ void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effect
       continue;
     }
     // Its restart in flight (if any) finishes on its own; the answer will find no slot.
-    out.restarters.push_back({it->first, it->second.incarnation, it->second.generation, std::nullopt});
+    out.restarters.push_back(
+        {it->first, it->second.incarnation, it->second.generation, std::nullopt});
     out.monitors.push_back({MonitorCommand::Op::kRemove, it->first, nullptr});
     scheduler_.remove(it->first);
     it = slots_.erase(it);
@@ -286,7 +288,8 @@ void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effect
 
 PersistedState AgentCore::persisted(SteadyTime now, WallTime wall) const {
   PersistedState state;
-  for (const auto& [name, slot] : slots_) state.targets[name] = slot.supervisor.persisted(now, wall);
+  for (const auto& [name, slot] : slots_)
+    state.targets[name] = slot.supervisor.persisted(now, wall);
   return state;
 }
 

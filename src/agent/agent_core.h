@@ -85,8 +85,8 @@ struct Effects {
   std::vector<AlertEvent> events;
   std::vector<ProbeJob> probes;
   std::vector<RestartJob> restarts;
-  bool statusChanged = false;  ///< something /status shows changed
-  bool stateChanged = false;   ///< a displayed state changed: publish at once
+  bool statusChanged = false;    ///< something /status shows changed
+  bool stateChanged = false;     ///< a displayed state changed: publish at once
   bool firstRoundsDone = false;  ///< every target has finished its first round (READY=1)
 
   bool empty() const {
@@ -152,7 +152,7 @@ class AgentCore {
     TargetConfigPtr config;
     TargetSupervisor supervisor;
     std::uint64_t incarnation = 0;
-    std::uint64_t generation = 0;            ///< of the restart path
+    std::uint64_t generation = 0;                 ///< of the restart path
     std::optional<RestartConfig> pendingRestart;  ///< changed while a restart ran
     bool restartRunning = false;
     bool firstRoundDone = false;

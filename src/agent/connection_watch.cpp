@@ -28,7 +28,9 @@ ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const st
   thread_ = std::thread([this] { run(); });
 }
 
-ConnectionWatch::~ConnectionWatch() { stop(); }
+ConnectionWatch::~ConnectionWatch() {
+  stop();
+}
 
 void ConnectionWatch::stop() {
   {
@@ -75,7 +77,8 @@ void ConnectionWatch::ensure(const std::string& name) {
     auto it = entries_.find(name);
     if (it == entries_.end()) return;
     auto state = it->second->conn->state();
-    if (state == MonitorConnection::State::kReady || state == MonitorConnection::State::kConnecting) return;
+    if (state == MonitorConnection::State::kReady || state == MonitorConnection::State::kConnecting)
+      return;
     it->second->want_open = true;
   }
   wake();

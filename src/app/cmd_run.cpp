@@ -95,8 +95,10 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
       next = hooks.reload(&errors);
     } else {
       auto loaded = loadConfigFile(config.path, Env::process());
-      if (loaded.config) next = std::move(loaded.config);
-      else errors = formatErrors(loaded.errors);
+      if (loaded.config)
+        next = std::move(loaded.config);
+      else
+        errors = formatErrors(loaded.errors);
     }
     ControlResult result;
     if (!next) {
@@ -113,7 +115,7 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
       if (http) {
         if (auto tokenError = http->reloadToken(next->agent.token_file))
           asyncLog->log(EventLevel::kWarning, "token file could not be reread; the old token stays",
-                       {{"error", *tokenError}});
+                        {{"error", *tokenError}});
       }
       std::vector<std::pair<std::string, std::string>> fields{
           {"path", next->path}, {"targets", std::to_string(next->targets.size())}};
@@ -158,7 +160,9 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
     } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
       notifier.stopping();
       agent.emitAgentEvent("agent_stopping", EventLevel::kInfo, "pgvigil stopping",
-                           {{"signal", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGQUIT"}});
+                           {{"signal", sig == SIGINT    ? "SIGINT"
+                                       : sig == SIGTERM ? "SIGTERM"
+                                                        : "SIGQUIT"}});
       break;
     }
   }

@@ -45,7 +45,9 @@ void AsyncSink::push(Item item) {
   cv_.notify_one();
 }
 
-void AsyncSink::emit(const AlertEvent& event) { push({true, event}); }
+void AsyncSink::emit(const AlertEvent& event) {
+  push({true, event});
+}
 
 void AsyncSink::log(EventLevel level, std::string_view msg, const EventFields& fields) {
   Item item;

@@ -122,7 +122,8 @@ inline constexpr MetricDef kMetricDefs[] = {
     {Metric::kEventsDropped,
      "pgvigil_events_dropped_total",
      MetricType::kCounter,
-     "Events and log lines lost because an output (log, state file) stayed blocked past its queue's bound.",
+     "Events and log lines lost because an output (log, state file) stayed blocked past its "
+     "queue's bound.",
      {"", ""}},
 };
 inline constexpr std::size_t kMetricCount = std::size(kMetricDefs);

@@ -17,7 +17,9 @@ using namespace pgvigil;
 using namespace std::chrono_literals;
 
 namespace pgvigil {
-std::ostream& operator<<(std::ostream& os, TargetState s) { return os << toString(s); }
+std::ostream& operator<<(std::ostream& os, TargetState s) {
+  return os << toString(s);
+}
 }  // namespace pgvigil
 
 namespace {
@@ -83,7 +85,8 @@ struct Sim {
 
   // What the runtime was told to do, in order.
   std::vector<AlertEvent> events;
-  std::vector<std::string> journal;  ///< "persist", "event:<name>:<target>", "restart:<target>:<gen>"
+  std::vector<std::string>
+      journal;  ///< "persist", "event:<name>:<target>", "restart:<target>:<gen>"
   std::map<std::string, std::uint64_t> restarterGen;  ///< the restart path the runtime holds
   std::vector<RestarterChange> restarterChanges;
   std::vector<MonitorCommand> monitors;
@@ -165,14 +168,17 @@ struct Sim {
       if (p.isRound) {
         --inFlight[p.probe.target];
         const bool isUp = !up.count(p.probe.target) || up[p.probe.target];
-        core.roundFinished(p.probe, roundFor(isUp, clock.wallNow()), clock.now(), clock.wallNow(), fx);
+        core.roundFinished(p.probe, roundFor(isUp, clock.wallNow()), clock.now(), clock.wallNow(),
+                           fx);
       } else {
         RestartOutcome o;
-        o.result = restartsWork ? RestartOutcome::Result::kSucceeded : RestartOutcome::Result::kFailed;
+        o.result =
+            restartsWork ? RestartOutcome::Result::kSucceeded : RestartOutcome::Result::kFailed;
         o.detail = restartsWork ? "exited 0" : "exited 1";
         o.took = restartTakes;
         if (restartsWork) up[p.restart.target] = true;
-        core.restartFinished(p.restart, o, ServiceState::kUnknown, clock.now(), clock.wallNow(), fx);
+        core.restartFinished(p.restart, o, ServiceState::kUnknown, clock.now(), clock.wallNow(),
+                             fx);
       }
       execute(fx);
     }
@@ -185,9 +191,9 @@ struct Sim {
   }
 
   std::size_t count(const std::string& event, const std::string& who = "") const {
-    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const AlertEvent& e) {
-      return e.event == event && (who.empty() || e.target == who);
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        events.begin(), events.end(),
+        [&](const AlertEvent& e) { return e.event == event && (who.empty() || e.target == who); }));
   }
   TargetState state(const std::string& who) const { return core.supervisor(who)->state(); }
 };
@@ -239,8 +245,8 @@ BOOST_AUTO_TEST_CASE(state_is_saved_before_the_event_that_announces_a_restart) {
   // then events, then restart jobs).
   auto persist = std::find(sim.journal.rbegin(), std::make_reverse_iterator(it), "persist");
   BOOST_TEST((persist != std::make_reverse_iterator(it)));
-  auto restartJob = std::find_if(it, sim.journal.end(),
-                                 [](const std::string& s) { return s.rfind("restart:main", 0) == 0; });
+  auto restartJob = std::find_if(
+      it, sim.journal.end(), [](const std::string& s) { return s.rfind("restart:main", 0) == 0; });
   BOOST_TEST((restartJob != sim.journal.end()));
 }
 

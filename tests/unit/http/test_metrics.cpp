@@ -52,7 +52,10 @@ BOOST_AUTO_TEST_CASE(the_table_declares_the_spec_metrics_once) {
     BOOST_TEST(!d.help.empty());
   }
   for (const auto& n : spec) BOOST_TEST(names.count(n) == 1u, n);
-  BOOST_TEST(names.size() == spec.size() + 1);  // + pgvigil_last_check_timestamp_seconds
+  // Beyond SPEC.md: the last check's time, and what a blocked output made the agent drop.
+  BOOST_TEST(names.count("pgvigil_last_check_timestamp_seconds") == 1u);
+  BOOST_TEST(names.count("pgvigil_events_dropped_total") == 1u);
+  BOOST_TEST(names.size() == spec.size() + 2);
   BOOST_TEST(metricDef(Metric::kTargetState).labels[1] == "state");
   BOOST_TEST(metricDef(Metric::kRestartsTotal).labels[1] == "result");
 }
