@@ -65,7 +65,8 @@ void Agent::start() {
   started_ = true;
   if (options_.watch_connections)
     connectionWatch_ = std::make_unique<ConnectionWatch>(
-        clock_, [this](const std::string& name) { connectionDropped(name); });
+        clock_, [this](const std::string& name) { connectionDropped(name); },
+        [this](const std::string& what) { log_.log(EventLevel::kError, what, {}); });
 
   auto loaded = store_.load();
   if (!loaded.error.empty())
@@ -208,6 +209,11 @@ void Agent::runRoundFor(const std::string& name) {
     config = target->config;
   }
   RoundResult round = options_.prober(config, clock_);
+  // Never delay a shutdown (SPEC.md §8): a failed round (shutting_down on a smart shutdown,
+  // refused, timeout, ...) closes the monitoring session at once, so that it cannot hold the
+  // server; it reopens after the next good round (ensure() below). connectionWatch_ is set
+  // before the workers start and outlives them: no lock needed.
+  if (!round.ok() && connectionWatch_) connectionWatch_->close(name);
 
   std::unique_lock lock(mutex_);
   const SteadyTime now = clock_.now();
