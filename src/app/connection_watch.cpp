@@ -93,6 +93,8 @@ void ConnectionWatch::close(const std::string& name) {
     auto it = entries_.find(name);
     if (it == entries_.end()) return;
     it->second->want_open = false;
+    // Every failed round calls this: a target that stays down costs no wake-up of the thread.
+    if (it->second->conn->state() == MonitorConnection::State::kClosed) return;
     // PQfinish: a Terminate message on an idle socket (a few bytes into an empty send buffer),
     // then close(2). The poll thread may still hold the old descriptor number in its poll set;
     // it looks at the entry's state afterwards, which is kClosed now, and ignores it.
