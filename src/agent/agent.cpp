@@ -261,7 +261,11 @@ void Agent::start() {
   service_ = std::make_unique<Serial>(log_, "service");
   if (options_.watch_connections)
     connectionWatch_ = std::make_unique<ConnectionWatch>(
-        clock_, [this](const std::string& name) { post(Dropped{name}); });
+        clock_, [this](const std::string& name) { post(Dropped{name}); },
+        [this](const std::string& error) {
+          log_.log(EventLevel::kError, "internal error in the monitoring sessions' thread",
+                   {{"error", error}});
+        });
 
   // Reading the state file is the one blocking call before the loop runs: nothing reads the
   // agent yet.

@@ -4,6 +4,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <exception>
 #include <vector>
 
 #include "probes/monitor_connection.h"
@@ -22,8 +24,9 @@ namespace {
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
 }  // namespace
 
-ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const std::string&)> onDrop)
-    : clock_(clock), onDrop_(std::move(onDrop)) {
+ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const std::string&)> onDrop,
+                                 std::function<void(const std::string&)> onError)
+    : clock_(clock), onDrop_(std::move(onDrop)), onError_(std::move(onError)) {
   wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   thread_ = std::thread([this] { run(); });
 }
@@ -90,66 +93,119 @@ void ConnectionWatch::close(const std::string& name) {
     auto it = entries_.find(name);
     if (it == entries_.end()) return;
     it->second->want_open = false;
+    // Every failed round calls this: a target that stays down costs no wake-up of the thread.
+    if (it->second->conn->state() == MonitorConnection::State::kClosed) return;
+    // PQfinish: a Terminate message on an idle socket (a few bytes into an empty send buffer),
+    // then close(2). The poll thread may still hold the old descriptor number in its poll set;
+    // it looks at the entry's state afterwards, which is kClosed now, and ignores it.
     it->second->conn->close();
   }
   wake();
 }
 
+void ConnectionWatch::report(const std::string& what) noexcept {
+  try {
+    if (onError_) {
+      onError_(what);
+      return;
+    }
+  } catch (...) {
+    // the reporter failed too: fall through to stderr
+  }
+  std::fprintf(stderr, "pgvigil: monitoring connections: %s\n", what.c_str());
+}
+
 void ConnectionWatch::run() {
-  std::vector<pollfd> fds;
-  std::vector<std::shared_ptr<Entry>> polled;
   std::vector<std::string> dropped;
   for (;;) {
-    fds.clear();
-    polled.clear();
     dropped.clear();
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      const SteadyTime now = clock_.now();
-      for (auto& [name, entry] : entries_) {
-        auto& conn = *entry->conn;
-        if (entry->want_open) {
-          // Started here, not in ensure(): libpq may resolve a host name synchronously.
+    std::string error;
+    try {
+      if (!pollOnce(dropped)) return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    if (!error.empty()) {
+      // Whatever failed, hold nothing: every session is closed (each reopens after the
+      // target's next good round), and the thread goes on after a short pause, so that a
+      // failure that repeats cannot spin.
+      report("poll thread error (sessions closed, polling goes on): " + error);
+      try {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        for (auto& [name, entry] : entries_) {
           entry->want_open = false;
-          entry->connect_started = now;
-          conn.open();
+          entry->conn->close();
         }
-        if (conn.state() == MonitorConnection::State::kConnecting &&
-            now - entry->connect_started > kConnectTimeout)
-          conn.close();
-        if (conn.state() == MonitorConnection::State::kFailed) conn.close();
-        if (conn.socket() >= 0 && conn.events() != 0) {
-          fds.push_back({conn.socket(), conn.events(), 0});
-          polled.push_back(entry);
-        }
+      } catch (...) {
+        // nothing more to do: keep going
+      }
+      pollfd wakeOnly{wakeFd_, POLLIN, 0};
+      ::poll(&wakeOnly, 1, 200);
+    }
+    for (const auto& name : dropped) {
+      try {
+        onDrop_(name);
+      } catch (const std::exception& e) {
+        report("drop callback for " + name + " failed: " + e.what());
+      } catch (...) {
+        report("drop callback for " + name + " failed");
       }
     }
-    fds.push_back({wakeFd_, POLLIN, 0});
-    ::poll(fds.data(), fds.size(), 1000);
-    if (fds.back().revents & POLLIN) {
-      uint64_t value;
-      [[maybe_unused]] auto n = ::read(wakeFd_, &value, sizeof value);
-    }
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      for (std::size_t i = 0; i + 1 < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
-        auto& entry = polled[i];
-        auto it = entries_.find(entry->name);
-        if (it == entries_.end() || it->second != entry) continue;  // removed or replaced meanwhile
-        auto& conn = *entry->conn;
-        if (conn.state() == MonitorConnection::State::kConnecting) {
-          conn.advance();
-        } else if (conn.state() == MonitorConnection::State::kReady && conn.checkDropped()) {
-          conn.close();
-          dropped.push_back(entry->name);
-        }
-      }
-    }
-    for (const auto& name : dropped) onDrop_(name);
   }
+}
+
+bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
+  std::vector<pollfd> fds;
+  std::vector<std::shared_ptr<Entry>> polled;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    const SteadyTime now = clock_.now();
+    for (auto& [name, entry] : entries_) {
+      auto& conn = *entry->conn;
+      if (entry->want_open) {
+        // Started here, not in ensure(): libpq may resolve a host name synchronously.
+        entry->want_open = false;
+        entry->connect_started = now;
+        conn.open();
+      }
+      if (conn.state() == MonitorConnection::State::kConnecting &&
+          now - entry->connect_started > kConnectTimeout)
+        conn.close();
+      if (conn.state() == MonitorConnection::State::kFailed) conn.close();
+      if (conn.socket() >= 0 && conn.events() != 0) {
+        fds.push_back({conn.socket(), conn.events(), 0});
+        polled.push_back(entry);
+      }
+    }
+  }
+  fds.push_back({wakeFd_, POLLIN, 0});
+  ::poll(fds.data(), fds.size(), 1000);
+  if (fds.back().revents & POLLIN) {
+    uint64_t value;
+    [[maybe_unused]] auto n = ::read(wakeFd_, &value, sizeof value);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    for (std::size_t i = 0; i + 1 < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      auto& entry = polled[i];
+      auto it = entries_.find(entry->name);
+      if (it == entries_.end() || it->second != entry) continue;  // removed or replaced meanwhile
+      auto& conn = *entry->conn;
+      if (conn.state() == MonitorConnection::State::kConnecting) {
+        conn.advance();
+      } else if (conn.state() == MonitorConnection::State::kReady && conn.checkDropped()) {
+        conn.close();
+        dropped.push_back(entry->name);
+      }
+    }
+  }
+  return true;
 }
 
 }  // namespace pgvigil

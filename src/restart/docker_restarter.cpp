@@ -1,6 +1,8 @@
 #include "restart/docker_restarter.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 
 namespace pgvigil {
 
@@ -58,10 +60,37 @@ std::optional<ServiceState> serviceStateFromEvent(const DockerEvent& event) {
   return std::nullopt;
 }
 
+bool isShutdownKill(const DockerEvent& event) {
+  if (event.action != "kill") return false;
+  auto it = event.attributes.find("signal");
+  if (it == event.attributes.end()) return false;
+  std::string sig = it->second;
+  if (sig.rfind("SIG", 0) == 0) sig = sig.substr(3);
+  return sig == "15" || sig == "2" || sig == "3" || sig == "TERM" || sig == "INT" || sig == "QUIT";
+}
+
+std::optional<ServiceState> DockerEventFold::onEvent(const DockerEvent& event) {
+  if (isShutdownKill(event)) {
+    shutdownAsked_ = true;
+    return ServiceState::kOperatorStopped;
+  }
+  const std::string& a = event.action;
+  if (a == "start") shutdownAsked_ = false;
+  if (a == "die") {
+    const bool asked = shutdownAsked_;
+    shutdownAsked_ = false;
+    // Docker's SIGKILL after the stop timeout (137), or a shutdown that ended badly: the
+    // operator asked for it to end, so it is theirs, not a crash.
+    if (asked) return ServiceState::kOperatorStopped;
+  }
+  return serviceStateFromEvent(event);
+}
+
 std::optional<ServiceState> foldEvents(const std::vector<DockerEvent>& events) {
+  DockerEventFold fold;
   std::optional<ServiceState> state;
   for (const auto& ev : events)
-    if (auto s = serviceStateFromEvent(ev)) state = s;
+    if (auto s = fold.onEvent(ev)) state = s;
   return state;
 }
 
@@ -185,42 +214,84 @@ void DockerEventWatcher::publish(ServiceState state) {
   if (onChange_) onChange_(state);
 }
 
+void DockerEventWatcher::report(const std::string& what) noexcept {
+  // No logger reaches a watcher (makeServiceWatcher() gets the restart config only): stderr,
+  // which the service manager keeps (journald, the container log).
+  std::fprintf(stderr, "pgvigil: docker event watcher (%s): %s\n", container_.c_str(),
+               what.c_str());
+}
+
 void DockerEventWatcher::run() {
-  const Clock& clock = SystemClock::instance();
-  auto backoff = 100ms;
+  auto backoff = std::chrono::milliseconds(100ms);
   for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-    }
-    DockerEventStreamPtr stream;
-    if (client_.openEventStream(container_, Deadline(clock, 2s), &stream)) {
-      publish(ServiceState::kUnknown);
-      if (!sleepUnlessStopped(backoff)) return;
-      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+    std::string error;
+    try {
+      if (!follow(backoff)) return;
       continue;
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
     }
+    // Never std::terminate the agent: say what happened, forget the stream, and subscribe
+    // again after a pause (the fresh subscription inspects the container, so nothing is lost).
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
-      current_ = stream.get();
     }
-    backoff = 100ms;
-    // Subscribed first, then asked: a change between the two shows up as an event.
-    publish(queryState(client_, container_, Deadline(clock, 5s)));
-    DockerEvent event;
-    while (stream->next(&event)) {
-      if (event.type != "container" && !event.type.empty()) continue;
-      if (auto state = serviceStateFromEvent(event)) publish(*state);
+    report("watch interrupted, subscribing again: " + error);
+    try {
+      publish(ServiceState::kUnknown);
+    } catch (...) {
+      // the callback failed again; the next subscription reports afresh
     }
-    {
-      std::lock_guard lock(mutex_);
-      current_ = nullptr;
-      if (stopping_) return;
-    }
-    publish(ServiceState::kUnknown);  // the daemon went away (or restarted)
+    backoff = std::clamp<std::chrono::milliseconds>(backoff * 2, 1s, 5s);
     if (!sleepUnlessStopped(backoff)) return;
   }
+}
+
+bool DockerEventWatcher::follow(std::chrono::milliseconds& backoff) {
+  const Clock& clock = SystemClock::instance();
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+  }
+  DockerEventStreamPtr stream;
+  if (client_.openEventStream(container_, Deadline(clock, 2s), &stream)) {
+    publish(ServiceState::kUnknown);
+    const auto wait = backoff;
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+    return sleepUnlessStopped(wait);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    current_ = stream.get();
+  }
+  // Declared after `stream`, so destroyed before it, also when an exception unwinds: stop()
+  // must never interrupt a stream that is gone.
+  struct Forget {
+    DockerEventWatcher& self;
+    ~Forget() {
+      std::lock_guard lock(self.mutex_);
+      self.current_ = nullptr;
+    }
+  } forget{*this};
+  backoff = 100ms;
+  // Subscribed first, then asked: a change between the two shows up as an event.
+  publish(queryState(client_, container_, Deadline(clock, 5s)));
+  DockerEventFold fold;
+  DockerEvent event;
+  while (stream->next(&event)) {
+    if (event.type != "container" && !event.type.empty()) continue;
+    if (auto state = fold.onEvent(event)) publish(*state);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+  }
+  publish(ServiceState::kUnknown);  // the daemon went away (or restarted)
+  return sleepUnlessStopped(backoff);
 }
 
 }  // namespace pgvigil

@@ -9,6 +9,16 @@
 //  `stop`.
 // So: exit code 0 is an operator stop; a non-zero exit is an operator stop only when the daemon's
 // event log shows `stop` after the last `start`; OOMKilled is always a failure.
+//
+// As the events stream in, `stop` comes too late to act on: it follows `die`, and a `die`
+// published as a failure asks for a confirming round at once, which sees `refused` and restarts
+// before `stop` arrives (seen: "down: refused in 31 consecutive rounds" after a `docker stop -t 30`
+// that had to SIGKILL). What comes first is `docker stop`'s `kill` with the stop signal, long
+// before any SIGKILL: a `kill` with one of PostgreSQL's shutdown signals (TERM smart, INT fast,
+// QUIT immediate) is a shutdown someone asked for, reported as an operator stop at once, and the
+// `die` that follows it (whatever its exit code, 137 after Docker's SIGKILL) stays one. `docker
+// kill` (SIGKILL, no shutdown signal first) is still a crash; `docker kill -s HUP` (a reload) is
+// neither. A `start` ends the episode.
 #pragma once
 
 #include <atomic>
@@ -28,6 +38,23 @@ namespace pgvigil {
 /// The state a container event says the container is in; nullopt for events that say nothing
 /// about it (kill, restart, exec_*, health_status, ...).
 std::optional<ServiceState> serviceStateFromEvent(const DockerEvent& event);
+/// True for a `kill` event whose signal is one of PostgreSQL's shutdown signals (SIGTERM, SIGINT,
+/// SIGQUIT; Docker gives the number, e.g. "15", older daemons a name): a shutdown asked for.
+bool isShutdownKill(const DockerEvent& event);
+
+/// The state a container's events say, in order, with the memory that serviceStateFromEvent()
+/// lacks: a shutdown signal (`kill` signal=15/2/3, which `docker stop` sends first) makes the
+/// stop an operator's, also when Docker has to SIGKILL after its timeout (`die` exitCode=137).
+class DockerEventFold {
+ public:
+  /// The state after this event; nullopt when the event says nothing new about it.
+  std::optional<ServiceState> onEvent(const DockerEvent& event);
+  void reset() { shutdownAsked_ = false; }
+
+ private:
+  bool shutdownAsked_ = false;  ///< a shutdown signal since the last start/die
+};
+
 /// Folds a container's events, oldest first, into the state they leave it in (nullopt: none said).
 std::optional<ServiceState> foldEvents(const std::vector<DockerEvent>& events);
 /// Inspect plus, for a non-zero exit, the events log: see the header comment.
@@ -72,7 +99,10 @@ class DockerEventWatcher final : public ServiceWatcher {
 
  private:
   void run();
+  /// One subscription: connect, inspect, follow the stream until it ends. False once stopping.
+  bool follow(std::chrono::milliseconds& backoff);
   void publish(ServiceState state);
+  void report(const std::string& what) noexcept;
   bool sleepUnlessStopped(std::chrono::milliseconds d);
 
   std::string container_;

@@ -549,6 +549,33 @@ BOOST_AUTO_TEST_CASE(test_OperatorStopIsNotRestarted) {
   BOOST_TEST(h.restarts == 1);
 }
 
+BOOST_AUTO_TEST_CASE(test_DockerStopThatHadToSigkillIsNotRestarted) {
+  // What the docker event watcher publishes for `docker stop -t 30` against a smart shutdown
+  // that a session holds: kill(15) -> operator_stopped at once; 30 s of "shutting down"
+  // rounds; then Docker's SIGKILL: die(137) and stop say operator_stopped again (the watcher
+  // publishes each change once). Refused rounds follow: never a restart, one deferral.
+  Harness h(defaultConfig(RestartMethod::kDocker));
+  h.round(good());
+  h.clear();
+  BOOST_TEST(h.service(ServiceState::kOperatorStopped).probeNow);
+  h.rounds(failed(Cause::kShuttingDown), 6);
+  h.service(ServiceState::kOperatorStopped);
+  h.rounds(failed(Cause::kRefused), 30);
+  BOOST_TEST(h.restarts == 0, h.seq());
+  BOOST_TEST(h.count("restart_deferred") == 1, h.seq());
+  BOOST_TEST(field(h.events.at(0), "reason") == "operator_stopped");
+  BOOST_TEST(h.sup->operatorStopped());
+  // The old watcher published die(137) as failed between the two: that undid the stop (a
+  // crash must be restartable), which is why the watcher may not say failed for a stop.
+  Harness old(defaultConfig(RestartMethod::kDocker));
+  old.round(good());
+  old.service(ServiceState::kOperatorStopped);
+  old.rounds(failed(Cause::kShuttingDown), 6);
+  old.service(ServiceState::kFailed);
+  old.round(failed(Cause::kRefused));
+  BOOST_TEST(old.restarts == 1);
+}
+
 BOOST_AUTO_TEST_CASE(test_OperatorStopSeenByTheRestarter) {
   Harness h;
   h.healthyThen(Cause::kRefused, 3);
@@ -926,11 +953,12 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(target_supervisor_levels)
 
 BOOST_AUTO_TEST_CASE(unhealthy_is_critical_only_when_no_restart_can_help) {
-  for (auto [cause, expected] : {std::pair{pgvigil::Cause::kRefused, pgvigil::EventLevel::kError},
-                                 std::pair{pgvigil::Cause::kTimeout, pgvigil::EventLevel::kError},
-                                 std::pair{pgvigil::Cause::kAuthFailed, pgvigil::EventLevel::kCritical},
-                                 std::pair{pgvigil::Cause::kNoDatabase, pgvigil::EventLevel::kCritical},
-                                 std::pair{pgvigil::Cause::kTooManyConnections, pgvigil::EventLevel::kCritical}}) {
+  for (auto [cause, expected] :
+       {std::pair{pgvigil::Cause::kRefused, pgvigil::EventLevel::kError},
+        std::pair{pgvigil::Cause::kTimeout, pgvigil::EventLevel::kError},
+        std::pair{pgvigil::Cause::kAuthFailed, pgvigil::EventLevel::kCritical},
+        std::pair{pgvigil::Cause::kNoDatabase, pgvigil::EventLevel::kCritical},
+        std::pair{pgvigil::Cause::kTooManyConnections, pgvigil::EventLevel::kCritical}}) {
     pgvigil::TargetConfig config;
     config.name = "t";
     config.unhealthy_after = 1;

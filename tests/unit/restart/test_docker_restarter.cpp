@@ -1,6 +1,7 @@
 // The Docker restarter's pure parts: docker_host parsing, event lines, Docker's timestamps, the
 // operator-stop judgement and the stop timeout. The daemon itself: tests/integration/docker_*.
 #include <boost/test/unit_test.hpp>
+#include <vector>
 
 #include "restart/docker_restarter.h"
 #include "restart_printers.h"
@@ -112,8 +113,73 @@ BOOST_AUTO_TEST_CASE(test_FoldTellsDockerStopFromDockerKill) {
   // an earlier stop and start, then a crash: the crash counts
   BOOST_TEST((foldEvents({event("stop"), event("start"), event("die", {{"exitCode", "1"}})}) ==
               ServiceState::kFailed));
+  // docker stop that SIGKILLed, its `stop` not (yet) in the log: the stop signal still says so
+  BOOST_TEST((foldEvents({event("kill", {{"signal", "15"}}), event("kill", {{"signal", "9"}}),
+                          event("die", {{"exitCode", "137"}})}) == ServiceState::kOperatorStopped));
   BOOST_TEST(!foldEvents({event("kill")}).has_value());
   BOOST_TEST(!foldEvents({}).has_value());
+}
+
+namespace {
+/// What the event watcher publishes for events streamed one by one: each change once.
+std::vector<ServiceState> streamed(const std::vector<DockerEvent>& events) {
+  DockerEventFold fold;
+  std::vector<ServiceState> out;
+  for (const auto& ev : events)
+    if (auto s = fold.onEvent(ev); s && (out.empty() || out.back() != *s)) out.push_back(*s);
+  return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(test_StreamedDockerStopIsNeverAFailure) {
+  using S = ServiceState;
+  // A `die` published as failed makes the agent probe at once and restart before `stop`
+  // arrives; a docker stop must therefore be known from its first event, the stop signal.
+  // docker stop, clean: kill(15), die(0), stop
+  BOOST_TEST((streamed({event("kill", {{"signal", "15"}}), event("die", {{"exitCode", "0"}}),
+                        event("stop")}) == std::vector<S>{S::kOperatorStopped}));
+  // docker stop -t N that had to SIGKILL: kill(15), kill(9), die(137), stop
+  BOOST_TEST((streamed({event("kill", {{"signal", "15"}}), event("kill", {{"signal", "9"}}),
+                        event("die", {{"exitCode", "137"}}), event("stop")}) ==
+              std::vector<S>{S::kOperatorStopped}));
+  // the same with --stop-signal SIGINT (the official image) and SIGQUIT, and a daemon that names
+  // the signal
+  for (const char* sig : {"2", "3", "SIGTERM", "TERM", "SIGINT"})
+    BOOST_TEST((streamed({event("kill", {{"signal", sig}}), event("kill", {{"signal", "9"}}),
+                          event("die", {{"exitCode", "137"}}), event("stop")}) ==
+                std::vector<S>{S::kOperatorStopped}),
+               sig);
+  // docker kill (SIGKILL, no stop signal first): a crash, restarted
+  BOOST_TEST((streamed({event("kill", {{"signal", "9"}}), event("die", {{"exitCode", "137"}})}) ==
+              std::vector<S>{S::kFailed}));
+  // docker kill -s HUP is a reload, not a stop; a crash after it is a crash
+  BOOST_TEST((streamed({event("kill", {{"signal", "1"}}), event("die", {{"exitCode", "1"}})}) ==
+              std::vector<S>{S::kFailed}));
+  // a stop, a start, then docker kill: the stop's episode ended with the start
+  BOOST_TEST((streamed({event("kill", {{"signal", "15"}}), event("die", {{"exitCode", "0"}}),
+                        event("stop"), event("start"), event("kill", {{"signal", "9"}}),
+                        event("die", {{"exitCode", "137"}})}) ==
+              std::vector<S>{S::kOperatorStopped, S::kRunning, S::kFailed}));
+  // a stop whose die ended the episode: a later crash (start missed) is still a crash
+  BOOST_TEST((streamed({event("kill", {{"signal", "15"}}), event("die", {{"exitCode", "137"}}),
+                        event("die", {{"exitCode", "139"}})}) ==
+              std::vector<S>{S::kOperatorStopped, S::kFailed}));
+  // docker restart (by an operator, or by pgvigil itself): stopped, then running again
+  BOOST_TEST((streamed({event("kill", {{"signal", "15"}}), event("die", {{"exitCode", "0"}}),
+                        event("stop"), event("start"), event("restart")}) ==
+              std::vector<S>{S::kOperatorStopped, S::kRunning}));
+  // an OOM kill is a failure
+  BOOST_TEST((streamed({event("oom"), event("die", {{"exitCode", "137"}})}) ==
+              std::vector<S>{S::kFailed}));
+}
+
+BOOST_AUTO_TEST_CASE(test_ShutdownKillSignals) {
+  BOOST_TEST(isShutdownKill(event("kill", {{"signal", "15"}})));
+  BOOST_TEST(isShutdownKill(event("kill", {{"signal", "SIGQUIT"}})));
+  BOOST_TEST(!isShutdownKill(event("kill", {{"signal", "9"}})));
+  BOOST_TEST(!isShutdownKill(event("kill", {{"signal", "SIGHUP"}})));
+  BOOST_TEST(!isShutdownKill(event("kill")));
+  BOOST_TEST(!isShutdownKill(event("die", {{"signal", "15"}})));
 }
 
 BOOST_AUTO_TEST_CASE(test_JudgeContainer) {
