@@ -4,9 +4,14 @@
 // connections, log file); the control CLI gets its answer at once while the restart runs; and
 // an agent started again after a restart binds its port.
 #define BOOST_TEST_MODULE test_descriptors
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -127,6 +132,89 @@ std::string listenerTarget(int port) {
   return "";
 }
 
+/// "socket:[inode]" of the established loopback TCP socket local:port -> remote:port.
+std::string connectionTarget(int localPort, int remotePort) {
+  std::istringstream in(readFile("/proc/net/tcp"));
+  char local[16], remote[16];
+  std::snprintf(local, sizeof local, "0100007F:%04X", localPort);
+  std::snprintf(remote, sizeof remote, "0100007F:%04X", remotePort);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string slot, l, r, state, queues, timer, retr, uid, timeout, inode;
+    f >> slot >> l >> r >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+    if (l == local && r == remote && state == "01") return "socket:[" + inode + "]";
+  }
+  return "";
+}
+
+/// A client that keeps one HTTP connection to the agent open and busy (GET /livez every
+/// 200 ms, well inside the agent's keep-alive timeout) until destroyed, so the agent holds an
+/// accepted socket while it runs a restart.
+class KeptConnection {
+ public:
+  explicit KeptConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    BOOST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    BOOST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    localPort_ = ntohs(addr.sin_port);
+    timeval tv{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    BOOST_REQUIRE(ask());
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        if (!ask()) ++failures_;
+        std::this_thread::sleep_for(200ms);
+      }
+    });
+  }
+  ~KeptConnection() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  KeptConnection(const KeptConnection&) = delete;
+  KeptConnection& operator=(const KeptConnection&) = delete;
+  int localPort() const { return localPort_; }
+  int failures() const { return failures_; }
+
+ private:
+  /// One request on the kept connection; true when an answer came back.
+  bool ask() {
+    const std::string req = "GET /livez HTTP/1.1\r\nHost: agent\r\n\r\n";
+    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      return false;
+    char buf[4096];
+    std::string in;
+    // Head, then Content-Length bytes of body: the connection stays usable for the next one.
+    auto complete = [&] {
+      auto end = in.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      auto cl = in.find("Content-Length: ");
+      std::size_t length = cl < end ? std::stoul(in.substr(cl + 16)) : 0;
+      return in.size() >= end + 4 + length;
+    };
+    while (!complete()) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    return in.rfind("HTTP/1.1 200", 0) == 0;
+  }
+
+  int fd_ = -1;
+  int localPort_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> failures_{0};
+  std::thread thread_;
+};
+
 /// The new postmaster after a restart by pg-restart: the pid in postmaster.pid, checked to be a
 /// live process whose cwd is this data dir (TESTING.md: never trust the pid alone).
 pid_t restartedPostmaster(const PgCluster& pg) {
@@ -193,6 +281,7 @@ BOOST_AUTO_TEST_CASE(restarted_postmaster_holds_nothing_of_the_agent) {
                         readFile(logFile));
   BOOST_REQUIRE(waitMonitorConnection(pg, 5s));
 
+  KeptConnection client(port);  // open and in use through the whole restart
   const auto started = Clock::now();
   pg.kill9();  // the agent sees it and runs pg-restart, which starts a new postmaster
   BOOST_REQUIRE_MESSAGE(waitUntil([&] { return logHas("event=restart_succeeded"); }, 40s),
@@ -211,6 +300,9 @@ BOOST_AUTO_TEST_CASE(restarted_postmaster_holds_nothing_of_the_agent) {
   BOOST_REQUIRE(!listener.empty());
   BOOST_REQUIRE_MESSAGE(agentObjects.count(listener), "the agent's listener " << listener);
   BOOST_REQUIRE(agentObjects.count(fs::canonical(logFile).string()));
+  const std::string accepted = connectionTarget(port, client.localPort());
+  BOOST_REQUIRE_MESSAGE(agentObjects.count(accepted), "the agent's end of the kept connection");
+  BOOST_TEST(client.failures() == 0);
 
   const pid_t postmaster = restartedPostmaster(pg);
   std::vector<pid_t> postgres = {postmaster};
