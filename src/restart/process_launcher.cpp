@@ -208,7 +208,8 @@ bool kernelHasCloseRange() {
 #endif
 }
 
-/// One past the highest descriptor this process can hold: the RLIMIT_NOFILE soft limit.
+/// One past the highest descriptor this process can hold: the RLIMIT_NOFILE soft limit, capped
+/// at 2^20 (the kernel's default nr_open) so the fallback's list of close actions stays bounded.
 int descriptorLimit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
@@ -223,8 +224,9 @@ int descriptorLimit() {
 /// the Docker event socket, not the log file. Poco opens its sockets and files without
 /// close-on-exec, so closing in the child is the rule that covers them all.
 ///
-/// glibc runs these actions in the spawned child before exec, with raw system calls only (its
-/// child shares no locks with the agent's threads, as fork + exec would require).
+/// glibc runs these actions in the spawned child before exec with raw system calls only, so
+/// nothing that is not async-signal-safe runs between the clone and the exec of this
+/// multi-threaded process.
 int addCloseDescriptors(posix_spawn_file_actions_t* actions, DescriptorClosing how) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
   // close_range(3, ~0U, 0) in the child; on a kernel without it, glibc closes what
