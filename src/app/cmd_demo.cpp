@@ -21,7 +21,7 @@ namespace {
 
 bool loopbackPortFree(int port) {
   // Bind-and-release: good enough to pick between 8787 and a free port for a demo.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -41,7 +41,8 @@ std::string findPgRestartScript() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const fs::path installed = self.parent_path().parent_path() / "libexec" / "pgvigil" / "pg-restart";
+    const fs::path installed =
+        self.parent_path().parent_path() / "libexec" / "pgvigil" / "pg-restart";
     if (fs::exists(installed, ec)) return installed.string();
   }
   const fs::path configured = fs::path(PGVIGIL_LIBEXEC_DIR) / "pg-restart";
@@ -70,9 +71,10 @@ Config demoConfig(const LocalCluster& cluster, const std::string& listen,
   t.restart.method = RestartMethod::kCommand;
   // pg-restart's steps (fast stop, immediate stop, SIGKILL, start) are bounded to fit inside
   // restart.timeout: 5 + 3 + 5 + 20 = 33 s < 40 s.
-  t.restart.command = {restartScript, "--fast-timeout", "5", "--immediate-timeout", "3",
-                       "--kill-timeout", "5", "--start-timeout", "20", cluster.dataDir(), "-l",
-                       cluster.logFile(), "-o", cluster.serverOptions()};
+  t.restart.command = {restartScript, "--fast-timeout",       "5",  "--immediate-timeout",
+                       "3",           "--kill-timeout",       "5",  "--start-timeout",
+                       "20",          cluster.dataDir(),      "-l", cluster.logFile(),
+                       "-o",          cluster.serverOptions()};
   t.restart.timeout = std::chrono::seconds(40);
   t.restart.grace = std::chrono::seconds(15);
   t.restart.backoff.initial = std::chrono::seconds(1);
@@ -106,7 +108,8 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
     err << "pgvigil demo: " << e.what() << "\n";
     return 1;
   }
-  std::string listen = listenArg.value_or(loopbackPortFree(8787) ? "127.0.0.1:8787" : "127.0.0.1:0");
+  std::string listen =
+      listenArg.value_or(loopbackPortFree(8787) ? "127.0.0.1:8787" : "127.0.0.1:0");
   Config config = demoConfig(*cluster, listen, script);
 
   RunHooks hooks;
@@ -126,8 +129,10 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
         << "  connect      psql \"" << cluster->conninfo() << "\"\n"
         << "\nTry:\n"
         << "  kill -9 $(head -1 " << pidFile << ")      # a crash: seen at once, restarted\n"
-        << "  kill -STOP $(head -1 " << pidFile << ")   # a hang: restarted after hang_after (10s)\n"
-        << "  curl -s -XPOST " << base << "/targets/demo/pause   # needs a token: see docs/http.md\n"
+        << "  kill -STOP $(head -1 " << pidFile
+        << ")   # a hang: restarted after hang_after (10s)\n"
+        << "  curl -s -XPOST " << base
+        << "/targets/demo/pause   # needs a token: see docs/http.md\n"
         << "\nEvents follow, one line per state change. Ctrl-C stops the demo and removes "
         << cluster->dir() << ".\n\n"
         << std::flush;

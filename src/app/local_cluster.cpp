@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -27,12 +26,15 @@ namespace fs = std::filesystem;
 namespace pgvigil {
 namespace {
 
-bool isExecutable(const fs::path& p) { return ::access(p.c_str(), X_OK) == 0; }
+bool isExecutable(const fs::path& p) {
+  return ::access(p.c_str(), X_OK) == 0;
+}
 
 std::string commandOutput(const std::vector<std::string>& argv) {
   PosixProcessLauncher launcher;
   SpawnResult spawned = launcher.spawn(argv);
-  if (!spawned.child || !spawned.child->waitExit(Deadline(SystemClock::instance(), std::chrono::seconds(10))))
+  if (!spawned.child ||
+      !spawned.child->waitExit(Deadline(SystemClock::instance(), std::chrono::seconds(10))))
     return "";
   std::string text = spawned.child->output().text();
   if (!spawned.child->reap().success()) return "";
@@ -68,7 +70,7 @@ std::string findPostgresBinDir() {
 }
 
 int freeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw LocalClusterError("socket() failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -102,8 +104,8 @@ LocalCluster::LocalCluster() : binDir_(findPostgresBinDir()) {
     }
     ::chmod(dir_.c_str(), 0700);
     std::string output;
-    if (run(asOwner({binDir_ + "/initdb", "-D", dataDir(), "-U", "postgres", "--auth=trust",
-                     "-E", "UTF8", "--no-sync", "--no-instructions"}),
+    if (run(asOwner({binDir_ + "/initdb", "-D", dataDir(), "-U", "postgres", "--auth=trust", "-E",
+                     "UTF8", "--no-sync", "--no-instructions"}),
             &output) != 0)
       throw LocalClusterError("initdb failed:\n" + output);
     port_ = freeLoopbackPort();
@@ -120,8 +122,10 @@ LocalCluster::LocalCluster() : binDir_(findPostgresBinDir()) {
 
 LocalCluster::~LocalCluster() {
   if (postmasterPid() != 0) {
-    if (run(asOwner({binDir_ + "/pg_ctl", "stop", "-D", dataDir(), "-m", "fast", "-w", "-t", "10"})) != 0)
-      run(asOwner({binDir_ + "/pg_ctl", "stop", "-D", dataDir(), "-m", "immediate", "-w", "-t", "10"}));
+    if (run(asOwner(
+            {binDir_ + "/pg_ctl", "stop", "-D", dataDir(), "-m", "fast", "-w", "-t", "10"})) != 0)
+      run(asOwner(
+          {binDir_ + "/pg_ctl", "stop", "-D", dataDir(), "-m", "immediate", "-w", "-t", "10"}));
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);
@@ -163,7 +167,8 @@ int LocalCluster::run(const std::vector<std::string>& argv, std::string* output)
     if (output) *output = describeSpawnError(spawned.error, argv.front());
     return -1;
   }
-  const bool exited = spawned.child->waitExit(Deadline(SystemClock::instance(), std::chrono::minutes(2)));
+  const bool exited =
+      spawned.child->waitExit(Deadline(SystemClock::instance(), std::chrono::minutes(2)));
   if (output) *output = spawned.child->output().text();
   if (!exited) return -1;  // the destructor kills its group
   const ExitStatus status = spawned.child->reap();

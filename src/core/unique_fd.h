@@ -5,6 +5,7 @@
 #ifdef _WIN32
 #include <io.h>
 #else
+#include <fcntl.h>
 #include <unistd.h>
 #endif
 
@@ -49,5 +50,15 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+#ifndef _WIN32
+/// Marks a descriptor close-on-exec, for one that a library opened without it (Poco's sockets).
+/// Belt and braces: the process launcher closes every descriptor in the child anyway.
+inline void setCloseOnExec(int fd) {
+  if (fd < 0) return;
+  int flags = ::fcntl(fd, F_GETFD);
+  if (flags >= 0 && !(flags & FD_CLOEXEC)) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+#endif
 
 }  // namespace pgvigil

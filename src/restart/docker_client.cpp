@@ -20,9 +20,21 @@
 #include <mutex>
 #include <sstream>
 
+#include "core/unique_fd.h"
+
 namespace pgvigil {
 
 namespace {
+
+/// Poco opens its sockets without close-on-exec: mark this one (the event stream lives for the
+/// agent's whole run). The launcher closes every descriptor in its children anyway.
+void keepFromChildren(Poco::Net::StreamSocket& socket) {
+#ifndef _WIN32
+  setCloseOnExec(static_cast<int>(socket.impl()->sockfd()));
+#else
+  (void)socket;
+#endif
+}
 
 constexpr const char* kApiPrefix = "/v1.41";
 
@@ -91,10 +103,12 @@ DockerError connectSocket(const DockerHost& host, const std::string& hostText,
     if (host.kind == DockerHost::Kind::kUnix) {
       Poco::Net::SocketAddress address(Poco::Net::SocketAddress::UNIX_LOCAL, host.path);
       *socket = Poco::Net::StreamSocket(address.family());
+      keepFromChildren(*socket);
       socket->connect(address, toTimespan(deadline.remaining()));
     } else {
       Poco::Net::SocketAddress address(host.host, host.port);
       *socket = Poco::Net::StreamSocket(address.family());
+      keepFromChildren(*socket);
       socket->connect(address, toTimespan(deadline.remaining()));
     }
   } catch (const Poco::Exception& e) {

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -196,6 +197,52 @@ struct SpawnSetup {
   SpawnSetup& operator=(const SpawnSetup&) = delete;
 };
 
+/// Whether the kernel has close_range(2) (Linux 5.9). close_range(1, 0, 0) has first > last:
+/// EINVAL where the call exists, ENOSYS where it does not; it closes nothing either way.
+bool kernelHasCloseRange() {
+#ifdef SYS_close_range
+  static const bool has = ::syscall(SYS_close_range, 1U, 0U, 0U) == 0 || errno != ENOSYS;
+  return has;
+#else
+  return false;
+#endif
+}
+
+/// One past the highest descriptor this process can hold: the RLIMIT_NOFILE soft limit, capped
+/// at 2^20 (the kernel's default nr_open) so the fallback's list of close actions stays bounded.
+int descriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1U << 20));
+  long max = ::sysconf(_SC_OPEN_MAX);
+  return max > 0 ? static_cast<int>(std::min<long>(max, 1L << 20)) : 1024;
+}
+
+/// Adds the file actions that close every descriptor from 3 up in the child, after stdin,
+/// stdout and stderr are in place: the child (a restart command, and the postmaster it starts)
+/// must hold nothing of the agent's — not the HTTP listener, not an open HTTP connection, not
+/// the Docker event socket, not the log file. Poco opens its sockets and files without
+/// close-on-exec, so closing in the child is the rule that covers them all.
+///
+/// glibc runs these actions in the spawned child before exec with raw system calls only, so
+/// nothing that is not async-signal-safe runs between the clone and the exec of this
+/// multi-threaded process.
+int addCloseDescriptors(posix_spawn_file_actions_t* actions, DescriptorClosing how) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  // close_range(3, ~0U, 0) in the child; on a kernel without it, glibc closes what
+  // /proc/self/fd lists (and the spawn fails if it cannot, so /proc must be readable).
+  if (how == DescriptorClosing::kAuto &&
+      (kernelHasCloseRange() || ::access("/proc/self/fd", R_OK) == 0))
+    return ::posix_spawn_file_actions_addclosefrom_np(actions, 3);
+#endif
+  // The fallback: close() each descriptor below the soft limit (glibc ignores EBADF for these).
+  (void)how;
+  const int limit = descriptorLimit();
+  for (int fd = 3; fd < limit; ++fd)
+    if (int rc = ::posix_spawn_file_actions_addclose(actions, fd); rc != 0) return rc;
+  return 0;
+}
+
 }  // namespace
 
 std::string describe(const ExitStatus& status) {
@@ -270,6 +317,8 @@ SpawnResult PosixProcessLauncher::spawn(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&setup.actions, writeEnd.get(), 1);
   posix_spawn_file_actions_adddup2(&setup.actions, writeEnd.get(), 2);
+  // After the dup2s (actions run in order): the pipe's own descriptor goes too.
+  if (int err = addCloseDescriptors(&setup.actions, closing_); err != 0) return {nullptr, err};
 
   std::vector<char*> args;
   args.reserve(argv.size() + 1);

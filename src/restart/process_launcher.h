@@ -83,17 +83,27 @@ class ProcessLauncher {
 };
 using ProcessLauncherPtr = std::unique_ptr<ProcessLauncher>;
 
+/// How the child closes the descriptors it inherits (every one from 3 up, always).
+enum class DescriptorClosing {
+  kAuto,            ///< close_range(3, ~0U, 0) where available, else the fallback
+  kEachBelowLimit,  ///< the fallback: close() each descriptor below the RLIMIT_NOFILE soft limit
+};
+
 /// The real thing: posix_spawnp with POSIX_SPAWN_SETPGROUP (own group), default signal
 /// dispositions and an empty signal mask (the agent blocks signals it waits for; a child must
-/// not inherit that), stdin /dev/null, stdout and stderr into one pipe.
+/// not inherit that), stdin /dev/null, stdout and stderr into one pipe, and every other
+/// descriptor closed before exec: nothing of the agent's (listener, connections, log file)
+/// leaks into the command or the server it starts (docs/restarters.md).
 class PosixProcessLauncher final : public ProcessLauncher {
  public:
-  explicit PosixProcessLauncher(std::size_t outputLimit = BoundedOutput::kDefaultLimit)
-      : outputLimit_(outputLimit) {}
+  explicit PosixProcessLauncher(std::size_t outputLimit = BoundedOutput::kDefaultLimit,
+                                DescriptorClosing closing = DescriptorClosing::kAuto)
+      : outputLimit_(outputLimit), closing_(closing) {}
   SpawnResult spawn(const std::vector<std::string>& argv) override;
 
  private:
   std::size_t outputLimit_;
+  DescriptorClosing closing_;
 };
 
 }  // namespace pgvigil
