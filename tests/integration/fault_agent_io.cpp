@@ -20,6 +20,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -463,8 +464,12 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
     std::this_thread::sleep_for(20ms);
   BOOST_REQUIRE_MESSAGE(ready(), "no READY=1 on NOTIFY_SOCKET");
 
-  // Close the gate: from now on nobody reads the pipe, for 10 s.
-  reader.close();
+  // Close the gate: from now on nobody reads the pipe, for 10 s. (PGVIGIL_FAULT_BLOCK=0 keeps
+  // it open: the same observations on a log that is read, to check the test itself.)
+  const char* blockEnv = std::getenv("PGVIGIL_FAULT_BLOCK");
+  const bool block = !blockEnv || std::string(blockEnv) != "0";
+  const Ms window = 10s;
+  if (block) reader.close();
   const auto blockedFrom = Clk::now();
   LatencyPoller health(http, "/health");
   LatencyPoller livez(http, "/livez", 50ms);
@@ -488,7 +493,7 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
       std::this_thread::sleep_for(20ms);
     }
   });
-  std::this_thread::sleep_for(10s);  // the observation window: the pipe stays unread
+  std::this_thread::sleep_for(window);  // the observation window: the pipe stays unread
   stopEvents = true;
   eventer.join();
   health.stop();
@@ -525,9 +530,10 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
                                                         << " /health answers took >= 100 ms or "
                                                         << "none came; worst " << health.worst());
   BOOST_CHECK_MESSAGE(livez.slow() == 0, "/livez: worst " << livez.worst());
-  // The agent kicks every WATCHDOG_USEC/2 (sd_watchdog_enabled(3)); a loop tick (250 ms) of
-  // lateness is allowed, a missed kick is not.
-  BOOST_CHECK_MESSAGE(maxGap <= (kWatchdog / 2 + 250ms).count(),
+  // The agent kicks every WATCHDOG_USEC/2 (sd_watchdog_enabled(3)); a loop tick (250 ms) and
+  // scheduling of lateness are allowed (+500 ms: still 500 ms before systemd would kill it), a
+  // missed kick is not.
+  BOOST_CHECK_MESSAGE(maxGap <= (kWatchdog / 2 + 500ms).count(),
                       "the watchdog kick stopped for " << maxGap << " ms while stdout was blocked");
   BOOST_CHECK_MESSAGE(accepted >= 20, "only " << accepted << " pause/resume accepted in 10 s: the "
                                               << "control path stalled behind the log");
@@ -541,7 +547,7 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
     const auto last = std::max(reader.lastRead(), reopened);
     return msSince(last) > 1000;
   };
-  BOOST_CHECK(waitFor([&] { return reader.bytes() > bytesBefore; }, 5s));
+  if (block) BOOST_CHECK(waitFor([&] { return reader.bytes() > bytesBefore; }, 5s));
   BOOST_CHECK(waitFor(quiet, 15s));
   // The kick comes back too (it must never have stopped; this says whether it recovers).
   BOOST_CHECK_MESSAGE(waitFor([&] {
