@@ -354,6 +354,8 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
   int ok = 0;
   long long slowestReload = 0;
   std::string failure;
+  int mismatches = 0;
+  std::string firstMismatch;
   for (int i = 0; i < kReloads; ++i) {
     const Variant& v = i == kReloads - 1 ? kFull : kVariants[i % std::size(kVariants)];
     writeAtomically(configPath, configYaml(v, n, listenPort, dir));
@@ -368,6 +370,23 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
       break;
     }
     ++ok;
+    // The new config is in force at once: /health lists exactly its targets.
+    std::vector<std::string> want;
+    if (v.pgDocker) want.push_back("pg_docker");
+    if (v.pgSystemd) want.push_back("pg_systemd");
+    if (v.evDocker) want.push_back("ev_docker");
+    if (v.evSystemd) want.push_back("ev_systemd");
+    const std::string body = http.request("GET", "/health", {}, 2000ms).body;
+    std::size_t listed = 0;
+    for (const char* name : {"pg_docker", "pg_systemd", "ev_docker", "ev_systemd"})
+      if (body.find(std::string("\"") + name + "\"") != std::string::npos) ++listed;
+    bool match = listed == want.size();
+    for (const auto& w : want) match = match && body.find("\"" + w + "\"") != std::string::npos;
+    if (!match) {
+      ++mismatches;
+      if (firstMismatch.empty())
+        firstMismatch = "after reload " + std::to_string(i + 1) + " (" + v.label + "): " + body;
+    }
   }
   const long long stormMs = msSince(stormStart);
   // A few more seconds of watcher events on the final config, still polled.
@@ -392,6 +411,8 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
                                                       << "failed; max " << livez.maxMs()
                                                       << " ms, longest stall "
                                                       << livez.longestStallMs() << " ms");
+  BOOST_CHECK_MESSAGE(mismatches == 0, mismatches << " reloads were not in force at once; first "
+                                                  << firstMismatch);
   BOOST_CHECK_GE(static_cast<long>(countEvents(agent, "config_loaded")), ok);
   BOOST_CHECK_EQUAL(countEvents(agent, "config_rejected"), 0u);
 
