@@ -36,7 +36,7 @@ struct AgentProcess::Impl {
 
   void readLoop() {
     std::string partial[2];
-    bool open[2] = {true, true};
+    bool open[2] = {outFd >= 0, errFd >= 0};
     int fds[2] = {outFd, errFd};
     while ((open[0] || open[1]) && !stop.load()) {
       pollfd pfds[2];
@@ -102,11 +102,14 @@ struct AgentProcess::Impl {
 AgentProcess::AgentProcess(AgentProcessOptions options) : impl_(new Impl) {
   std::unique_ptr<Impl> guard(impl_);
   Subreaper::instance();  // orphans of the agent's restart commands are reaped
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("AgentProcess: pipe failed");
+  const bool ownStdout = options.stdout_fd < 0;
+  int out[2] = {-1, -1}, err[2];
+  if (ownStdout && pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("AgentProcess: pipe failed");
   if (pipe2(err, O_CLOEXEC) != 0) {
-    close(out[0]);
-    close(out[1]);
+    if (ownStdout) {
+      close(out[0]);
+      close(out[1]);
+    }
     throw std::runtime_error("AgentProcess: pipe failed");
   }
   SpawnOptions so;
@@ -114,15 +117,15 @@ AgentProcess::AgentProcess(AgentProcessOptions options) : impl_(new Impl) {
   so.argv.insert(so.argv.end(), options.args.begin(), options.args.end());
   so.env = options.env;
   so.cwd = options.cwd;
-  so.stdout_fd = out[1];
+  so.stdout_fd = ownStdout ? out[1] : options.stdout_fd;
   so.stderr_fd = err[1];
   so.new_process_group = true;
   std::string error;
   pid_t pid = spawnProcess(so, &error);
-  close(out[1]);
+  if (ownStdout) close(out[1]);
   close(err[1]);
   if (pid < 0) {
-    close(out[0]);
+    if (ownStdout) close(out[0]);
     close(err[0]);
     throw std::runtime_error("AgentProcess: " + error);
   }
@@ -147,7 +150,7 @@ AgentProcess::~AgentProcess() {
   }
   impl_->stop = true;
   if (impl_->reader.joinable()) impl_->reader.join();
-  close(impl_->outFd);
+  if (impl_->outFd >= 0) close(impl_->outFd);
   close(impl_->errFd);
   delete impl_;
 }

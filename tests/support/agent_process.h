@@ -26,6 +26,10 @@ struct AgentProcessOptions {
   std::vector<std::string> args = {};  ///< arguments after argv[0], e.g. {"run", "-c", path}
   std::vector<std::string> env = {};   ///< "NAME=value" added to (or, "NAME=", removed from) ours
   std::string cwd = {};                ///< "" keeps ours
+  /// >= 0: the agent's stdout is this descriptor (e.g. the write end of a pipe the test reads,
+  /// or does not read, itself); it is not captured, and lines() holds stderr only. The caller
+  /// keeps ownership (the child gets a duplicate), and may close its copy after construction.
+  int stdout_fd = -1;
 };
 
 struct OutputLine {

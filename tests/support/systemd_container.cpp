@@ -162,7 +162,8 @@ struct SystemdContainer::Impl {
   SystemdContainerOptions options;
   std::string name;
   std::string dir;                       // bind-mounted into the container at the same path
-  std::unique_ptr<DockerEngine> engine;  // the host's dockerd, or a private one it started
+  std::unique_ptr<DockerEngine> ownEngine;  // the host's dockerd, or a private one it started
+  DockerEngine* engine = nullptr;           // ownEngine, or the one given in the options
   std::string image;
   bool container_created = false;
   int pg_port = 0;
@@ -304,7 +305,12 @@ SystemdContainer::SystemdContainer(SystemdContainerOptions options) : impl_(new 
   impl_->name = "pgv-systemd-" + std::to_string(::getpid()) + "-" + std::to_string(gCounter++);
   try {
     impl_->dir = makeTempDir("pgv-systemd.");
-    impl_->engine = std::make_unique<DockerEngine>();
+    if (impl_->options.engine) {
+      impl_->engine = impl_->options.engine;
+    } else {
+      impl_->ownEngine = std::make_unique<DockerEngine>();
+      impl_->engine = impl_->ownEngine.get();
+    }
     impl_->image = impl_->engine->emptyImage();  // an image with no files, imported once
     impl_->prepareEtc();
     if (impl_->options.postgres) impl_->preparePostgres();
@@ -315,7 +321,7 @@ SystemdContainer::SystemdContainer(SystemdContainerOptions options) : impl_(new 
     }
   } catch (...) {
     impl_->removeContainer();
-    impl_->engine.reset();
+    impl_->ownEngine.reset();
     std::error_code ec;
     if (!impl_->dir.empty()) fs::remove_all(impl_->dir, ec);
     delete impl_;
@@ -325,7 +331,7 @@ SystemdContainer::SystemdContainer(SystemdContainerOptions options) : impl_(new 
 
 SystemdContainer::~SystemdContainer() {
   impl_->removeContainer();
-  impl_->engine.reset();  // stops only a dockerd it started
+  impl_->ownEngine.reset();  // stops only a dockerd it started
   std::error_code ec;
   fs::remove_all(impl_->dir, ec);
   delete impl_;

@@ -20,6 +20,8 @@
 
 namespace pgvigil::test {
 
+class DockerEngine;
+
 struct CommandResult {
   int exit_code = -1;  ///< -1 when it could not run or was killed
   bool timed_out = false;
@@ -48,6 +50,9 @@ struct SystemdContainerOptions {
   /// Host dir -> container path, read-only: for programs a hardened unit runs (PrivateTmp and
   /// ProtectHome hide /tmp, /root and /home from it, wherever the build dir is).
   std::vector<std::pair<std::string, std::string>> bind_ro_at;
+  /// The engine to run the container on (not owned; it must outlive the container), e.g. a
+  /// test's own DockerEngine(true) that also runs other containers. nullptr: make one.
+  DockerEngine* engine = nullptr;
 };
 
 class SystemdContainer {
