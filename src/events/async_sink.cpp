@@ -79,8 +79,8 @@ void AsyncSink::run() {
     Item item = std::move(queue_.front());
     queue_.pop_front();
     const std::uint64_t lost = droppedUnreported_;
-    // Report a loss once the output takes lines again, i.e. when the queue has room to spare.
-    const bool reportLoss = lost > 0 && queue_.size() < bound_ / 2;
+    // The output took the last line: say what was lost before the next one.
+    const bool reportLoss = lost > 0;
     if (reportLoss) droppedUnreported_ = 0;
     writing_ = true;
     lock.unlock();
