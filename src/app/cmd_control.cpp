@@ -43,7 +43,8 @@ Exchange exchange(const std::string& host, int port, const std::string& pinnedCe
   const std::string out = head.str();
 
   Poco::Net::StreamSocket socket;
-  socket.connect(Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(port)), Poco::Timespan(10, 0));
+  socket.connect(Poco::Net::SocketAddress(host, static_cast<Poco::UInt16>(port)),
+                 Poco::Timespan(10, 0));
   socket.setReceiveTimeout(Poco::Timespan(10, 0));
   socket.setSendTimeout(Poco::Timespan(10, 0));
   std::string in;
@@ -52,7 +53,8 @@ Exchange exchange(const std::string& host, int port, const std::string& pinnedCe
     socket.sendBytes(out.data(), static_cast<int>(out.size()));
     for (int n; (n = socket.receiveBytes(buf, sizeof buf)) > 0;) in.append(buf, std::size_t(n));
   } else {
-    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                          &SSL_CTX_free);
     if (!ctx) throw std::runtime_error(sslError("TLS setup failed"));
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
     if (SSL_CTX_load_verify_locations(ctx.get(), pinnedCert.c_str(), nullptr) != 1)
@@ -65,8 +67,9 @@ Exchange exchange(const std::string& host, int port, const std::string& pinnedCe
     if (SSL_connect(ssl.get()) != 1) {
       const long verify = SSL_get_verify_result(ssl.get());
       if (verify != X509_V_OK)
-        throw std::runtime_error(std::string("TLS: the agent's certificate is not agent.tls.cert (") +
-                                 X509_verify_cert_error_string(verify) + ")");
+        throw std::runtime_error(
+            std::string("TLS: the agent's certificate is not agent.tls.cert (") +
+            X509_verify_cert_error_string(verify) + ")");
       throw std::runtime_error(sslError("TLS handshake failed"));
     }
     if (SSL_write(ssl.get(), out.data(), static_cast<int>(out.size())) <= 0)
@@ -92,7 +95,8 @@ bool splitListen(const std::string& listen, std::string& host, int& port) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) return false;
   host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
   try {
@@ -111,7 +115,8 @@ std::string readToken(const std::string& path, std::string& error) {
   }
   std::string token;
   std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
+    token.pop_back();
   if (token.empty()) error = "token_file " + path + " is empty";
   return token;
 }
@@ -148,7 +153,7 @@ int runControl(const ControlOptions& options, std::ostream& out, std::ostream& e
   }
   std::string uri = "/targets/" + options.target + "/" + options.action;
   if (options.for_duration) {
-    auto d = parseDuration(*options.for_duration);
+    auto d = parseDuration(*options.for_duration, kMaxPause);  // what the agent accepts
     if (!d.ok()) {
       err << "pgvigil: --for " << *options.for_duration << ": " << d.error << "\n";
       return 64;
@@ -164,7 +169,8 @@ int runControl(const ControlOptions& options, std::ostream& out, std::ostream& e
     return 2;
   }
   try {
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri, Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
     request.setHost(host, static_cast<Poco::UInt16>(port));
     request.set("Authorization", "Bearer " + token);
     request.setContentLength(0);
@@ -176,10 +182,12 @@ int runControl(const ControlOptions& options, std::ostream& out, std::ostream& e
                                << text << (text.empty() || text.back() == '\n' ? "" : "\n");
     return status < 300 ? 0 : 1;
   } catch (const Poco::Exception& e) {
-    err << "pgvigil: could not reach the agent at " << host << ":" << port << ": " << e.displayText() << "\n";
+    err << "pgvigil: could not reach the agent at " << host << ":" << port << ": "
+        << e.displayText() << "\n";
     return 1;
   } catch (const std::exception& e) {
-    err << "pgvigil: could not reach the agent at " << host << ":" << port << ": " << e.what() << "\n";
+    err << "pgvigil: could not reach the agent at " << host << ":" << port << ": " << e.what()
+        << "\n";
     return 1;
   }
 }

@@ -41,6 +41,12 @@ struct BudgetConfig {
 
 enum class RestartMethod { kNone, kCommand, kSystemd, kWindowsService, kDocker };
 std::string_view toString(RestartMethod m);  ///< "none", "command", "systemd", ...
+/// The restart methods this build can perform (SPEC.md §8): none, command and docker everywhere,
+/// systemd on Linux, windows-service on Windows (src/restart/CMakeLists.txt picks the same
+/// restarters). Any other method is a config error at the method's FILE:LINE:COL.
+std::vector<RestartMethod> restartMethodsOfThisBuild();
+/// "Linux", "Windows" or "this platform": for messages.
+std::string_view buildPlatformName();
 
 struct RestartConfig {
   RestartMethod method = RestartMethod::kNone;

@@ -890,12 +890,23 @@ void validateTarget(Loader& loader, const TargetConfig& t, const Sources& s,
   }
   const RestartConfig& r = t.restart;
   Loc methodLoc = locFor(s, "restart.method", item);
+  bool available = true;  // a method this build lacks: its own needs do not matter
   auto need = [&](bool missing, const std::string& key, const std::string& example) {
-    if (!missing) return;
+    if (!missing || !available) return;
     loader.error(methodLoc, where + ".restart.method: method " + std::string(toString(r.method)) +
                                 " needs restart." + key + " (" + example + ")");
   };
   if (bad({"restart.unit", "restart.service", "restart.container", "restart.command"})) return;
+  const auto supported = restartMethodsOfThisBuild();
+  available = std::find(supported.begin(), supported.end(), r.method) != supported.end();
+  if (!available) {
+    std::vector<std::string> names;
+    for (RestartMethod m : supported) names.emplace_back(toString(m));
+    loader.error(methodLoc, where + ".restart.method: method " + std::string(toString(r.method)) +
+                                " is not available in this build (" +
+                                std::string(buildPlatformName()) + "); this build supports " +
+                                joinNames(names, ", "));
+  }
   switch (r.method) {
     case RestartMethod::kNone:
       break;

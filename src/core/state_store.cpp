@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <system_error>
 
@@ -38,7 +39,8 @@ std::string errnoText(int err) {
 /// Writes `data` to `path`, flushed to stable storage before it returns. Error text or "".
 std::string writeDurably(const fs::path& path, const std::string& data) {
 #ifdef _WIN32
-  UniqueFd fd(::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
+  UniqueFd fd(
+      ::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
 #else
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 #endif
@@ -97,16 +99,28 @@ std::string scalar(const YAML::Node& node, const std::string& key) {
   return node.Scalar();
 }
 
-WallTime wallTime(const YAML::Node& node, const std::string& key) {
+/// A time pgvigil could have written: from 1970 (the epoch; pgvigil is younger) to
+/// kMaxAhead after `now` (clocks set back; a pause of at most kMaxPause). Outside is corrupt.
+constexpr auto kMaxAhead = kMaxPause + hours{24};
+WallTime wallTime(const YAML::Node& node, const std::string& key, WallTime now) {
   auto t = parseWallTime(scalar(node, key));
-  if (!t) fail(node, key + ": not an RFC 3339 time: '" + node.Scalar() + "'");
+  if (!t)
+    fail(node,
+         key + ": not an RFC 3339 time between 1677-09-22 and 2262-04-10: '" + node.Scalar() + "'");
+  // Compared in seconds: now + kMaxAhead cannot overflow for a now before 2261.
+  if (*t < WallTime{} || floor<seconds>(*t) > floor<seconds>(now) + floor<seconds>(kMaxAhead))
+    fail(node, key + ": " + node.Scalar() + " is before 1970 or more than " +
+                   std::to_string(floor<days>(kMaxAhead).count()) + " days after now (" +
+                   formatWallTime(now) + ")");
   return *t;
 }
 
-int integer(const YAML::Node& node, const std::string& key, int min) {
+int integer(const YAML::Node& node, const std::string& key, int min,
+            int max = std::numeric_limits<int>::max()) {
   int v = 0;
-  if (!parseInt(scalar(node, key), v) || v < min)
-    fail(node, key + ": expected an integer >= " + std::to_string(min));
+  if (!parseInt(scalar(node, key), v) || v < min || v > max)
+    fail(node,
+         key + ": expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
   return v;
 }
 
@@ -117,7 +131,7 @@ bool boolean(const YAML::Node& node, const std::string& key) {
   fail(node, key + ": expected true or false");
 }
 
-PersistedTarget readTarget(const YAML::Node& node, const std::string& name) {
+PersistedTarget readTarget(const YAML::Node& node, const std::string& name, WallTime now) {
   if (!node.IsMap()) fail(node, "targets." + name + ": expected a map");
   PersistedTarget t;
   const std::string at = "targets." + name + ".";
@@ -125,18 +139,26 @@ PersistedTarget readTarget(const YAML::Node& node, const std::string& name) {
     const std::string key = kv.first.Scalar();
     const YAML::Node& v = kv.second;
     if (key == "attempts") {
-      t.attempts = integer(v, at + key, 0);
+      t.attempts = integer(v, at + key, 0, StateStore::kMaxAttempts);
     } else if (key == "last_attempt_end") {
-      t.last_attempt_end = wallTime(v, at + key);
+      t.last_attempt_end = wallTime(v, at + key, now);
     } else if (key == "paused") {
       t.paused = boolean(v, at + key);
     } else if (key == "paused_until") {
-      t.paused_until = wallTime(v, at + key);
+      t.paused_until = wallTime(v, at + key, now);
     } else if (key == "budget") {
       if (!v.IsSequence()) fail(v, at + key + ": expected a list");
-      for (const auto& item : v) t.budget.push_back(wallTime(item, at + key));
+      if (v.size() > StateStore::kMaxBudget)
+        fail(v, at + key + ": " + std::to_string(v.size()) + " entries, at most " +
+                    std::to_string(StateStore::kMaxBudget) + " (restart.budget.max)");
+      for (const auto& item : v) t.budget.push_back(wallTime(item, at + key, now));
     } else if (key == "history") {
       if (!v.IsSequence()) fail(v, at + key + ": expected a list");
+      // A few more than kMaxHistory are kept from (a longer-lived build's) file, newest first;
+      // a list far beyond it is not something pgvigil wrote.
+      if (v.size() > StateStore::kMaxHistoryInFile)
+        fail(v, at + key + ": " + std::to_string(v.size()) + " entries, at most " +
+                    std::to_string(StateStore::kMaxHistoryInFile));
       for (const auto& item : v) {
         if (!item.IsMap()) fail(item, at + key + ": expected a map per restart");
         RestartRecord r;
@@ -144,7 +166,7 @@ PersistedTarget readTarget(const YAML::Node& node, const std::string& name) {
           const std::string fk = f.first.Scalar();
           const std::string where = at + key + "." + fk;
           if (fk == "at")
-            r.at = wallTime(f.second, where);
+            r.at = wallTime(f.second, where, now);
           else if (fk == "reason")
             r.reason = scalar(f.second, where);
           else if (fk == "result")
@@ -152,7 +174,7 @@ PersistedTarget readTarget(const YAML::Node& node, const std::string& name) {
           else if (fk == "detail")
             r.detail = scalar(f.second, where);
           else if (fk == "took_ms")
-            r.took = Millis{integer(f.second, where, 0)};
+            r.took = Millis{integer(f.second, where, 0)};  // < 25 days: no overflow
           else
             fail(f.first, "unknown key " + where);
         }
@@ -232,8 +254,12 @@ std::optional<WallTime> parseWallTime(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
-  return time_point_cast<WallTime::duration>(t);
+  // In seconds first (no overflow for any 4-digit year), then only what WallTime's nanoseconds
+  // can hold (1677-09-21 to 2262-04-11): outside it the cast used to wrap silently.
+  const sys_seconds whole = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
+  if (whole <= floor<seconds>(WallTime::min()) || whole >= floor<seconds>(WallTime::max()))
+    return std::nullopt;
+  return time_point_cast<WallTime::duration>(whole) + duration_cast<WallTime::duration>(frac);
 }
 
 bool PersistedTarget::operator==(const PersistedTarget& o) const {
@@ -294,7 +320,8 @@ std::string StateStore::serialize(const PersistedState& state) {
   return std::string(out.c_str()) + "\n";
 }
 
-std::optional<PersistedState> StateStore::parse(const std::string& text, std::string* error) {
+std::optional<PersistedState> StateStore::parse(const std::string& text, std::string* error,
+                                                WallTime now) {
   try {
     const YAML::Node root = YAML::Load(text);
     if (!root.IsMap()) fail(root, "expected a map at the top");
@@ -311,7 +338,7 @@ std::optional<PersistedState> StateStore::parse(const std::string& text, std::st
       if (!kv.second.IsMap()) fail(kv.second, "targets: expected a map");
       for (const auto& t : kv.second) {
         const std::string name = t.first.Scalar();
-        state.targets[name] = readTarget(t.second, name);
+        state.targets[name] = readTarget(t.second, name, now);
       }
     }
     return state;
@@ -325,7 +352,7 @@ std::optional<PersistedState> StateStore::parse(const std::string& text, std::st
   return std::nullopt;
 }
 
-StateStore::LoadResult StateStore::load() const {
+StateStore::LoadResult StateStore::load(WallTime now) const {
   LoadResult result;
   std::error_code ec;
   const auto status = fs::status(file_, ec);
@@ -347,7 +374,7 @@ StateStore::LoadResult StateStore::load() const {
       problem = "cannot read it: " + errnoText(errno);
     } else {
       text = buf.str();
-      if (auto parsed = parse(text, &problem)) {
+      if (auto parsed = parse(text, &problem, now)) {
         result.state = std::move(*parsed);
         return result;
       }

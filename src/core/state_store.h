@@ -39,7 +39,9 @@ struct PersistedState {
 /// "2026-11-22T13:00:00.123Z": RFC 3339, UTC, milliseconds (SPEC.md §6).
 std::string formatWallTime(WallTime t);
 /// Parses what formatWallTime writes (also without fraction, with 1-9 fraction digits, and with a
-/// numeric offset "+02:00"). Empty on anything else.
+/// numeric offset "+02:00"). Empty on anything else, including impossible dates and times
+/// (month 13, February 30, hour 24) and times WallTime's int64 nanoseconds cannot hold (before
+/// 1677-09-22 or after 2262-04-10): those never wrap around.
 std::optional<WallTime> parseWallTime(std::string_view s);
 
 class StateStore {
@@ -55,7 +57,9 @@ class StateStore {
   };
   /// Reads the file. A missing file is a first start: empty state, no error. A corrupt one is
   /// renamed to <file>.corrupt (the next save() writes a fresh one) and reported.
-  LoadResult load() const;
+  /// Every time in the file must lie between 1970 and a year and a day after `now`; attempts,
+  /// budget and history have upper bounds (below). Outside them the file is corrupt.
+  LoadResult load(WallTime now = std::chrono::system_clock::now()) const;
   /// Writes the whole state atomically. Returns an error message, empty on success. Creates the
   /// directory when missing.
   std::string save(const PersistedState& state) const;
@@ -65,9 +69,16 @@ class StateStore {
   /// The YAML text for a state (what save() writes), and its parser (what load() reads);
   /// the parser returns an error message instead of throwing.
   static std::string serialize(const PersistedState& state);
-  static std::optional<PersistedState> parse(const std::string& text, std::string* error);
+  static std::optional<PersistedState> parse(const std::string& text, std::string* error,
+                                             WallTime now = std::chrono::system_clock::now());
 
   static constexpr std::size_t kMaxHistory = 20;  ///< restart records kept per target
+  /// Longer history lists in a file are corrupt (shorter ones over kMaxHistory are trimmed).
+  static constexpr std::size_t kMaxHistoryInFile = 1000;
+  /// Budget entries: restart.budget.max is at most 1000.
+  static constexpr std::size_t kMaxBudget = 1000;
+  /// Restarts since the target was last up; the backoff saturates long before.
+  static constexpr int kMaxAttempts = 1'000'000;
 
  private:
   std::filesystem::path file_;

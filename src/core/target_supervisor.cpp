@@ -123,10 +123,11 @@ void TargetSupervisor::settle(Action& a, WallTime wallNow, const RoundResult* ro
       // A cause no restart can cure (wrong password, missing database, saturation, TLS, DNS,
       // a failing query) needs a person: critical. Down or hung is error: the engine acts.
       const Cause cause = health_.cause();
-      const bool restartCanHelp = causeIsDownOrHung(cause) || cause == Cause::kStartingUp ||
-                                  cause == Cause::kShuttingDown;
-      AlertEvent e = makeEvent("target_unhealthy",
-                               restartCanHelp ? EventLevel::kError : EventLevel::kCritical, msg, wallNow);
+      const bool restartCanHelp =
+          causeIsDownOrHung(cause) || cause == Cause::kStartingUp || cause == Cause::kShuttingDown;
+      AlertEvent e =
+          makeEvent("target_unhealthy", restartCanHelp ? EventLevel::kError : EventLevel::kCritical,
+                    msg, wallNow);
       e.fields.emplace_back("consecutive_failures", std::to_string(health_.consecutiveFailures()));
       if (round && round->phase != Phase::kNone)
         e.fields.emplace_back("phase", std::string(toString(round->phase)));
@@ -466,6 +467,14 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
 
 Action TargetSupervisor::pause(std::optional<Millis> duration, SteadyTime now, WallTime wallNow) {
   Action a;
+  // The HTTP router and the CLI bound `for` already; this keeps now + duration from ever
+  // overflowing steady_clock nanoseconds, whoever the caller is.
+  if (duration && (*duration < Millis{0} || *duration > kMaxPause)) {
+    a.refused = "a pause lasts from 0s to " +
+                std::to_string(std::chrono::floor<std::chrono::days>(kMaxPause).count()) +
+                "d, got " + formatDuration(*duration);
+    return a;
+  }
   paused_ = true;
   pausedUntil_.reset();
   std::string msg = "paused for maintenance: checks go on, no restarts";
@@ -603,10 +612,16 @@ PersistedTarget TargetSupervisor::persisted(SteadyTime now, WallTime wallNow) co
 Action TargetSupervisor::restore(const PersistedTarget& saved, SteadyTime now, WallTime wallNow) {
   // Wall time -> steady time by the offsets of now; a time "in the future" (the wall clock was
   // set back) is taken as now, so nothing waits longer than it was meant to.
-  auto toSteady = [&](WallTime w) {
-    return now -
-           std::max(SteadyTime::duration::zero(), duration_cast<SteadyTime::duration>(wallNow - w));
+  // Ages are capped at kMaxRestoredAge (far beyond any budget window or backoff), and computed in
+  // seconds first, so that no subtraction of two far-apart times can overflow nanoseconds.
+  auto ageOf = [&](WallTime w) -> SteadyTime::duration {
+    if (w >= wallNow) return SteadyTime::duration::zero();
+    const auto secs = std::chrono::floor<std::chrono::seconds>(wallNow).time_since_epoch() -
+                      std::chrono::floor<std::chrono::seconds>(w).time_since_epoch();
+    if (secs >= kMaxRestoredAge) return kMaxRestoredAge;
+    return duration_cast<SteadyTime::duration>(wallNow - w);
   };
+  auto toSteady = [&](WallTime w) { return now - ageOf(w); };
   Action a;
   history_.assign(saved.history.begin(), saved.history.end());
   while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
@@ -622,10 +637,20 @@ Action TargetSupervisor::restore(const PersistedTarget& saved, SteadyTime now, W
   }
   if (saved.paused) {
     std::optional<Millis> left;
-    if (saved.paused_until)
-      left = std::max(Millis{0}, duration_cast<Millis>(*saved.paused_until - wallNow));
+    if (saved.paused_until) {
+      // The state store bounds paused_until to kMaxPause from its load time; clamp again here
+      // (seconds first, no overflow) so a pause restores whatever the caller's clock says.
+      const auto secs = std::chrono::floor<std::chrono::seconds>(*saved.paused_until) -
+                        std::chrono::floor<std::chrono::seconds>(wallNow);
+      if (secs < std::chrono::seconds{0})
+        left = Millis{0};  // over: the next tick ends it, with its event
+      else if (secs >= kMaxPause)
+        left = kMaxPause;
+      else
+        left = std::max(Millis{0}, duration_cast<Millis>(*saved.paused_until - wallNow));
+    }
     Action p = pause(left, now, wallNow);
-    p.events.front().msg += " (restored from the state file)";
+    if (!p.events.empty()) p.events.front().msg += " (restored from the state file)";
     a = std::move(p);
     a.persist = false;
   }

@@ -102,7 +102,11 @@ class TargetSupervisor {
   /// What survives an agent restart (StateStore), in wall-clock time.
   PersistedTarget persisted(SteadyTime now, WallTime wallNow) const;
   /// Restores what persisted() saved; returns a target_paused event when it restored a pause.
+  /// Times older than kMaxRestoredAge count as that old; a pause ends at most kMaxPause after
+  /// `wallNow`. No input makes the wall-to-steady conversion overflow.
   Action restore(const PersistedTarget& saved, SteadyTime now, WallTime wallNow);
+  /// Older than any budget window (<= 30d) or backoff (<= 7d) can reach back.
+  static constexpr std::chrono::seconds kMaxRestoredAge = std::chrono::hours{24 * 366};
 
  private:
   enum class ConnLevel { kOk, kWarn, kCritical };

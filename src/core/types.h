@@ -11,6 +11,17 @@ namespace pgvigil {
 using Millis = std::chrono::milliseconds;
 using Micros = std::chrono::microseconds;
 
+/// The longest duration pgvigil reads from outside (config, `?for=`, `--for`): 36500d, about 100
+/// years. Anything longer is an error, never a wrapped value: every duration that passes can be
+/// converted to std::chrono nanoseconds (steady_clock and system_clock) and added to the current
+/// time without overflow (int64 nanoseconds reach to 2262; now + 100 years stays far below).
+/// Each use has its own, much smaller bound on top of this one (see docs/configuration.md).
+inline constexpr Millis kMaxDuration = std::chrono::hours{24 * 36500};
+
+/// The longest pause an operator can ask for (`POST /targets/{name}/pause?for=`, `pgvigil pause
+/// --for`): a year. Maintenance longer than that is a pause without `for`, ended by resume.
+inline constexpr Millis kMaxPause = std::chrono::hours{24 * 365};
+
 /// Why one round (or one check) failed. Exactly one per failure (SPEC.md §3).
 enum class Cause {
   kNone,  ///< no failure
@@ -28,10 +39,9 @@ enum class Cause {
   kInternal,
 };
 inline constexpr Cause kAllCauses[] = {
-    Cause::kRefused,    Cause::kTimeout,      Cause::kReset,
-    Cause::kDns,        Cause::kTls,          Cause::kStartingUp,
-    Cause::kShuttingDown, Cause::kTooManyConnections, Cause::kAuthFailed,
-    Cause::kNoDatabase, Cause::kQueryError,   Cause::kInternal,
+    Cause::kRefused,    Cause::kTimeout,    Cause::kReset,        Cause::kDns,
+    Cause::kTls,        Cause::kStartingUp, Cause::kShuttingDown, Cause::kTooManyConnections,
+    Cause::kAuthFailed, Cause::kNoDatabase, Cause::kQueryError,   Cause::kInternal,
 };
 std::string_view toString(Cause c);  ///< "refused", ...; "" for kNone
 std::optional<Cause> causeFromString(std::string_view s);
@@ -52,9 +62,9 @@ enum class TargetState {
   kPaused,
 };
 inline constexpr TargetState kAllStates[] = {
-    TargetState::kUnknown,    TargetState::kHealthy,    TargetState::kDegraded,
-    TargetState::kUnhealthy,  TargetState::kRestarting, TargetState::kStartingUp,
-    TargetState::kGivenUp,    TargetState::kPaused,
+    TargetState::kUnknown,   TargetState::kHealthy,    TargetState::kDegraded,
+    TargetState::kUnhealthy, TargetState::kRestarting, TargetState::kStartingUp,
+    TargetState::kGivenUp,   TargetState::kPaused,
 };
 std::string_view toString(TargetState s);  ///< "unknown", "healthy", "starting_up", "given_up", ...
 std::optional<TargetState> stateFromString(std::string_view s);

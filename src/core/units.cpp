@@ -64,8 +64,10 @@ constexpr std::string_view kDurationHint = "expected a duration such as 250ms, 5
 
 }  // namespace
 
-Parsed<Millis> parseDuration(std::string_view raw) {
+Parsed<Millis> parseDuration(std::string_view raw, Millis max) {
   Parsed<Millis> r;
+  if (max > kMaxDuration || max < Millis{0}) max = kMaxDuration;
+  const std::string tooLong = " is too large; the most allowed is " + formatDuration(max);
   std::string_view s = trim(raw);
   if (s.empty()) {
     r.error = "empty duration; " + std::string(kDurationHint);
@@ -87,7 +89,7 @@ Parsed<Millis> parseDuration(std::string_view raw) {
     }
     std::uint64_t number = 0;
     if (!readDigits(s, pos, number)) {
-      r.error = "duration " + quoted(s) + " is too large";
+      r.error = "duration " + quoted(s) + tooLong;
       return r;
     }
     if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
@@ -115,10 +117,12 @@ Parsed<Millis> parseDuration(std::string_view raw) {
       return r;
     }
     lastUnit = index + 1;
+    // total <= max holds before each step, so (limit - total) / perUnit cannot wrap, and the
+    // check rejects anything that would pass max: no multiplication or sum ever overflows.
     const auto perUnit = static_cast<std::uint64_t>(kDurationUnits[index].millis);
-    const auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    const auto limit = static_cast<std::uint64_t>(max.count());
     if (number > (limit - static_cast<std::uint64_t>(total)) / perUnit) {
-      r.error = "duration " + quoted(s) + " is too large";
+      r.error = "duration " + quoted(s) + tooLong;
       return r;
     }
     total += static_cast<std::int64_t>(number * perUnit);

@@ -22,8 +22,10 @@ struct Parsed {
 
 /// "250ms", "5s", "2m", "1h", "1d" and combinations from the largest unit to the smallest, each
 /// at most once ("1h30m", "1m30s500ms"). "0" alone is accepted. Rejects negatives, a missing
-/// unit, fractions, unknown units and values beyond the range of Millis.
-Parsed<Millis> parseDuration(std::string_view text);
+/// unit, fractions, unknown units and values above `max` (types.h: at most kMaxDuration; a larger
+/// `max` is taken as kMaxDuration); the error names the limit ("... is too large; the most allowed
+/// is 365d").
+Parsed<Millis> parseDuration(std::string_view text, Millis max = kMaxDuration);
 
 /// The shortest string parseDuration reads back as exactly `d` ("90s", "1h", "1500ms", "0s").
 std::string formatDuration(Millis d);

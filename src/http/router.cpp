@@ -293,9 +293,12 @@ HttpResponse Router::control(const HttpRequest& request, std::string_view target
   if (action == "pause") {
     std::optional<Millis> duration;
     if (auto raw = queryParam(request.query, "for")) {
-      auto parsed = parseDuration(*raw);  // core/units.h: the same syntax as the config
-      if (parsed.ok() && parsed.value > Millis{0}) duration = parsed.value;
-      if (!duration) return error(400, "for must be a duration such as 30m, 2h or 90s");
+      // core/units.h: the same syntax as the config, at most kMaxPause (a year).
+      auto parsed = parseDuration(*raw, kMaxPause);
+      if (!parsed.ok()) return error(400, "for: " + parsed.error);
+      if (parsed.value <= Millis{0})
+        return error(400, "for must be a duration such as 30m, 2h or 90s");
+      duration = parsed.value;
     }
     result = provider_.pause(target, duration);
   } else if (action == "resume") {

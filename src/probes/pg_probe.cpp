@@ -1,5 +1,7 @@
 #include "probes/pg_probe.h"
 
+#include "core/guarded.h"
+
 #include <arpa/inet.h>
 #include <poll.h>
 
@@ -58,11 +60,22 @@ void cancelBounded(PGconn* conn, Millis timeout) {
   };
   auto state = std::make_shared<State>();
   std::thread([cancel, state] {
-    char err[256];
-    PQcancel(cancel.get(), err, sizeof err);
-    std::lock_guard lock(state->mutex);
-    state->done = true;
-    state->cv.notify_all();
+    // Guarded: nothing here should throw, but a throw from a thread body is std::terminate.
+    runGuarded(
+        "query cancel",
+        [&] {
+          char err[256];
+          PQcancel(cancel.get(), err, sizeof err);
+        },
+        nullptr);
+    runGuarded(
+        "query cancel",
+        [&] {
+          std::lock_guard lock(state->mutex);
+          state->done = true;
+          state->cv.notify_all();
+        },
+        nullptr);
   }).detach();
   std::unique_lock lock(state->mutex);
   state->cv.wait_for(lock, timeout, [&] { return state->done; });

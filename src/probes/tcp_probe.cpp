@@ -1,5 +1,7 @@
 #include "probes/tcp_probe.h"
 
+#include "core/guarded.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -59,22 +61,35 @@ struct Lookup {
 ResolveResult lookupName(const std::string& host, int port, const Deadline& deadline) {
   auto lookup = std::make_shared<Lookup>();
   std::thread([lookup, host, port] {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-    AddrInfoPtr owned(res, &freeaddrinfo);
-    std::vector<Endpoint> eps;
-    for (auto* a = res; rc == 0 && a; a = a->ai_next) {
-      Endpoint ep{false, numericHost(a->ai_addr, a->ai_addrlen), port};
-      if (!ep.address.empty()) eps.push_back(ep);
+    // Guarded: a throw here (bad_alloc) would std::terminate the agent; instead the lookup
+    // fails (EAI_MEMORY, a dns cause) and the waiting probe is woken as usual.
+    const bool ok = runGuarded(
+        "dns lookup",
+        [&] {
+          addrinfo hints{};
+          hints.ai_family = AF_UNSPEC;
+          hints.ai_socktype = SOCK_STREAM;
+          addrinfo* res = nullptr;
+          int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+          AddrInfoPtr owned(res, &freeaddrinfo);
+          std::vector<Endpoint> eps;
+          for (auto* a = res; rc == 0 && a; a = a->ai_next) {
+            Endpoint ep{false, numericHost(a->ai_addr, a->ai_addrlen), port};
+            if (!ep.address.empty()) eps.push_back(ep);
+          }
+          std::lock_guard lock(lookup->mutex);
+          lookup->rc = rc;
+          lookup->endpoints = std::move(eps);
+          lookup->done = true;
+          lookup->done_cv.notify_all();
+        },
+        nullptr);
+    if (!ok) {
+      std::lock_guard lock(lookup->mutex);
+      if (!lookup->done) lookup->rc = EAI_MEMORY;
+      lookup->done = true;
+      lookup->done_cv.notify_all();
     }
-    std::lock_guard lock(lookup->mutex);
-    lookup->rc = rc;
-    lookup->endpoints = std::move(eps);
-    lookup->done = true;
-    lookup->done_cv.notify_all();
   }).detach();
 
   ResolveResult out;

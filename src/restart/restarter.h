@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/guarded.h"
 #include "core/restart_outcome.h"
 
 namespace pgvigil {
@@ -34,6 +35,12 @@ class ServiceWatcher {
   virtual ~ServiceWatcher() = default;
   virtual void start(std::function<void(ServiceState)> onChange) = 0;
   virtual void stop() = 0;
+  /// Where the watcher's thread reports an internal failure (an exception it caught; it goes on
+  /// watching). Call before start(); without one, failures are still caught, but unreported.
+  void setErrorReporter(ErrorReporter report) { report_ = std::move(report); }
+
+ protected:
+  ErrorReporter report_;
 };
 using ServiceWatcherPtr = std::unique_ptr<ServiceWatcher>;
 

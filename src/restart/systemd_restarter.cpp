@@ -552,15 +552,23 @@ int onPropertiesChanged(sd_bus_message* /*m*/, void* userdata, sd_bus_error* /*e
 }  // namespace
 
 void SystemdServiceWatcher::run() {
+  // Everything that can throw (the bus session, the onChange callback) runs guarded: a failure is
+  // reported as an internal error and the watcher reconnects after reconnect_interval_; it never
+  // takes the agent down (std::terminate) and never stops silently.
+  const std::string what = "systemd watcher for " + unit_;
   while (!stopping_) {
-    try {
-      watchOnce();
-    } catch (...) {
-      // A bus problem is retried below; the watcher never takes the agent down.
-    }
+    runGuarded(
+        what, [this] { watchOnce(); }, report_);
     subscribed_ = false;
     if (stopping_) break;
-    if (!pollBusOrWake(nullptr, wake_fd_, static_cast<int>(reconnect_interval_.count()))) break;
+    bool go_on = false;
+    runGuarded(
+        what,
+        [&] {
+          go_on = pollBusOrWake(nullptr, wake_fd_, static_cast<int>(reconnect_interval_.count()));
+        },
+        report_);
+    if (!go_on) break;
   }
 }
 

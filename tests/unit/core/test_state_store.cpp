@@ -212,4 +212,83 @@ BOOST_AUTO_TEST_CASE(test_SpecialCharactersSurvive) {
              "line1\nline2: \"quoted\" # not a comment {x}");
 }
 
+// Issue 9: the time parser wrapped outside what system_clock nanoseconds hold (~1678-2262).
+BOOST_AUTO_TEST_CASE(test_WallTimeOutsideTheClockIsRejectedNotWrapped) {
+  struct Case {
+    const char* text;
+    bool ok;
+  } cases[] = {
+      {"1677-01-01T00:00:00Z", false},    {"1600-06-15T12:00:00Z", false},
+      {"0000-01-01T00:00:00Z", false},    {"2262-12-31T00:00:00Z", false},
+      {"2263-01-01T00:00:00Z", false},    {"9999-12-31T23:59:59.999Z", false},
+      {"2262-04-11T23:47:17Z", false},    {"1677-09-21T00:12:43Z", false},
+      {"2026-13-01T00:00:00Z", false},    {"2026-00-10T00:00:00Z", false},
+      {"2026-01-32T00:00:00Z", false},    {"2026-01-00T00:00:00Z", false},
+      {"2026-01-01T25:00:00Z", false},    {"2026-01-01T00:60:00Z", false},
+      {"2026-01-01T00:00:61Z", false},    {"2026-01-01T00:00:00+24:00", false},
+      {"1678-01-01T00:00:00Z", true},     {"2262-01-01T00:00:00Z", true},
+      {"1970-01-01T00:00:00.000Z", true}, {"2026-12-03T20:00:00.500Z", true},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.text) {
+      auto t = parseWallTime(c.text);
+      BOOST_TEST(t.has_value() == c.ok);
+      // What is accepted is exactly what was written: no wrap-around.
+      if (t && std::string(c.text).size() == 24) BOOST_TEST(formatWallTime(*t) == c.text);
+    }
+  }
+  BOOST_TEST(formatWallTime(*parseWallTime("1678-01-01T00:00:00Z")) == "1678-01-01T00:00:00.000Z");
+  BOOST_TEST(formatWallTime(*parseWallTime("2262-01-01T00:00:00Z")) == "2262-01-01T00:00:00.000Z");
+}
+
+// Persisted values have bounds; a file outside them is set aside as corrupt, with an error that
+// says which value, like any other corrupt file.
+BOOST_AUTO_TEST_CASE(test_PersistedValuesAreBounded) {
+  const WallTime now = at("2026-12-03T20:00:00.000Z");
+  auto list = [](std::size_t n, const std::string& item) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < n; ++i) out += (i ? ", " : "") + item;
+    return out + "]";
+  };
+  const std::string head = "version: 1\ntargets:\n  main:\n";
+  struct Case {
+    std::string body;
+    const char* errorPart;  ///< "" when the file is valid
+  } cases[] = {
+      {"    attempts: -1\n", "attempts: expected an integer from 0 to 1000000"},
+      {"    attempts: 1000001\n", "attempts: expected an integer from 0 to 1000000"},
+      {"    attempts: 99999999999999\n", "attempts: expected an integer from 0 to 1000000"},
+      {"    attempts: 1000000\n", ""},
+      {"    paused: true\n    paused_until: 2100-01-01T00:00:00Z\n", "paused_until: 2100"},
+      {"    paused: true\n    paused_until: 9999-12-31T23:59:59Z\n", "paused_until: not an"},
+      {"    paused: true\n    paused_until: 2027-12-05T20:00:00Z\n", "more than 366 days"},
+      {"    paused: true\n    paused_until: 2027-12-03T20:00:00Z\n", ""},  // a year: fine
+      {"    last_attempt_end: 1969-12-31T23:59:59Z\n", "before 1970"},
+      {"    last_attempt_end: 1600-01-01T00:00:00Z\n", "last_attempt_end: not an"},
+      {"    last_attempt_end: 2026-13-01T00:00:00Z\n", "last_attempt_end: not an"},
+      {"    budget: " + list(1001, "2026-12-03T19:00:00Z") + "\n", "at most 1000"},
+      {"    budget: " + list(1000, "2026-12-03T19:00:00Z") + "\n", ""},
+      {"    history: " + list(1001, "{at: 2026-12-03T19:00:00Z}") + "\n", "at most 1000"},
+      {"    history: [{at: 2026-12-03T19:00:00Z, took_ms: 4294967296}]\n", "took_ms"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.body.substr(0, 80)) {
+      TempDir dir;
+      StateStore store(dir.path / "pgvigil-state.yaml");
+      write(store.path(), head + c.body);
+      auto loaded = store.load(now);
+      if (*c.errorPart == 0) {
+        BOOST_TEST(loaded.error == "");
+        BOOST_TEST(loaded.state.targets.count("main") == 1u);
+        BOOST_TEST(loaded.state.targets.at("main").history.size() <= StateStore::kMaxHistory);
+      } else {
+        BOOST_TEST(loaded.error.find(c.errorPart) != std::string::npos, loaded.error);
+        BOOST_TEST(loaded.error.find("is corrupt") != std::string::npos, loaded.error);
+        BOOST_TEST(loaded.state.targets.empty());
+        BOOST_TEST(fs::exists(fs::path(store.path().string() + ".corrupt")));
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(durations_round_trip) {
                         86399999,
                         86400000,
                         90061001,
-                        std::numeric_limits<long long>::max()};
+                        kMaxDuration.count()};  // the longest any input may be
   for (long long v : values) {
     auto text = formatDuration(Millis{v});
     auto back = parseDuration(text);
@@ -90,6 +90,65 @@ BOOST_AUTO_TEST_CASE(durations_round_trip) {
     BOOST_TEST(back.ok());
     BOOST_TEST(back.value.count() == v);
   }
+}
+
+// Issue 9: "200000d" once passed and then overflowed steady_clock nanoseconds (a pause that ended
+// after a second). Now every value beyond the limit is an error that names it, and everything
+// that passes converts to nanoseconds and can be added to the current time without overflow.
+BOOST_AUTO_TEST_CASE(durations_are_bounded) {
+  struct Case {
+    const char* text;
+    Millis max;
+    bool ok;
+    const char* errorPart;  ///< for a rejection
+  } cases[] = {
+      {"36500d", kMaxDuration, true, ""},
+      {"36499d23h59m59s999ms", kMaxDuration, true, ""},
+      {"36500d1ms", kMaxDuration, false, "'36500d1ms' is too large; the most allowed is 36500d"},
+      {"36501d", kMaxDuration, false, "the most allowed is 36500d"},
+      {"200000d", kMaxDuration, false, "'200000d' is too large; the most allowed is 36500d"},
+      {"106752d", kMaxDuration, false, "the most allowed is 36500d"},  // ~ int64 ns overflow
+      {"9223372036854775807ms", kMaxDuration, false, "the most allowed is 36500d"},
+      {"9223372036854775808ms", kMaxDuration, false, "the most allowed is 36500d"},
+      {"876001h", kMaxDuration, false, "the most allowed is 36500d"},
+      {"36000d876000h", kMaxDuration, false, "the most allowed is 36500d"},  // the sum is too big
+      {"365d", 365 * 24h, true, ""},
+      {"364d23h59m59s999ms", 365 * 24h, true, ""},
+      {"365d1ms", 365 * 24h, false, "'365d1ms' is too large; the most allowed is 365d"},
+      {"200000d", 365 * 24h, false, "'200000d' is too large; the most allowed is 365d"},
+      {"2s", 1s, false, "the most allowed is 1s"},
+      {"1s", 1s, true, ""},
+      {"0", Millis{0}, true, ""},
+      {"1ms", Millis{0}, false, "the most allowed is 0s"},
+      // A caller's max above the global one (or negative) is the global one.
+      {"36501d", Millis::max(), false, "the most allowed is 36500d"},
+      {"1d", Millis{-1}, true, ""},
+      {"36501d", Millis{-1}, false, "the most allowed is 36500d"},
+  };
+  for (const auto& c : cases) {
+    auto r = parseDuration(c.text, c.max);
+    BOOST_TEST_INFO("input '" << c.text << "' max " << c.max.count() << "ms error '" << r.error
+                              << "'");
+    BOOST_TEST(r.ok() == c.ok);
+    if (!c.ok) BOOST_TEST(r.error.find(c.errorPart) != std::string::npos);
+    if (c.ok) BOOST_TEST(r.value <= kMaxDuration);
+  }
+  // The default bound is the global one.
+  BOOST_TEST(parseDuration("36500d").ok());
+  BOOST_TEST(!parseDuration("36500d1ms").ok());
+
+  // Headroom: the longest duration, in nanoseconds, added to a wall time in 2126 (a century
+  // from now) or to a steady time of 100 years of uptime, stays representable.
+  using Nanos = std::chrono::nanoseconds;
+  const auto maxNs = std::chrono::duration_cast<Nanos>(kMaxDuration);
+  BOOST_TEST(maxNs.count() / 1'000'000 == kMaxDuration.count());  // no wrap in the cast
+  const auto century = std::chrono::duration_cast<Nanos>(std::chrono::hours{24 * 36525});
+  using SysDur = std::chrono::system_clock::duration;
+  using SteadyDur = std::chrono::steady_clock::duration;
+  BOOST_TEST((std::chrono::duration_cast<SysDur>(maxNs) <
+              SysDur::max() - std::chrono::duration_cast<SysDur>(century)));
+  BOOST_TEST((std::chrono::duration_cast<SteadyDur>(maxNs) <
+              SteadyDur::max() - std::chrono::duration_cast<SteadyDur>(century)));
 }
 
 BOOST_AUTO_TEST_CASE(percentages) {

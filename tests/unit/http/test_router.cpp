@@ -178,6 +178,49 @@ BOOST_AUTO_TEST_CASE(control_calls_reach_the_provider) {
   BOOST_TEST(calls[3].target == "replica");
 }
 
+// Issue 9: "for=200000d" used to pass, overflow steady_clock nanoseconds and end the pause after
+// a second. Now a pause lasts at most kMaxPause (365d); longer is a 400 that names the limit and
+// never reaches the agent.
+BOOST_AUTO_TEST_CASE(pause_for_is_bounded) {
+  tokens.set("t");
+  const std::string auth = "Bearer t";
+  struct Case {
+    const char* query;
+    int status;
+    long long ms;           ///< what reaches the agent on a 200
+    const char* errorPart;  ///< in the 400's message
+  } cases[] = {
+      {"for=365d", 200, 365LL * 86'400'000, ""},
+      {"for=364d23h59m59s999ms", 200, 365LL * 86'400'000 - 1, ""},
+      {"for=1ms", 200, 1, ""},
+      {"for=200000d", 400, 0, "for: duration '200000d' is too large; the most allowed is 365d"},
+      {"for=365d1ms", 400, 0, "the most allowed is 365d"},
+      {"for=366d", 400, 0, "the most allowed is 365d"},
+      {"for=8761h", 400, 0, "the most allowed is 365d"},
+      {"for=106752d", 400, 0, "the most allowed is 365d"},
+      {"for=9223372036854775807ms", 400, 0, "the most allowed is 365d"},
+      {"for=99999999999999999999999d", 400, 0, "the most allowed is 365d"},
+      {"for=soon", 400, 0, "invalid duration 'soon'"},
+      {"for=0s", 400, 0, "for must be a duration"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.query) {
+      const auto before = provider.calls().size();
+      auto r = call("POST", "/targets/main/pause", c.query, auth);
+      BOOST_TEST(r.status == c.status);
+      if (c.status == 200) {
+        BOOST_TEST_REQUIRE(provider.calls().size() == before + 1);
+        BOOST_TEST((provider.calls().back().duration == Millis{c.ms}));
+      } else {
+        BOOST_TEST(provider.calls().size() == before);
+        auto o = parseObject(r.body);
+        const auto message = o->getValue<std::string>("error");
+        BOOST_TEST(message.find(c.errorPart) != std::string::npos, message);
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(control_results_map_to_status_codes) {
   tokens.set("t");
   const std::string auth = "Bearer t";
