@@ -269,7 +269,7 @@ void Agent::start() {
 
   // Reading the state file is the one blocking call before the loop runs: nothing reads the
   // agent yet.
-  auto loaded = store_.load();
+  auto loaded = store_.load(clock_.wallNow());
   if (!loaded.error.empty())
     log_.log(EventLevel::kWarning, "restart state file was unreadable and was set aside",
              {{"path", store_.path().string()}, {"error", loaded.error}});
@@ -442,6 +442,10 @@ void Agent::execute(Effects& fx, SteadyTime now, WallTime wall) {
       if (!watcher) return;
       const std::string target = change.target;
       const std::uint64_t generation = change.generation;
+      watcher->setErrorReporter([this](const std::string& error) {
+        log_.log(EventLevel::kError, "internal error in a service watcher; it goes on watching",
+                 {{"error", error}});
+      });
       watcher->start([this, target, generation](ServiceState state) {
         post(ServiceEvent{target, generation, state});
       });

@@ -215,8 +215,15 @@ void DockerEventWatcher::publish(ServiceState state) {
 }
 
 void DockerEventWatcher::report(const std::string& what) noexcept {
-  // No logger reaches a watcher (makeServiceWatcher() gets the restart config only): stderr,
-  // which the service manager keeps (journald, the container log).
+  // The agent's log when it set a reporter (setErrorReporter); otherwise stderr, which the
+  // service manager keeps (journald, the container log).
+  try {
+    if (report_) {
+      report_("docker event watcher (" + container_ + "): " + what);
+      return;
+    }
+  } catch (...) {
+  }
   std::fprintf(stderr, "pgvigil: docker event watcher (%s): %s\n", container_.c_str(),
                what.c_str());
 }
