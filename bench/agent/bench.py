@@ -9,8 +9,13 @@ One throwaway PostgreSQL 15 cluster on a free loopback port, watched in turn by
   * postgres_exporter  (footprint and scrape throughput only: it does not restart)
 and measured: kill -9 to restart command and to SELECT 1 working again (5 trials each), a
 SIGSTOPped postmaster, a saturated server, a standby in recovery, idle RSS/CPU, log lines caused in postgres.log,
-HTTP throughput with wrk, and pgvigil with 1,000 targets. Prints a Markdown report and writes
+HTTP throughput with wrk, and pgvigil with 1,000 targets (readers: /health and /status with 1 and
+with 1,000 targets, the agent's CPU at 1,000). Prints a Markdown report and writes
 bench/results/agent.json. Everything it starts is stopped at the end (also on Ctrl-C).
+
+    sudo python3 bench/agent/bench.py BUILD_DIR --only readers [--quick]
+
+runs the readers section alone (about 3 minutes) and writes bench/results/readers.json.
 Run as root: the cluster runs as the postgres user, and this script is a child subreaper so a
 killed postmaster is reaped (this machine's PID 1 does not reap orphans).
 """
@@ -22,6 +27,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 QUICK = "--quick" in sys.argv
 TRIALS = 3 if QUICK else 5
 STANDBY_S = 15 if QUICK else 30  # how long a standby in recovery is watched
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv[:-1] else None
+READERS_WRK_S = 5 if QUICK else 10  # wrk -d for each readers run, the same for both sizes
+READERS_CPU_S = 30 if QUICK else 60  # the window over which the 1,000-target agent's CPU is taken
 procs = []  # (name, Popen) started here, stopped at the end
 
 
@@ -381,6 +389,110 @@ targets:
     return out
 
 
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wrk_full(url, seconds):
+    """wrk -t2 -c10 with --latency: (req/s, p99 ms, bytes/s)."""
+    out = run("wrk", "-t2", "-c10", f"-d{seconds}s", "--latency", url, check=False).stdout
+    rps, p99 = parse_wrk(out)
+    m = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", out)
+    bps = float(m.group(1)) * {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}[m.group(2)] if m else None
+    return {"rps": rps, "p99_ms": p99, "bytes_per_s": bps, "load1": os.getloadavg()[0]}
+
+
+def targets_config(d, pg, n, port):
+    os.makedirs(d, exist_ok=True)
+    targets = "".join(f"""  - name: t{i}
+    conninfo: "host=127.0.0.1 port={pg.port} dbname=postgres user=postgres"
+    interval: 10s
+    timeout: 3s
+""" for i in range(n))
+    path = f"{d}/pgvigil.yaml"
+    with open(path, "w") as f:
+        f.write(f"agent:\n  listen: \"127.0.0.1:{port}\"\n  state_dir: {d}/state\n  log: {{ output: stdout }}\ntargets:\n{targets}")
+    return path
+
+
+def all_rounds_done(port, n):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as resp:
+            ts = json.load(resp)["targets"]
+    except Exception:  # noqa: BLE001 - not up yet
+        return False
+    return len(ts) == n and all(t.get("last_round") for t in ts)
+
+
+def readers(tmp, pgvigil):
+    """pgvigil with 1 and with 1,000 targets at 10 s on one cluster, both agents running for the
+    whole section so that each pair of figures is taken under the same conditions: the
+    1,000-target agent's CPU over a fixed window (no HTTP load), then wrk on /health and /status,
+    ABBA (1, 1000, 1000, 1) so that a load change on the shared machine falls on both sizes."""
+    big = Cluster(tmp, ["max_connections=1200", "shared_buffers=64MB"])
+    agents = {}
+    try:
+        for n in (1, 1000):
+            port = free_port()
+            agents[n] = (start(f"pgvigil-{n}", [pgvigil, "run", "-c", targets_config(f"{tmp}/readers-{n}", big, n, port)]), port)
+        for n, (_, port) in agents.items():
+            assert wait_http(f"http://127.0.0.1:{port}/livez")
+        end = time.time() + 60
+        while not all(all_rounds_done(port, n) for n, (_, port) in agents.items()) and time.time() < end:
+            time.sleep(1)
+        time.sleep(12)  # every target past its first round and its monitoring connection open
+        out = {"wrk": f"-t2 -c10 -d{READERS_WRK_S}s", "cpu_window_s": READERS_CPU_S}
+        pids = {n: p.pid for n, (p, _) in agents.items()}
+        load0 = os.getloadavg()
+        t0, c0 = time.time(), {n: cpu_ticks(pid) for n, pid in pids.items()}
+        time.sleep(READERS_CPU_S)
+        t1, c1 = time.time(), {n: cpu_ticks(pid) for n, pid in pids.items()}
+        hz = os.sysconf("SC_CLK_TCK")
+        for n, pid in pids.items():
+            with open(f"/proc/{pid}/status") as f:
+                rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+            out[f"idle_{n}"] = {"cpu_pct": 100.0 * (c1[n] - c0[n]) / hz / (t1 - t0), "rss_mb": rss}
+        out["cpu_load"] = [load0[0], os.getloadavg()[0]]
+        for ep in ("health", "status"):
+            out[ep] = {}
+            for n in (1, 1000):
+                with urllib.request.urlopen(f"http://127.0.0.1:{agents[n][1]}/{ep}", timeout=10) as resp:
+                    out[ep][n] = {"body_bytes": len(resp.read()), "runs": []}
+            for n in (1, 1000, 1000, 1):
+                out[ep][n]["runs"].append(wrk_full(f"http://127.0.0.1:{agents[n][1]}/{ep}", READERS_WRK_S))
+            for n in (1, 1000):
+                runs = out[ep][n]["runs"]
+                out[ep][n]["rps"] = statistics.mean(x["rps"] for x in runs)
+                out[ep][n]["p99_ms"] = max((x["p99_ms"] for x in runs if x["p99_ms"] is not None), default=None)
+                bps = [x["bytes_per_s"] for x in runs if x["bytes_per_s"]]
+                out[ep][n]["bytes_per_s"] = statistics.mean(bps) if bps else None
+            out[ep]["ratio_1000_to_1"] = out[ep][1000]["rps"] / out[ep][1]["rps"] if out[ep][1]["rps"] else None
+        return out
+    finally:
+        for p, _ in agents.values():
+            stop(p)
+        big.stop()
+
+
+def print_readers(r):
+    print(f"\n## Readers with 1 and with 1,000 targets at 10 s (wrk {r['wrk']}, ABBA, mean of 2 runs each)\n")
+    print("| endpoint | body 1 / 1,000 targets | req/s 1 target | req/s 1,000 targets | ratio 1,000 / 1 | p99 1 / 1,000 (worst run) | MB/s 1 / 1,000 | load1 during runs |")
+    print("|---|---|---:|---:|---:|---|---|---|")
+    for ep in ("health", "status"):
+        a, b = r[ep][1], r[ep][1000]
+        loads = [x["load1"] for n in (1, 1000) for x in r[ep][n]["runs"]]
+        mb = lambda x: fmt(x / 1024 ** 2 if x else None, nd=1)  # noqa: E731
+        print(f"| /{ep} | {a['body_bytes']:,} / {b['body_bytes']:,} B | {fmt(a['rps'], nd=0)} | {fmt(b['rps'], nd=0)} | "
+              f"{fmt(r[ep]['ratio_1000_to_1'])} | {fmt(a['p99_ms'], ' ms')} / {fmt(b['p99_ms'], ' ms')} | "
+              f"{mb(a['bytes_per_s'])} / {mb(b['bytes_per_s'])} | {min(loads):.1f}–{max(loads):.1f} |")
+    i1, i1000 = r["idle_1"], r["idle_1000"]
+    print(f"\nAgent CPU over {r['cpu_window_s']} s, no HTTP load: 1,000 targets {fmt(i1000['cpu_pct'], '% of a core')} "
+          f"(RSS {fmt(i1000['rss_mb'], ' MB', 1)}); 1 target {fmt(i1['cpu_pct'], '%')} (RSS {fmt(i1['rss_mb'], ' MB', 1)}); "
+          f"load1 {r['cpu_load'][0]:.1f} at the start, {r['cpu_load'][1]:.1f} at the end")
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("run as root (the cluster runs as postgres; monit needs root for pidfiles)")
@@ -390,6 +502,21 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pgvigil-bench-")
     os.chmod(tmp, 0o755)
     report = {"machine": {"nproc": os.cpu_count(), "load": os.getloadavg()}, "trials": TRIALS}
+    if ONLY == "readers":
+        try:
+            report["readers"] = readers(tmp, pgvigil)
+        finally:
+            for _, p in procs:
+                stop(p)
+            shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(f"{ROOT}/bench/results", exist_ok=True)
+        with open(f"{ROOT}/bench/results/readers.json", "w") as f:
+            json.dump(report, f, indent=2)
+        print(f"# pgvigil readers (load {report['machine']['load'][0]:.1f} at the start)")
+        print_readers(report["readers"])
+        return
+    if ONLY:
+        sys.exit(f"--only {ONLY}: unknown section (readers)")
     pg = Cluster(tmp, ["max_connections=23", "superuser_reserved_connections=3"])
     try:
         restart_pg = f"{ROOT}/scripts/pg-restart --fast-timeout 5 --immediate-timeout 3 {pg.data} -l {pg.log} -o \"{pg.opts}\""
@@ -483,23 +610,11 @@ def main():
 
         report["floor"] = floors(tmp)
 
-        # ---- pgvigil with 1,000 targets at 10 s -------------------------------------------
+        # ---- readers and CPU with 1,000 targets at 10 s --------------------------------------
         pg.stop()
-        big = Cluster(tmp, ["max_connections=1200", "shared_buffers=64MB"])
-        targets = "".join(f"""  - name: t{i}
-    conninfo: "host=127.0.0.1 port={big.port} dbname=postgres user=postgres"
-    interval: 10s
-    timeout: 3s
-""" for i in range(1000))
-        path = f"{tmp}/pgvigil-1000.yaml"
-        with open(path, "w") as f:
-            f.write(f"agent:\n  listen: \"127.0.0.1:{free_port()}\"\n  state_dir: {tmp}/state-1000\n  log: {{ output: stdout }}\ntargets:\n{targets}")
-        many = start("pgvigil-1000", [pgvigil, "run", "-c", path])
-        time.sleep(25)  # every target has had its first rounds and opened its monitoring connection
-        rss, cpu = rss_cpu(many.pid, 30 if QUICK else 60)
-        report["pgvigil_1000_targets"] = {"rss_mb": rss, "cpu_pct": cpu}
-        stop(many)
-        big.stop()
+        report["readers"] = readers(tmp, pgvigil)
+        r1000 = report["readers"]["idle_1000"]
+        report["pgvigil_1000_targets"] = {"rss_mb": r1000["rss_mb"], "cpu_pct": r1000["cpu_pct"]}
     finally:
         for _, p in procs:
             stop(p)
@@ -549,6 +664,7 @@ def print_report(r):
     print(f"\nFloors on this machine: a C program that only links libpq: RSS {fmt(f['libpq_rss_mb'], ' MB', 1)}; "
           f"a minimal epoll server with a constant answer: {fmt(f['http'][0], nd=0)} req/s, p99 {fmt(f['http'][1], ' ms')}")
     print(f"\npgvigil with 1,000 targets at 10 s (one cluster): RSS {fmt(t['rss_mb'], ' MB', 1)}, CPU {fmt(t['cpu_pct'], '% of a core')}")
+    print_readers(r["readers"])
 
 
 if __name__ == "__main__":

@@ -177,6 +177,20 @@ BOOST_AUTO_TEST_CASE(status_metrics_come_from_the_metric_table) {
   BOOST_TEST(!metrics->has("build_info"));  // agent-wide, not per target
 }
 
+BOOST_AUTO_TEST_CASE(status_metrics_are_each_targets_own) {
+  auto targets = parseObject(renderStatus(richStatus()).body)->getArray("targets");
+  auto replica = targets->getObject(1)->getObject("metrics");
+  BOOST_TEST(replica->getValue<double>("up") == 0.0);
+  BOOST_TEST(replica->getObject("target_state")->getValue<double>("unhealthy") == 1.0);
+  BOOST_TEST(replica->getObject("target_state")->getValue<double>("healthy") == 0.0);
+  BOOST_TEST(replica->getValue<double>("consecutive_failures") == 4.0);
+  BOOST_TEST(!replica->has("connections"));  // its round has no connection figures
+  auto fresh = targets->getObject(2)->getObject("metrics");
+  BOOST_TEST(!fresh->has("check_success"));  // no round yet
+  BOOST_TEST(fresh->getObject("target_state")->size() == 8);
+  BOOST_TEST(fresh->getObject("restarts_total")->getValue<double>("success") == 0.0);
+}
+
 BOOST_AUTO_TEST_CASE(events_keep_the_provider_order_and_flatten_fields) {
   AlertEvent older;
   older.ts = at(1'700'000'050'000);
