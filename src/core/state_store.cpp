@@ -38,7 +38,8 @@ std::string errnoText(int err) {
 /// Writes `data` to `path`, flushed to stable storage before it returns. Error text or "".
 std::string writeDurably(const fs::path& path, const std::string& data) {
 #ifdef _WIN32
-  UniqueFd fd(::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
+  UniqueFd fd(
+      ::_wopen(path.c_str(), _O_WRONLY | _O_CREAT | _O_TRUNC | _O_BINARY, _S_IREAD | _S_IWRITE));
 #else
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 #endif
@@ -185,6 +186,11 @@ std::string formatWallTime(WallTime t) {
   return buf;
 }
 
+/// The times a state file may hold: [1900, 2201) UTC. WallTime counts nanoseconds in 64 bits
+/// (1677..2262), so anything far outside would overflow (undefined behaviour) when converted.
+constexpr auto kMinWallDay = sys_days{year{1900} / January / 1};
+constexpr auto kEndWallDay = sys_days{year{2201} / January / 1};
+
 std::optional<WallTime> parseWallTime(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
   auto digits = [&](std::size_t pos, std::size_t n, int& out) {
@@ -200,6 +206,7 @@ std::optional<WallTime> parseWallTime(std::string_view s) {
     return std::nullopt;
   const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  if (y < 1899 || y > 2201) return std::nullopt;  // exact bounds below, after the offset
   std::size_t pos = 19;
   nanoseconds frac{0};
   if (pos < s.size() && s[pos] == '.') {
@@ -233,6 +240,7 @@ std::optional<WallTime> parseWallTime(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  if (t < kMinWallDay || t >= kEndWallDay) return std::nullopt;
   return time_point_cast<WallTime::duration>(t);
 }
 

@@ -89,6 +89,27 @@ BOOST_AUTO_TEST_CASE(test_WallTimeFormatAndParse) {
   }
 }
 
+// Found by fuzz_state_store (fuzz/corpus/state_store/year_out_of_range*): a year far from now
+// overflowed the nanosecond count while converting (UBSan: signed integer overflow in chrono).
+BOOST_AUTO_TEST_CASE(test_YearsOutsideWallTimeAreRejected) {
+  for (const char* bad :
+       {"3585-11-22T10:00:00.123456789Z", "0226-11-22T10:00:00.000Z", "9999-12-31T23:59:59Z",
+        "0000-01-01T00:00:00Z", "1899-12-31T23:59:59Z", "2201-01-01T00:00:00Z",
+        "1900-01-01T00:00:00+01:00", "2200-12-31T23:00:00-01:00"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      BOOST_TEST(!parseWallTime(bad).has_value());
+    }
+  }
+  BOOST_TEST(formatWallTime(*parseWallTime("2200-12-31T23:59:59.999Z")) ==
+             "2200-12-31T23:59:59.999Z");
+  BOOST_TEST(formatWallTime(*parseWallTime("1900-01-01T00:00:00.000Z")) ==
+             "1900-01-01T00:00:00.000Z");
+  std::string error;
+  BOOST_TEST(!StateStore::parse(
+      "version: 1\ntargets:\n  main:\n    budget: [3585-11-22T10:00:00Z]\n", &error));
+  BOOST_TEST(error.find("budget") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(test_RoundTrip) {
   TempDir dir;
   StateStore store(StateStore::pathFor((dir.path / "sub" / "dir").string()));
