@@ -76,7 +76,9 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
 
   std::unique_ptr<HttpServer> http;
   if (!config.agent.listen.empty()) {
-    http = std::make_unique<HttpServer>(agent, HttpServerOptions::fromConfig(config.agent));
+    auto httpOptions = HttpServerOptions::fromConfig(config.agent);
+    httpOptions.log = logSink.get();  // the loop reports unexpected errors there
+    http = std::make_unique<HttpServer>(agent, std::move(httpOptions));
     if (auto error = http->start()) {
       err << "pgvigil: status endpoint: " << *error << "\n";
       return 78;

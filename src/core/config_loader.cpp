@@ -2,6 +2,7 @@
 // config_loader.h and docs/configuration.md.
 #include "core/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -982,6 +983,60 @@ LoadResult finish(Loader& loader, std::optional<Config> config) {
   return r;
 }
 
+/// Where the second document of the text starts, if there is one. Counts documents with yaml-cpp's
+/// event parser, at most two: YAML::LoadAll (yaml-cpp 0.7) never returns on a ',' at the top
+/// level (",\n", "\"x\",\n b"): the parser yields an empty document there without consuming
+/// the token, and LoadAll collects them until memory runs out (found by fuzz_config_loader).
+/// A "second document" that starts where the first one did is that case: a syntax error.
+struct DocumentCount {
+  int documents = 0;
+  YAML::Mark second;
+  bool stuck = false;
+};
+DocumentCount countDocuments(const std::string& text) {
+  struct Counter : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark& mark) override {
+      ++count;
+      if (count > 1 && mark.pos == start.pos) stuck = true;
+      start = mark;
+      if (count == 2) second = mark;  // until its first node says better
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  const std::string&) override {
+      node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+      node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {
+      node(mark);
+    }
+    void OnMapEnd() override {}
+    void node(const YAML::Mark& mark) {
+      if (count == 2 && !secondNode) second = mark, secondNode = true;
+    }
+    int count = 0;
+    bool stuck = false, secondNode = false;
+    YAML::Mark start, second;
+  } counter;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  // A third document start tells a real second document from yaml-cpp not moving on.
+  while (counter.count < 3 && !counter.stuck && parser.HandleNextDocument(counter)) {
+  }
+  DocumentCount result;
+  result.documents = counter.count;
+  result.second = counter.stuck ? counter.start : counter.second;
+  result.stuck = counter.stuck;
+  return result;
+}
+
 LoadResult loadDocument(Loader& loader, std::string_view text) {
   if (text.find('\0') != std::string_view::npos) {
     loader.error({}, "not a text file (it contains NUL bytes); expected a YAML configuration");
@@ -989,7 +1044,17 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
   }
   std::vector<Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    const std::string owned(text);
+    DocumentCount count = countDocuments(owned);
+    if (count.stuck) {
+      loader.error(locOf(count.second), "YAML syntax error: unexpected ',' or other token here");
+      return finish(loader, std::nullopt);
+    }
+    if (count.documents > 1) {
+      loader.error(locOf(count.second), "only one YAML document is allowed (found a second '---')");
+      return finish(loader, std::nullopt);
+    }
+    if (count.documents == 1) docs.push_back(YAML::Load(owned));
   } catch (const YAML::Exception& e) {
     std::string message = "YAML syntax error: " + e.msg;
     // The commonest cause yaml-cpp does not name: a tab in the indentation.

@@ -207,6 +207,11 @@ std::string formatWallTime(WallTime t) {
   return buf;
 }
 
+/// The times a state file may hold: [1900, 2201) UTC. WallTime counts nanoseconds in 64 bits
+/// (1677..2262), so anything far outside would overflow (undefined behaviour) when converted.
+constexpr auto kMinWallDay = sys_days{year{1900} / January / 1};
+constexpr auto kEndWallDay = sys_days{year{2201} / January / 1};
+
 std::optional<WallTime> parseWallTime(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
   auto digits = [&](std::size_t pos, std::size_t n, int& out) {
@@ -222,6 +227,7 @@ std::optional<WallTime> parseWallTime(std::string_view s) {
     return std::nullopt;
   const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  if (y < 1899 || y > 2201) return std::nullopt;  // exact bounds below, after the offset
   std::size_t pos = 19;
   nanoseconds frac{0};
   if (pos < s.size() && s[pos] == '.') {
@@ -254,12 +260,12 @@ std::optional<WallTime> parseWallTime(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  // In seconds first (no overflow for any 4-digit year), then only what WallTime's nanoseconds
-  // can hold (1677-09-21 to 2262-04-11): outside it the cast used to wrap silently.
-  const sys_seconds whole = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
-  if (whole <= floor<seconds>(WallTime::min()) || whole >= floor<seconds>(WallTime::max()))
-    return std::nullopt;
-  return time_point_cast<WallTime::duration>(whole) + duration_cast<WallTime::duration>(frac);
+  // One contract for every RFC 3339 time pgvigil reads: 1900-01-01 to 2200-12-31 UTC, after the
+  // offset. Far inside what WallTime's nanoseconds hold (1677..2262), so nothing read can wrap,
+  // and whatever is read can be written back and read again.
+  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac - offset;
+  if (t < kMinWallDay || t >= kEndWallDay) return std::nullopt;
+  return time_point_cast<WallTime::duration>(t);
 }
 
 bool PersistedTarget::operator==(const PersistedTarget& o) const {

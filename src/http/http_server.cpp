@@ -1,13 +1,13 @@
 #include "http/http_server.h"
 
-#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/PollSet.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/ServerSocketImpl.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/URI.h>
+#include <Poco/Net/StreamSocketImpl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -15,8 +15,9 @@
 #include <condition_variable>
 #include <csignal>
 #include <deque>
+#include <exception>
+#include <iostream>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 
 #ifdef _WIN32
@@ -24,8 +25,12 @@
 #else
 #include <sys/socket.h>
 #include <cerrno>
+
+#include "core/unique_fd.h"
 #endif
 
+#include "events/agent_log.h"
+#include "http/request_framer.h"
 #include "http/ssl_error.h"
 
 namespace pgvigil {
@@ -65,15 +70,6 @@ std::string reason(int code) {
       static_cast<Poco::Net::HTTPResponse::HTTPStatus>(code));
 }
 
-/// Where the head ends (index just past the blank line), or npos.
-std::size_t headEnd(const std::string& in) {
-  std::size_t crlf = in.find("\r\n\r\n");
-  std::size_t lf = in.find("\n\n");
-  if (crlf == std::string::npos && lf == std::string::npos) return std::string::npos;
-  if (crlf != std::string::npos && (lf == std::string::npos || crlf + 2 <= lf)) return crlf + 4;
-  return lf + 2;
-}
-
 void appendResponse(std::string& out, const HttpResponse& r, bool head, bool keepAlive) {
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
@@ -92,6 +88,35 @@ void appendResponse(std::string& out, const HttpResponse& r, bool head, bool kee
   }
   out += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   if (!head) out += r.body;
+}
+
+#ifdef _WIN32
+using ListenSocket = Poco::Net::ServerSocket;
+#else
+/// The listening socket, created close-on-exec: a restart command that another thread forks and
+/// execs must not inherit it (it would keep the port bound after the agent exits). Poco's
+/// socket() has no SOCK_CLOEXEC, and an FD_CLOEXEC set afterwards leaves a window for that fork.
+class CloexecServerSocketImpl : public Poco::Net::ServerSocketImpl {
+ protected:
+  void init(int af) override { initSocket(af, SOCK_STREAM | SOCK_CLOEXEC); }
+};
+class ListenSocket : public Poco::Net::ServerSocket {
+ public:
+  ListenSocket() : Poco::Net::ServerSocket(new CloexecServerSocketImpl, true) {}
+};
+#endif
+
+/// What an exception says, for a report; never throws.
+std::string describe(std::exception_ptr e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Poco::Exception& x) {
+    return x.displayText();
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown exception";
+  }
 }
 
 }  // namespace
@@ -118,12 +143,14 @@ class HttpServer::Loop {
       context_.reset(SSL_CTX_new(TLS_server_method()));
       if (!context_) return sslError("cannot set up TLS");
       SSL_CTX_set_min_proto_version(context_.get(), TLS1_2_VERSION);
-      SSL_CTX_set_options(context_.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+      SSL_CTX_set_options(context_.get(),
+                          SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
       if (SSL_CTX_set_cipher_list(context_.get(), "HIGH:!aNULL:!MD5:!RC4") != 1)
         return sslError("cannot set up TLS");
       if (SSL_CTX_use_certificate_chain_file(context_.get(), options_.tls_cert.c_str()) != 1)
         return sslError("cannot load agent.tls cert " + options_.tls_cert);
-      if (SSL_CTX_use_PrivateKey_file(context_.get(), options_.tls_key.c_str(), SSL_FILETYPE_PEM) != 1)
+      if (SSL_CTX_use_PrivateKey_file(context_.get(), options_.tls_key.c_str(), SSL_FILETYPE_PEM) !=
+          1)
         return sslError("cannot load agent.tls key " + options_.tls_key);
       if (SSL_CTX_check_private_key(context_.get()) != 1)
         return sslError("agent.tls key does not match the cert");
@@ -140,43 +167,24 @@ class HttpServer::Loop {
 
   std::uint16_t port() const { return port_; }
 
-  void run(const std::atomic<bool>& running) {
-    std::thread control([this] { controlWorker(); });
+  /// The loop thread's body. Nothing escapes it: an unexpected exception (bad_alloc, a bug) is
+  /// reported and the loop goes on with the next round, so /health keeps answering.
+  void run(const std::atomic<bool>& running) noexcept {
+    std::thread control;
+    try {
+      control = std::thread([this] { controlWorker(); });
+    } catch (...) {
+      report("cannot start the control worker; the status endpoint stops",
+             std::current_exception());
+      return;
+    }
     auto lastSweep = SteadyClock::now();
     while (running.load(std::memory_order_relaxed)) {
-      PollSet::SocketModeMap ready;
       try {
-        auto tick = controlPending_ > 0 ? kControlTick : kTick;
-        ready = poll_.poll(Poco::Timespan(std::chrono::microseconds(tick).count()));
-      } catch (const Poco::Exception&) {
-        // EINTR and friends: go round again.
-      }
-      for (const auto& [socket, mode] : ready) {
-        if (socket == listener_) {
-          acceptOne();
-          continue;
-        }
-        auto it = conns_.find(socket.impl());
-        if (it == conns_.end()) continue;  // closed earlier in this round
-        Conn& c = *it->second;
-        try {
-          if (mode & PollSet::POLL_ERROR)
-            onReadable(c);  // reads the EOF/reset and closes
-          else {
-            if (mode & PollSet::POLL_READ) onReadable(c);
-            if (mode & PollSet::POLL_WRITE) onWritable(c);
-          }
-        } catch (...) {
-          markClosed(c);  // one connection's trouble (even bad_alloc) never ends the loop
-        }
-      }
-      if (controlPending_ > 0) drainControl();
-      reapClosed();
-      auto now = SteadyClock::now();
-      if (now - lastSweep >= kTick) {
-        sweep(now);
-        reapClosed();
-        lastSweep = now;
+        runOnce(lastSweep);
+      } catch (...) {
+        report("unexpected error in the status endpoint; it keeps serving",
+               std::current_exception());
       }
     }
     {
@@ -195,6 +203,7 @@ class HttpServer::Loop {
     s.rejected = rejected_.load();
     s.evicted = evicted_.load();
     s.open = open_.load();
+    s.errors = errors_.load();
     return s;
   }
 
@@ -207,7 +216,7 @@ class HttpServer::Loop {
     Poco::Net::StreamSocket socket;
     SslPtr ssl{nullptr, &SSL_free};
     State state = State::kIdle;
-    std::string in;
+    RequestFramer framer;  ///< what was read and not yet answered
     std::string out;
     std::size_t outPos = 0;
     SteadyClock::time_point accepted;
@@ -231,6 +240,58 @@ class HttpServer::Loop {
     bool keepAlive;
   };
 
+  /// One round: wait for ready sockets (at most a tick), serve them, answer finished control
+  /// requests, drop closed and timed-out connections.
+  void runOnce(SteadyClock::time_point& lastSweep) {
+    PollSet::SocketModeMap ready;
+    try {
+      auto tick = controlPending_ > 0 ? kControlTick : kTick;
+      ready = poll_.poll(Poco::Timespan(std::chrono::microseconds(tick).count()));
+    } catch (const Poco::Exception&) {
+      // EINTR and friends: go round again.
+    }
+    for (const auto& [socket, mode] : ready) {
+      if (socket == listener_) {
+        acceptOne();
+        continue;
+      }
+      auto it = conns_.find(socket.impl());
+      if (it == conns_.end()) continue;  // closed earlier in this round
+      Conn& c = *it->second;
+      try {
+        if (mode & PollSet::POLL_ERROR)
+          onReadable(c);  // reads the EOF/reset and closes
+        else {
+          if (mode & PollSet::POLL_READ) onReadable(c);
+          if (mode & PollSet::POLL_WRITE) onWritable(c);
+        }
+      } catch (...) {
+        markClosed(c);  // one connection's trouble (even bad_alloc) never ends the loop
+      }
+    }
+    if (controlPending_ > 0) drainControl();
+    reapClosed();
+    auto now = SteadyClock::now();
+    if (now - lastSweep >= kTick) {
+      sweep(now);
+      reapClosed();
+      lastSweep = now;
+    }
+  }
+
+  /// To the agent's log when there is one, else to stderr. Thread-safe; never throws.
+  void report(std::string_view what, std::exception_ptr error) noexcept {
+    ++errors_;
+    try {
+      std::string why = describe(error);
+      if (options_.log)
+        options_.log->log(EventLevel::kError, what, {{"error", why}});
+      else
+        std::cerr << "pgvigil: " << what << ": " << why << "\n";
+    } catch (...) {
+    }
+  }
+
   // ---- control requests ------------------------------------------------------------------------
   // POST handlers call the agent's control interface (pause, resume, restart, reload); a reload
   // reads and applies a config file. They run on this one worker so that nothing they do can stall
@@ -241,12 +302,25 @@ class HttpServer::Loop {
     for (;;) {
       controlCv_.wait(lock, [this] { return controlStop_ || !controlJobs_.empty(); });
       if (controlStop_) return;
-      ControlJob job = std::move(controlJobs_.front());
-      controlJobs_.pop_front();
-      lock.unlock();
-      HttpResponse response = router_.handle(job.request);  // never throws
-      lock.lock();
-      controlDone_.push_back({job.conn, std::move(response), job.keepAlive});
+      std::uint64_t conn = controlJobs_.front().conn;
+      bool keepAlive = controlJobs_.front().keepAlive;
+      try {
+        ControlJob job = std::move(controlJobs_.front());
+        controlJobs_.pop_front();
+        lock.unlock();
+        HttpResponse response = router_.handle(job.request);  // never throws
+        lock.lock();
+        controlDone_.push_back({job.conn, std::move(response), job.keepAlive});
+      } catch (...) {
+        // Only bad_alloc can get here. The connection still gets an answer (it is out of the
+        // poll set until it does); if even that fails, the client times out.
+        if (!lock.owns_lock()) lock.lock();
+        report("unexpected error in a control request", std::current_exception());
+        try {
+          controlDone_.push_back({conn, errorResponse(500, "internal error"), keepAlive});
+        } catch (...) {
+        }
+      }
     }
   }
 
@@ -284,7 +358,7 @@ class HttpServer::Loop {
       appendResponse(c->out, d.response, false, d.keepAlive);
       if (!d.keepAlive) {
         c->closeAfterWrite = true;
-        c->in.clear();
+        c->framer.clear();
       }
       try {
         poll_.add(c->socket, PollSet::POLL_READ);
@@ -308,7 +382,15 @@ class HttpServer::Loop {
   void acceptOne() {
     Poco::Net::StreamSocket socket;
     try {
+#ifdef _WIN32
       socket = listener_.acceptConnection();
+#else
+      // accept4: close-on-exec from the start (see ListenSocket).
+      UniqueFd fd(::accept4(listener_.impl()->sockfd(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (fd.get() < 0) return;  // nothing pending (EAGAIN), or the peer gave up already
+      socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd.get()));
+      fd.release();  // the socket owns it now
+#endif
       socket.setBlocking(false);
       socket.setNoDelay(true);
     } catch (const Poco::Exception&) {
@@ -316,6 +398,7 @@ class HttpServer::Loop {
     }
     if (conns_.size() >= options_.max_connections) evictOne();
     auto conn = std::make_unique<Conn>();
+    conn->framer = RequestFramer(limits());
     conn->socket = socket;
     conn->accepted = SteadyClock::now();
     conn->id = ++nextId_;
@@ -357,7 +440,9 @@ class HttpServer::Loop {
     reapClosed();
   }
 
-  void markClosed(Conn& c) { c.closed = true; }
+  void markClosed(Conn& c) {
+    c.closed = true;
+  }
 
   void closeSocket(Conn& c) {
     try {
@@ -400,7 +485,7 @@ class HttpServer::Loop {
     for (auto& [key, c] : conns_) {
       if (c->closed || c->state == State::kAwaiting || now < c->deadline) continue;
       ++timedOut_;
-      if (c->state == State::kReading && !c->in.empty() && !c->ssl) {
+      if (c->state == State::kReading && c->framer.buffered() > 0 && !c->ssl) {
         // Tell a client that sent part of a request why it is dropped; one try, no waiting.
         std::string msg;
         appendResponse(msg, errorResponse(408, "request not complete in time"), false, false);
@@ -478,7 +563,7 @@ class HttpServer::Loop {
     }
     if (c.state == State::kWriting) {
       // A pipelining client: keep what it sent for later, within bounds; reading resumes after.
-      if (c.in.size() > readCap()) return setMode(c, PollSet::POLL_WRITE);
+      if (c.framer.buffered() > readCap()) return setMode(c, PollSet::POLL_WRITE);
     }
     char buf[kReadChunk];
     for (;;) {
@@ -493,8 +578,8 @@ class HttpServer::Loop {
         c.state = State::kReading;
         c.deadline = SteadyClock::now() + options_.request_timeout;
       }
-      c.in.append(buf, n);
-      if (c.in.size() > readCap()) break;
+      c.framer.feed(std::string_view(buf, n));
+      if (c.framer.buffered() > readCap()) break;
     }
     if (c.state != State::kWriting && c.state != State::kAwaiting) process(c);
     if (c.peerClosed && c.state != State::kAwaiting && c.out.size() == c.outPos)
@@ -517,6 +602,10 @@ class HttpServer::Loop {
     return options_.max_head_bytes + options_.max_body_bytes + kReadChunk;
   }
 
+  RequestLimits limits() const {
+    return {options_.max_head_bytes, options_.max_header_fields, options_.max_body_bytes};
+  }
+
   /// Writes what is pending. When done: close, or go on with pipelined input, or wait for more.
   void flush(Conn& c) {
     while (c.outPos < c.out.size()) {
@@ -532,7 +621,7 @@ class HttpServer::Loop {
     c.outPos = 0;
     if (c.closeAfterWrite) return markClosed(c);
     auto now = SteadyClock::now();
-    if (c.in.empty()) {
+    if (c.framer.buffered() == 0) {
       c.state = State::kIdle;
       c.deadline = now + options_.keepalive_timeout;
     } else if (c.state != State::kReading) {
@@ -540,7 +629,7 @@ class HttpServer::Loop {
       c.deadline = now + options_.request_timeout;
     }
     setMode(c, PollSet::POLL_READ);
-    if (!c.in.empty() && headEnd(c.in) != std::string::npos) process(c);
+    if (c.framer.hasCompleteHead()) process(c);
   }
 
   // ---- requests
@@ -557,7 +646,7 @@ class HttpServer::Loop {
   /// request the rest of the stream cannot be trusted.
   void reject(Conn& c, int code, std::string_view message) {
     ++rejected_;
-    c.in.clear();
+    c.framer.clear();
     c.closeAfterWrite = true;
     appendResponse(c.out, errorResponse(code, message), false, false);
   }
@@ -565,57 +654,16 @@ class HttpServer::Loop {
   /// Handles every complete request in the input buffer, appends the answers, and writes them.
   void process(Conn& c) {
     while (!c.closeAfterWrite && c.out.size() < kMaxPendingOutput) {
-      std::size_t end = headEnd(c.in);
-      if (end == std::string::npos) {
-        if (c.in.size() > options_.max_head_bytes) reject(c, 431, "request head too large");
+      FramedRequest framed;
+      FramingError error;
+      RequestFramer::Result result = c.framer.next(&framed, &error);
+      if (result == RequestFramer::Result::kNeedMore) break;
+      if (result == RequestFramer::Result::kError) {
+        reject(c, error.status, error.message);
         break;
       }
-      if (end > options_.max_head_bytes) {
-        reject(c, 431, "request head too large");
-        break;
-      }
-      std::string_view head(c.in.data(), end);
-      int lines = static_cast<int>(std::count(head.begin(), head.end(), '\n'));
-      if (lines - 2 > options_.max_header_fields) {
-        reject(c, 431, "too many header fields");
-        break;
-      }
-      Poco::Net::HTTPRequest request;
-      request.setFieldLimit(options_.max_header_fields);
-      HttpRequest req;
-      std::int64_t length = 0;
-      bool keepAlive = false;
-      try {
-        std::istringstream stream{std::string(head)};
-        request.read(stream);
-        const std::string& version = request.getVersion();
-        if (version != Poco::Net::HTTPMessage::HTTP_1_1 &&
-            version != Poco::Net::HTTPMessage::HTTP_1_0) {
-          reject(c, 505, "HTTP version not supported");
-          break;
-        }
-        if (request.has("Transfer-Encoding")) {
-          reject(c, 411, "request bodies need a Content-Length");
-          break;
-        }
-        length = request.getContentLength64();
-        if (length < 0) length = 0;
-        Poco::URI uri(request.getURI());
-        req.method = request.getMethod();
-        req.path = uri.getPath();
-        req.query = uri.getRawQuery();
-        req.authorization = request.get("Authorization", "");
-        keepAlive = request.getKeepAlive();
-      } catch (const Poco::Exception&) {
-        reject(c, 400, "malformed request");
-        break;
-      }
-      if (static_cast<std::uint64_t>(length) > options_.max_body_bytes) {
-        reject(c, 413, "request body too large");
-        break;
-      }
-      if (c.in.size() < end + static_cast<std::size_t>(length)) break;  // body still coming
-      c.in.erase(0, end + static_cast<std::size_t>(length));            // bodies are ignored
+      HttpRequest& req = framed.request;  // the body, if any, is ignored: no endpoint reads one
+      bool keepAlive = framed.keep_alive;
       ++c.requests;
       ++requests_;
       if (c.requests >= options_.max_keepalive_requests || c.peerClosed) keepAlive = false;
@@ -627,7 +675,7 @@ class HttpServer::Loop {
       appendResponse(c.out, response, req.method == "HEAD", keepAlive);
       if (!keepAlive) {
         c.closeAfterWrite = true;
-        c.in.clear();
+        c.framer.clear();
       }
     }
     if (c.out.size() > c.outPos) {
@@ -639,7 +687,7 @@ class HttpServer::Loop {
 
   Router& router_;
   const HttpServerOptions& options_;
-  Poco::Net::ServerSocket listener_;
+  ListenSocket listener_;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context_{nullptr, &SSL_CTX_free};
   PollSet poll_;
   std::unordered_map<Poco::Net::SocketImpl*, std::unique_ptr<Conn>> conns_;
@@ -652,7 +700,7 @@ class HttpServer::Loop {
   std::deque<ControlDone> controlDone_;
   bool controlStop_ = false;
   std::atomic<std::uint64_t> accepted_{0}, requests_{0}, timedOut_{0}, rejected_{0}, evicted_{0},
-      open_{0};
+      open_{0}, errors_{0};
 };
 
 // ---- HttpServer

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "events/agent_log.h"
 #include "http/router.h"
 #include "http/status_provider.h"
 
@@ -33,6 +34,7 @@ struct HttpServerOptions {
   std::size_t max_head_bytes = 8192;  ///< request line and headers; beyond: 431
   int max_header_fields = 64;         ///< beyond: 431
   std::size_t max_body_bytes = 4096;  ///< beyond: 413 (no endpoint reads a body)
+  AgentLog* log = nullptr;  ///< where unexpected errors in the loop are reported; nullptr: stderr
 
   /// listen, token_file and TLS from agent:; the limits keep their defaults.
   static HttpServerOptions fromConfig(const AgentConfig& agent);
@@ -66,6 +68,7 @@ class HttpServer {
     std::uint64_t rejected = 0;   ///< 400, 408, 413, 431 answers from the server itself
     std::uint64_t evicted = 0;    ///< dropped to make room at max_connections
     std::uint64_t open = 0;
+    std::uint64_t errors = 0;  ///< unexpected exceptions caught (and reported) in the loop threads
   };
   Stats stats() const;
 

@@ -407,4 +407,17 @@ BOOST_AUTO_TEST_CASE(config_path_resolution) {
   BOOST_TEST(resolveConfigPath("./mine.yaml", set) == "./mine.yaml");
 }
 
+// Found by fuzz_config_loader (fuzz/corpus/config_loader/stray_comma*): yaml-cpp 0.7's LoadAll
+// never returned on a ',' at the top level and grew without bound until memory ran out.
+BOOST_AUTO_TEST_CASE(a_stray_top_level_comma_is_a_syntax_error_not_a_hang) {
+  for (const char* text : {",\n", ",x\n", "\"x\",\n b\n", ",\n\n b\n"}) {
+    BOOST_TEST_CONTEXT(text) {
+      auto r = loadConfigString(text, "t.yaml", Env::none());
+      BOOST_TEST(!r.ok());
+      BOOST_TEST_REQUIRE(r.errors.size() == 1u);
+      BOOST_TEST(r.errors[0].message.find("YAML syntax error") != std::string::npos);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
