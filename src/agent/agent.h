@@ -201,7 +201,6 @@ class Agent final : public StatusProvider {
   std::shared_ptr<const AgentStatus> published_;
   std::shared_ptr<const Config> config_;  ///< the config the loop runs, for config()
   SteadyTime lastPublish_{};
-  bool dirty_ = false;
 
   std::mutex firstMutex_;
   std::condition_variable firstCv_;
