@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -143,7 +144,7 @@ class Agent final : public StatusProvider {
   /// Saves the state, then emits the events, in order, on its own thread.
   class Writer;
 
-  void post(Input input);
+  void post(Input input, bool wake = true);
   void loop();
   bool handle(Input& input, SteadyTime now, WallTime wall, Effects& fx);
   void execute(Effects& fx, SteadyTime now, WallTime wall);
@@ -166,6 +167,8 @@ class Agent final : public StatusProvider {
   std::mutex mailboxMutex_;
   std::condition_variable mailboxCv_;
   std::vector<Input> mailbox_;
+  /// Inputs in mailbox_ that need the loop now; a quiet good round waits for the next wake.
+  std::size_t urgent_ = 0;
 
   // probe jobs
   std::mutex jobsMutex_;
@@ -201,6 +204,10 @@ class Agent final : public StatusProvider {
   std::shared_ptr<const AgentStatus> published_;
   std::shared_ptr<const Config> config_;  ///< the config the loop runs, for config()
   SteadyTime lastPublish_{};
+  /// Targets whose monitoring session should be opened (ensure), handed to the service thread
+  /// together every kEnsurePeriod. Loop thread only.
+  std::set<std::string> pendingEnsures_;
+  SteadyTime lastEnsureFlush_{};
 
   std::mutex firstMutex_;
   std::condition_variable firstCv_;

@@ -134,7 +134,11 @@ void AgentCore::tick(SteadyTime now, WallTime wall, Effects& out) {
       scheduler_.done(name, now);
       continue;
     }
-    out.probes.push_back({name, slot->incarnation, slot->config});
+    const auto& sup = slot->supervisor;
+    const bool quiet = slot->firstRoundDone && sup.state() == TargetState::kHealthy &&
+                       sup.health().consecutiveFailures() == 0 && !sup.restarting() &&
+                       !sup.inGrace() && !slot->restartRunning;
+    out.probes.push_back({name, slot->incarnation, slot->config, quiet});
   }
   // Time-driven transitions (backoff, grace, pause expiry) need no finer grain than the sweep
   // period; sweeping on every input would cost O(targets) per finished round.

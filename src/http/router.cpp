@@ -255,14 +255,16 @@ HttpResponse Router::dispatch(const HttpRequest& request) const {
     case Route::kLivez:
       return json(renderLivez(*provider_.snapshot()));
     case Route::kHealth:
-      return json(renderHealth(*provider_.snapshot()));
+      return json(*healthCache_.get(provider_.snapshot(), renderHealth));
     case Route::kHealthTarget:
       return json(renderHealthTarget(*provider_.snapshot(), target));
     case Route::kStatus:
-      return json(renderStatus(*provider_.snapshot()));
-    case Route::kMetrics:
-      return HttpResponse{
-          200, std::string(kPrometheusContentType), renderPrometheus(*provider_.snapshot()), {}};
+      return json(*statusCache_.get(provider_.snapshot(), renderStatus));
+    case Route::kMetrics: {
+      auto body = metricsCache_.get(provider_.snapshot(),
+                                    [](const AgentStatus& s) { return renderPrometheus(s); });
+      return HttpResponse{200, std::string(kPrometheusContentType), *body, {}};
+    }
     case Route::kEvents: {
       std::size_t limit = kDefaultEventLimit;
       if (auto raw = queryParam(request.query, "limit")) {

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "http/render_cache.h"
+#include "http/renderers.h"
 #include "http/status_provider.h"
 
 namespace pgvigil {
@@ -80,6 +82,9 @@ class Router {
   StatusProvider& provider_;
   const TokenStore& tokens_;
   const Clock& clock_;
+  RenderCache<Rendered> healthCache_;
+  RenderCache<Rendered> statusCache_;
+  RenderCache<std::string> metricsCache_;
 };
 
 }  // namespace pgvigil

@@ -91,6 +91,7 @@ struct Sim {
   std::vector<RestarterChange> restarterChanges;
   std::vector<MonitorCommand> monitors;
   std::map<std::string, int> rounds;  ///< rounds run, by target
+  std::vector<bool> quietJobs;        ///< each dispatched probe job's `quiet`, in order
   std::map<std::string, int> inFlight;
   int maxInFlight = 0;
   int restartsRun = 0;
@@ -116,6 +117,7 @@ struct Sim {
     }
     for (auto& p : fx.probes) {
       ++rounds[p.target];
+      quietJobs.push_back(p.quiet);
       maxInFlight = std::max(maxInFlight, ++inFlight[p.target]);
       pending.push_back({clock.now() + roundTakes, true, p, {}});
     }
@@ -201,6 +203,39 @@ struct Sim {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(agent_core)
+
+// Only a settled healthy target's jobs are quiet (the runtime lets their good answers wait for
+// the loop's next wake); the first round, the confirmation of a failure, and every round during
+// a restart or its grace must wake the loop at once.
+BOOST_AUTO_TEST_CASE(only_settled_healthy_rounds_are_quiet) {
+  Sim sim;
+  sim.start(configOf({target("main")}));
+  sim.run(1s);
+  BOOST_TEST_REQUIRE(sim.quietJobs.size() == 1u);
+  BOOST_TEST(!sim.quietJobs[0]);  // the first round: nothing is known yet
+  sim.run(20s);
+  BOOST_TEST_REQUIRE(sim.quietJobs.size() == 3u);
+  BOOST_TEST(sim.quietJobs[1]);
+  BOOST_TEST(sim.quietJobs[2]);
+
+  sim.up["main"] = false;
+  sim.restartTakes = 3s;
+  std::size_t seen = sim.quietJobs.size();
+  sim.run(10s);  // the failing round (dispatched while healthy), its confirmation, the restart
+  BOOST_TEST_REQUIRE(sim.restartsRun == 1);
+  BOOST_TEST_REQUIRE(sim.quietJobs.size() >= seen + 2);
+  BOOST_TEST(sim.quietJobs[seen]);        // sent while healthy: its failure wakes the loop anyway
+  BOOST_TEST(!sim.quietJobs[seen + 1]);   // the confirmation round
+  seen = sim.quietJobs.size();
+  sim.run(5s);  // the restart ends; the first good round ends the grace
+  BOOST_TEST_REQUIRE(sim.quietJobs.size() > seen);
+  BOOST_TEST(!sim.quietJobs[seen]);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+  seen = sim.quietJobs.size();
+  sim.run(20s);
+  BOOST_TEST_REQUIRE(sim.quietJobs.size() > seen);
+  BOOST_TEST(sim.quietJobs.back());  // settled again
+}
 
 BOOST_AUTO_TEST_CASE(kill_seen_confirmed_restarted_grace_healthy) {
   Sim sim;
