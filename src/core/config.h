@@ -1,5 +1,6 @@
 // The configuration model of SPEC.md §2 as plain structs. Defaults sit next to the fields.
-// Parsing, validation and `config show` live in config_loader.{h,cpp}.
+// The keys are declared in config_schema.{h,cpp}; loading and validation live in
+// config_loader.{h,cpp}, `config show` in config_show.{h,cpp}.
 #pragma once
 
 #include <chrono>

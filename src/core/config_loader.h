@@ -1,6 +1,7 @@
-// Reading, validating and showing the configuration (SPEC.md §2). One schema table per section
-// (agent, target) gives every key its type, range, default and reloadability; the loader walks
-// the YAML with it and reports every error at FILE:LINE:COL, never just the first.
+// Reading and validating the configuration (SPEC.md §2). One schema table per section (agent,
+// target; config_schema.h) gives every key its type, range and reloadability; the loader walks
+// the YAML with it and reports every error at FILE:LINE:COL, never just the first. `config show`
+// is config_show.h, the spelling suggestions config_suggest.h; both are included here for callers.
 #pragma once
 
 #include <functional>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/config_show.h"     // IWYU pragma: export
+#include "core/config_suggest.h"  // IWYU pragma: export
 #include "core/env.h"
 
 namespace pgvigil {
@@ -43,20 +46,6 @@ LoadResult loadConfigString(std::string_view yamlText, const std::string& displa
 /// Every error, one "FILE:LINE:COL: message" line each.
 std::string formatErrors(const std::vector<ConfigError>& errors);
 
-/// The secrets a Config holds (conninfo passwords, as written and decoded), for redactSecrets.
-std::vector<std::string> configSecrets(const Config& config);
-
-struct RenderOptions {
-  /// Applied to each conninfo before the core's own redaction (the app passes the libpq-based
-  /// redactConnInfo of the probes layer here). Optional.
-  std::function<std::string(const std::string&)> redact_conninfo;
-};
-
-/// `config show`: the effective configuration as YAML (it loads back to the same Config when it
-/// holds no secret), every value followed by `# default`, `# FILE:LINE:COL` or
-/// `# env VAR (FILE:LINE:COL)`. Passwords are masked; the token file's contents are never read.
-std::string renderEffectiveConfig(const Config& config, const RenderOptions& options = {});
-
 /// Whether a change to the key (a Config::sources key such as "agent.listen" or
 /// "targets[0].interval") takes effect on reload; false means it needs an agent restart.
 bool isReloadable(std::string_view key);
@@ -68,11 +57,5 @@ std::vector<std::string> nonReloadableChanges(const Config& running, const Confi
 /// if set and not empty, else /etc/pgvigil/pgvigil.yaml (%ProgramData%\pgvigil\pgvigil.yaml on
 /// Windows).
 std::string resolveConfigPath(std::string_view cliPath, const Env& env);
-
-/// Edit distance (insertions, deletions, substitutions, adjacent transpositions).
-std::size_t editDistance(std::string_view a, std::string_view b);
-
-/// The candidate closest to `word` if it is close enough to be a likely misspelling, else "".
-std::string suggestKey(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace pgvigil

@@ -1,38 +1,17 @@
+// The restart policy of one target: the decisions. What each event says is supervisor_events.cpp.
 #include "core/target_supervisor.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
+
+#include "core/supervisor_events.h"
 
 namespace pgvigil {
 namespace {
 
 using std::chrono::duration_cast;
 
-/// "250ms", "5s", "2m", "1h30m": the SPEC's duration spelling.
-std::string formatDuration(Millis d) {
-  if (d.count() < 0) return "-" + formatDuration(-d);
-  if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
-  long long s = d.count() / 1000;
-  if (s == 0) return "0s";
-  std::string out;
-  if (s >= 3600) out += std::to_string(s / 3600) + "h", s %= 3600;
-  if (s >= 60) out += std::to_string(s / 60) + "m", s %= 60;
-  if (s > 0) out += std::to_string(s) + "s";
-  return out;
-}
-
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
-  return buf;
-}
-
-std::string ratioText(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ratio);
-  return buf;
-}
+using supervisor_events::durationText;
+namespace ev = supervisor_events;
 
 Millis ceilMillis(SteadyTime::duration d) {
   return std::chrono::ceil<Millis>(std::max(d, SteadyTime::duration::zero()));
@@ -74,17 +53,9 @@ WallTime TargetSupervisor::toWall(SteadyTime t, SteadyTime now, WallTime wallNow
   return wallNow + duration_cast<WallTime::duration>(t - now);
 }
 
-AlertEvent TargetSupervisor::makeEvent(std::string_view name, EventLevel level, std::string msg,
-                                       WallTime wallNow) const {
-  AlertEvent e;
-  e.ts = wallNow;
-  e.level = level;
-  e.event = std::string(name);
-  e.target = config_.name;
+supervisor_events::EventBase TargetSupervisor::eventBase(WallTime wallNow) const {
   // The cause belongs to a state that is not up; a healthy target's event carries none.
-  e.cause = stateIsUp(computeDisplayed()) ? Cause::kNone : health_.cause();
-  e.msg = std::move(msg);
-  return e;
+  return {wallNow, config_.name, stateIsUp(computeDisplayed()) ? Cause::kNone : health_.cause()};
 }
 
 void TargetSupervisor::emit(Action& a, AlertEvent event, WallTime wallNow) {
@@ -103,51 +74,31 @@ void TargetSupervisor::settle(Action& a, WallTime wallNow, const RoundResult* ro
   if (now == displayed_) return;
   const TargetState before = displayed_;
   const std::string roundMsg = round && !round->message.empty() ? round->message : std::string();
+  const auto base = eventBase(wallNow);
   switch (now) {
-    case TargetState::kHealthy: {
-      std::string msg = before == TargetState::kUnknown ? "healthy" : "healthy again";
-      if (before == TargetState::kRestarting || before == TargetState::kStartingUp)
-        msg = "up again";
-      emit(a, makeEvent("target_healthy", EventLevel::kInfo, msg, wallNow), wallNow);
+    case TargetState::kHealthy:
+      emit(a, ev::targetHealthy(base, before), wallNow);
       return;
-    }
-    case TargetState::kDegraded: {
-      std::string msg = round && !round->degraded_reason.empty() ? round->degraded_reason
-                                                                 : std::string("degraded");
-      emit(a, makeEvent("target_degraded", EventLevel::kWarning, msg, wallNow), wallNow);
+    case TargetState::kDegraded:
+      emit(a, ev::targetDegraded(base, round ? round->degraded_reason : std::string()), wallNow);
       return;
-    }
-    case TargetState::kUnhealthy: {
-      std::string msg =
-          roundMsg.empty() ? "unhealthy: " + std::string(toString(health_.cause())) : roundMsg;
-      // A cause no restart can cure (wrong password, missing database, saturation, TLS, DNS,
-      // a failing query) needs a person: critical. Down or hung is error: the engine acts.
-      const Cause cause = health_.cause();
-      const bool restartCanHelp =
-          causeIsDownOrHung(cause) || cause == Cause::kStartingUp || cause == Cause::kShuttingDown;
-      AlertEvent e =
-          makeEvent("target_unhealthy", restartCanHelp ? EventLevel::kError : EventLevel::kCritical,
-                    msg, wallNow);
-      e.fields.emplace_back("consecutive_failures", std::to_string(health_.consecutiveFailures()));
-      if (round && round->phase != Phase::kNone)
-        e.fields.emplace_back("phase", std::string(toString(round->phase)));
-      emit(a, std::move(e), wallNow);
-      return;
-    }
-    case TargetState::kStartingUp: {
-      std::string msg = roundMsg.empty() ? "PostgreSQL is starting up or shutting down" : roundMsg;
-      emit(a, makeEvent("target_starting_up", EventLevel::kWarning, msg, wallNow), wallNow);
-      return;
-    }
-    case TargetState::kGivenUp:
-      emit(a, makeEvent("restart_given_up", EventLevel::kCritical, "restart budget spent", wallNow),
+    case TargetState::kUnhealthy:
+      emit(a,
+           ev::targetUnhealthy(base, roundMsg, health_.consecutiveFailures(),
+                               round ? round->phase : Phase::kNone),
            wallNow);
       return;
+    case TargetState::kStartingUp:
+      emit(a, ev::targetStartingUp(base, roundMsg), wallNow);
+      return;
+    case TargetState::kGivenUp:
+      emit(a, ev::restartGivenUpState(base), wallNow);
+      return;
     case TargetState::kPaused:
-      emit(a, makeEvent("target_paused", EventLevel::kInfo, "paused", wallNow), wallNow);
+      emit(a, ev::targetPausedState(base), wallNow);
       return;
     case TargetState::kRestarting:
-      emit(a, makeEvent("restart_requested", EventLevel::kWarning, "restarting", wallNow), wallNow);
+      emit(a, ev::restartRequestedState(base), wallNow);
       return;
     case TargetState::kUnknown:
       displayed_ = now;  // never an alert for "nothing known yet"
@@ -164,28 +115,18 @@ void TargetSupervisor::connectionEvents(Action& a, const RoundResult& round, Wal
   if (level == connLevel_) return;
   connLevel_ = level;
   const ConnectionStats& c = *round.connections;
-  const std::string usage = std::to_string(c.used) + " of " + std::to_string(c.usable) +
-                            " usable connection slots in use (" + percent(c.ratio()) + ")";
-  AlertEvent e;
+  const auto base = eventBase(wallNow);
   switch (level) {
     case ConnLevel::kCritical:
-      e = makeEvent("connections_critical", EventLevel::kError,
-                    usage + ", critical at " + percent(config_.connections.critical), wallNow);
-      break;
+      emit(a, ev::connectionsCritical(base, c, config_.connections.critical), wallNow);
+      return;
     case ConnLevel::kWarn:
-      e = makeEvent("connections_warning", EventLevel::kWarning,
-                    usage + ", warning at " + percent(config_.connections.warn), wallNow);
-      break;
+      emit(a, ev::connectionsWarning(base, c, config_.connections.warn), wallNow);
+      return;
     case ConnLevel::kOk:
-      e = makeEvent("connections_ok", EventLevel::kInfo, usage + ", back below the warning level",
-                    wallNow);
-      break;
+      emit(a, ev::connectionsOk(base, c), wallNow);
+      return;
   }
-  e.cause = Cause::kNone;
-  e.fields.emplace_back("used", std::to_string(c.used));
-  e.fields.emplace_back("usable", std::to_string(c.usable));
-  e.fields.emplace_back("ratio", ratioText(c.ratio()));
-  emit(a, std::move(e), wallNow);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,19 +167,17 @@ std::optional<SteadyTime> TargetSupervisor::backoffEnd() const {
   return *lastAttemptEnd_ + currentBackoff_;
 }
 
-void TargetSupervisor::deferRestart(Action& a, std::string_view reason, std::string msg,
-                                    WallTime wallNow, std::optional<SteadyTime> possibleAt,
-                                    SteadyTime now) {
+void TargetSupervisor::deferRestart(Action& a, std::string_view reason,
+                                    const std::function<std::string()>& msg, WallTime wallNow,
+                                    std::optional<SteadyTime> possibleAt, SteadyTime now) {
   // Once per reason (and, for causes that never restart, per cause), not once per round.
   std::string key(reason);
   if (reason == defer::kNotRestartable) key += "/" + std::string(toString(health_.cause()));
   if (deferred_ == key) return;
   deferred_ = key;
-  AlertEvent e = makeEvent("restart_deferred", EventLevel::kWarning, std::move(msg), wallNow);
-  e.fields.emplace_back("reason", std::string(reason));
-  if (possibleAt)
-    e.fields.emplace_back("restart_possible_at", formatWallTime(toWall(*possibleAt, now, wallNow)));
-  emit(a, std::move(e), wallNow);
+  std::optional<WallTime> at;
+  if (possibleAt) at = toWall(*possibleAt, now, wallNow);
+  emit(a, ev::restartDeferred(eventBase(wallNow), reason, msg(), at), wallNow);
 }
 
 void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallNow) {
@@ -251,10 +190,8 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
   const Cause cause = health_.cause();
 
   if (operatorStopped_) {
-    deferRestart(a, defer::kOperatorStopped,
-                 "the service was stopped by an operator; pgvigil does not start it against "
-                 "their will",
-                 wallNow, std::nullopt, now);
+    deferRestart(a, defer::kOperatorStopped, ev::deferredOperatorStopped, wallNow, std::nullopt,
+                 now);
     return;
   }
   std::string why;
@@ -262,54 +199,38 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
     const SteadyTime stuckAt = *health_.startingUpSince() + rc.recovery_grace;
     if (now < stuckAt) {
       deferRestart(
-          a, defer::kStartingUp,
-          "PostgreSQL says it is " +
-              std::string(cause == Cause::kShuttingDown ? "shutting down" : "starting up") +
-              "; waiting up to recovery_grace " + formatDuration(rc.recovery_grace),
+          a, defer::kStartingUp, [&] { return ev::deferredStartingUp(cause, rc.recovery_grace); },
           wallNow, stuckAt, now);
       return;
     }
-    why = "stuck " + std::string(cause == Cause::kShuttingDown ? "shutting down" : "starting up") +
-          " for longer than recovery_grace " + formatDuration(rc.recovery_grace);
+    why = ev::whyStuck(cause, rc.recovery_grace);
   } else if (cause == Cause::kTimeout) {
     const SteadyTime hangAt = *health_.timeoutSince() + rc.hang_after;
     if (now < hangAt) {
-      deferRestart(a, defer::kHangAfter,
-                   "timeouts (port open, no answer) must last hang_after " +
-                       formatDuration(rc.hang_after) +
-                       " before a restart: restarting a loaded server makes things worse",
-                   wallNow, hangAt, now);
+      deferRestart(
+          a, defer::kHangAfter, [&] { return ev::deferredHangAfter(rc.hang_after); }, wallNow,
+          hangAt, now);
       return;
     }
-    why = "hung: timeouts for " + formatDuration(ceilMillis(now - *health_.timeoutSince()));
+    why = ev::whyHung(ceilMillis(now - *health_.timeoutSince()));
   } else if (causeIsDownOrHung(cause)) {
-    why = "down: " + std::string(toString(cause)) + " in " +
-          std::to_string(health_.consecutiveFailures()) + " consecutive rounds";
+    why = ev::whyDown(cause, health_.consecutiveFailures());
   } else {
-    deferRestart(a, defer::kNotRestartable,
-                 "a restart cannot cure '" + std::string(toString(cause)) +
-                     "' and would kill every session; alerting only",
-                 wallNow, std::nullopt, now);
+    deferRestart(
+        a, defer::kNotRestartable, [&] { return ev::deferredNotRestartable(cause); }, wallNow,
+        std::nullopt, now);
     return;
   }
 
   if (auto end = backoffEnd(); end && now < *end) {
-    deferRestart(a, defer::kBackoff, "waiting for the backoff after the last restart attempt",
-                 wallNow, *end, now);
+    deferRestart(a, defer::kBackoff, ev::deferredBackoff, wallNow, *end, now);
     return;
   }
   if (!budget_.allow(now)) {
     givenUp_ = true;
-    AlertEvent e = makeEvent(
-        "restart_given_up", EventLevel::kCritical,
-        "restart budget spent (" + std::to_string(budget_.used(now)) + " restarts within " +
-            formatDuration(budget_.window()) +
-            "): not restarting; alerts only until it is healthy again or an operator resumes it",
-        wallNow);
-    e.fields.emplace_back("budget_used", std::to_string(budget_.used(now)));
-    e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
-    e.fields.emplace_back("budget_window", formatDuration(budget_.window()));
-    emit(a, std::move(e), wallNow);
+    emit(a,
+         ev::restartGivenUp(eventBase(wallNow), budget_.used(now), budget_.max(), budget_.window()),
+         wallNow);
     return;
   }
   startRestart(a, "auto", why, now, wallNow);
@@ -325,16 +246,15 @@ void TargetSupervisor::startRestart(Action& a, std::string_view reason, std::str
   deferred_.clear();
   a.restart = true;
   a.reason = restartReason_;
-  AlertEvent e = makeEvent(
-      "restart_requested", EventLevel::kWarning,
-      "restarting (" + std::string(toString(config_.restart.method)) + "): " + msg, wallNow);
-  e.fields.emplace_back("reason", restartReason_);
-  e.fields.emplace_back("attempt", std::to_string(attempts_));
-  e.fields.emplace_back("method", std::string(toString(config_.restart.method)));
-  e.fields.emplace_back("budget_used", std::to_string(budget_.used(now) + 1));
-  e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
-  e.fields.emplace_back("consecutive_failures", std::to_string(health_.consecutiveFailures()));
-  emit(a, std::move(e), wallNow);
+  ev::RestartRequest r;
+  r.reason = restartReason_;
+  r.why = std::move(msg);
+  r.method = config_.restart.method;
+  r.attempt = attempts_;
+  r.budget_used = budget_.used(now) + 1;
+  r.budget_max = budget_.max();
+  r.consecutive_failures = health_.consecutiveFailures();
+  emit(a, ev::restartRequested(eventBase(wallNow), r), wallNow);
 }
 
 Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, ServiceState service,
@@ -360,13 +280,7 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
     operatorStopped_ = true;
     addHistory(std::string(toString(outcome.result)));
     deferred_ = std::string(defer::kOperatorStopped);
-    AlertEvent e =
-        makeEvent("restart_deferred", EventLevel::kWarning,
-                  "not restarted: the service was stopped by an operator" +
-                      (outcome.detail.empty() ? std::string() : " (" + outcome.detail + ")"),
-                  wallNow);
-    e.fields.emplace_back("reason", std::string(defer::kOperatorStopped));
-    emit(a, std::move(e), wallNow);
+    emit(a, ev::restartNotMadeOperatorStopped(eventBase(wallNow), outcome.detail), wallNow);
     return a;
   }
   if (service == ServiceState::kOperatorStopped)
@@ -379,27 +293,22 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   lastAttemptEnd_ = now;
   currentBackoff_ =
       backoff_.get(static_cast<unsigned>(std::max(0, attempts_ - 1)), random_ ? random_() : 0.5);
-  const int used = budget_.used(now);
+  ev::RestartAttempt attempt;
+  attempt.reason = restartReason_;
+  attempt.attempt = attempts_;
+  attempt.took = took;
+  attempt.detail = outcome.detail;
+  attempt.budget_used = budget_.used(now);
+  attempt.budget_max = budget_.max();
+  ev::EventBase base = eventBase(wallNow);
+  base.cause = restartCause_;
 
   if (outcome.succeeded()) {
     ++restartsSucceeded_;
     health_.restartDone();
     graceUntil_ = now + config_.restart.grace;
     a.probeNow = true;  // see whether it is up without waiting a whole interval
-    AlertEvent e =
-        makeEvent("restart_succeeded", EventLevel::kInfo,
-                  "restart done in " + formatDuration(took) + "; waiting up to grace " +
-                      formatDuration(config_.restart.grace) + " for PostgreSQL to come up",
-                  wallNow);
-    e.cause = restartCause_;
-    e.fields.emplace_back("reason", restartReason_);
-    e.fields.emplace_back("attempt", std::to_string(attempts_));
-    e.fields.emplace_back("took", formatDuration(took));
-    if (!outcome.detail.empty()) e.fields.emplace_back("detail", outcome.detail);
-    e.fields.emplace_back("grace", formatDuration(config_.restart.grace));
-    e.fields.emplace_back("budget_used", std::to_string(used));
-    e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
-    emit(a, std::move(e), wallNow);
+    emit(a, ev::restartSucceeded(base, attempt, config_.restart.grace), wallNow);
     return a;
   }
 
@@ -407,24 +316,9 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   deferred_ =
       std::string(defer::kBackoff);  // restart_failed already says when the next one may come
   const SteadyTime next = budget_.nextAllowed(std::max(now, *backoffEnd()));
-  AlertEvent e =
-      makeEvent("restart_failed", EventLevel::kError,
-                "restart failed (" + std::string(toString(outcome.result)) + ")" +
-                    (outcome.detail.empty() ? std::string() : ": " + outcome.detail) +
-                    "; next attempt after a backoff of " + formatDuration(currentBackoff_),
-                wallNow);
-  e.cause = restartCause_;
-  e.fields.emplace_back("reason", restartReason_);
-  e.fields.emplace_back("attempt", std::to_string(attempts_));
-  e.fields.emplace_back("result", std::string(toString(outcome.result)));
-  if (!outcome.detail.empty()) e.fields.emplace_back("detail", outcome.detail);
-  e.fields.emplace_back("took", formatDuration(took));
-  e.fields.emplace_back("backoff", formatDuration(currentBackoff_));
-  if (next != SteadyTime::max())
-    e.fields.emplace_back("next_restart_at", formatWallTime(toWall(next, now, wallNow)));
-  e.fields.emplace_back("budget_used", std::to_string(used));
-  e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
-  emit(a, std::move(e), wallNow);
+  std::optional<WallTime> nextAt;
+  if (next != SteadyTime::max()) nextAt = toWall(next, now, wallNow);
+  emit(a, ev::restartFailed(base, attempt, outcome.result, currentBackoff_, nextAt), wallNow);
   return a;
 }
 
@@ -440,10 +334,8 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
       operatorStopped_ = true;
       a.probeNow = true;
       if (config_.restart.method != RestartMethod::kNone && !paused_)
-        deferRestart(a, defer::kOperatorStopped,
-                     "the service was stopped by an operator; pgvigil will not restart it until "
-                     "it runs again",
-                     wallNow, std::nullopt, now);
+        deferRestart(a, defer::kOperatorStopped, ev::deferredOperatorStoppedByService, wallNow,
+                     std::nullopt, now);
       break;
     case ServiceState::kRunning:
       if (operatorStopped_) {
@@ -472,21 +364,18 @@ Action TargetSupervisor::pause(std::optional<Millis> duration, SteadyTime now, W
   if (duration && (*duration < Millis{0} || *duration > kMaxPause)) {
     a.refused = "a pause lasts from 0s to " +
                 std::to_string(std::chrono::floor<std::chrono::days>(kMaxPause).count()) +
-                "d, got " + formatDuration(*duration);
+                "d, got " + durationText(*duration);
     return a;
   }
   paused_ = true;
   pausedUntil_.reset();
-  std::string msg = "paused for maintenance: checks go on, no restarts";
+  std::optional<WallTime> until;
   if (duration) {
     pausedUntil_ = now + *duration;
-    msg += " for " + formatDuration(*duration);
+    until = toWall(*pausedUntil_, now, wallNow);
   }
-  AlertEvent e = makeEvent("target_paused", EventLevel::kInfo, msg, wallNow);
-  if (pausedUntil_)
-    e.fields.emplace_back("until", formatWallTime(toWall(*pausedUntil_, now, wallNow)));
   a.persist = true;
-  emit(a, std::move(e), wallNow);
+  emit(a, ev::targetPaused(eventBase(wallNow), duration, until), wallNow);
   return a;
 }
 
@@ -495,7 +384,7 @@ void TargetSupervisor::endPause(Action& a, std::string msg, WallTime wallNow) {
   pausedUntil_.reset();
   a.persist = true;
   a.probeNow = true;
-  emit(a, makeEvent("target_resumed", EventLevel::kInfo, std::move(msg), wallNow), wallNow);
+  emit(a, ev::targetResumed(eventBase(wallNow), std::move(msg)), wallNow);
 }
 
 Action TargetSupervisor::resume(SteadyTime now, WallTime wallNow) {
@@ -543,12 +432,7 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
     graceUntil_.reset();
     health_.forceUnhealthy(now);
     if (computeDisplayed() == TargetState::kUnhealthy && displayed_ != TargetState::kUnhealthy) {
-      AlertEvent e = makeEvent("target_unhealthy", EventLevel::kError,
-                               "PostgreSQL did not come up within grace " +
-                                   formatDuration(config_.restart.grace) + " after the restart",
-                               wallNow);
-      e.fields.emplace_back("consecutive_failures", "0");
-      emit(a, std::move(e), wallNow);
+      emit(a, ev::targetUnhealthyAfterGrace(eventBase(wallNow), config_.restart.grace), wallNow);
     } else {
       settle(a, wallNow, nullptr);
     }

@@ -1,7 +1,8 @@
 // The restart policy engine of one target (SPEC.md §2 restart, §3, §6). Pure: it decides, the
 // agent does the I/O. It owns the target's HealthState, Backoff, RestartBudget and pause, and
 // produces the displayed state (restarting, given_up and paused overlay the health state) and
-// the alert events, one per change, never one per round.
+// the alert events, one per change, never one per round (each built by its named builder in
+// supervisor_events.h).
 //
 // The agent's loop, per target:
 //   Action a = sup.onRound(round, clock.now(), clock.wallNow());   // after every round
@@ -17,6 +18,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +33,7 @@
 #include "core/round_result.h"
 #include "core/state_store.h"
 #include "core/status.h"
+#include "core/supervisor_events.h"
 
 namespace pgvigil {
 
@@ -49,13 +52,6 @@ struct Action {
 
 /// Why a restart that would otherwise have been considered is held back (restart_deferred's
 /// "reason" field).
-namespace defer {
-inline constexpr std::string_view kHangAfter = "hang_after";    ///< timeouts not long enough
-inline constexpr std::string_view kStartingUp = "starting_up";  ///< within recovery_grace
-inline constexpr std::string_view kNotRestartable = "not_restartable";  ///< cause never restarts
-inline constexpr std::string_view kOperatorStopped = "operator_stopped";
-inline constexpr std::string_view kBackoff = "backoff";
-}  // namespace defer
 
 class TargetSupervisor {
  public:
@@ -112,8 +108,8 @@ class TargetSupervisor {
   enum class ConnLevel { kOk, kWarn, kCritical };
 
   TargetState computeDisplayed() const;
-  AlertEvent makeEvent(std::string_view name, EventLevel level, std::string msg,
-                       WallTime wallNow) const;
+  /// The time, target and cause every event of this target carries now.
+  supervisor_events::EventBase eventBase(WallTime wallNow) const;
   /// Emits `event` with state = the displayed state now and previous_state = the one before,
   /// when they differ; records the change.
   void emit(Action& a, AlertEvent event, WallTime wallNow);
@@ -121,8 +117,9 @@ class TargetSupervisor {
   void settle(Action& a, WallTime wallNow, const RoundResult* round);
   void connectionEvents(Action& a, const RoundResult& round, WallTime wallNow);
   void considerRestart(Action& a, SteadyTime now, WallTime wallNow);
-  void deferRestart(Action& a, std::string_view reason, std::string msg, WallTime wallNow,
-                    std::optional<SteadyTime> possibleAt, SteadyTime now);
+  /// restart_deferred once per reason; msg is only built when the event is emitted.
+  void deferRestart(Action& a, std::string_view reason, const std::function<std::string()>& msg,
+                    WallTime wallNow, std::optional<SteadyTime> possibleAt, SteadyTime now);
   void startRestart(Action& a, std::string_view reason, std::string msg, SteadyTime now,
                     WallTime wallNow);
   void endPause(Action& a, std::string msg, WallTime wallNow);

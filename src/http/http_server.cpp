@@ -1,37 +1,25 @@
+// The status endpoint's loop: accepts, polls, keeps each connection's timeouts, frames requests
+// (RequestFramer) and hands them to the router; POSTs go to the control worker. The bytes move
+// through the transport (transport.h: plain or TLS). See http_server.h.
 #include "http/http_server.h"
 
-#include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/PollSet.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/ServerSocketImpl.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/StreamSocketImpl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <exception>
 #include <iostream>
-#include <mutex>
 #include <unordered_map>
 
-#ifdef _WIN32
-#include <winsock2.h>
-#else
-#include <sys/socket.h>
-#include <cerrno>
-
-#include "core/unique_fd.h"
-#endif
-
 #include "events/agent_log.h"
+#include "http/control_worker.h"
 #include "http/request_framer.h"
-#include "http/ssl_error.h"
+#include "http/response_writer.h"
+#include "http/transport.h"
 
 namespace pgvigil {
 
@@ -48,63 +36,16 @@ namespace {
 
 using Poco::Net::PollSet;
 using SteadyClock = std::chrono::steady_clock;
-using SslPtr = std::unique_ptr<SSL, decltype(&SSL_free)>;
+using http_transport::Handshake;
+using http_transport::Io;
+using http_transport::ListenSocket;
+using http_transport::TlsContext;
+using http_transport::Transport;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxPendingOutput = 256 * 1024;   ///< stop parsing pipelined requests beyond
 constexpr auto kTick = std::chrono::milliseconds{100};  ///< poll timeout: stop flag and sweeps
 constexpr auto kControlTick = std::chrono::milliseconds{2};  ///< poll timeout while control runs
-
-enum class Io { kOk, kWouldBlock, kClosed };
-
-bool wouldBlock() {
-#ifdef _WIN32
-  return WSAGetLastError() == WSAEWOULDBLOCK;
-#else
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-#endif
-}
-
-std::string reason(int code) {
-  return Poco::Net::HTTPResponse::getReasonForStatus(
-      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(code));
-}
-
-void appendResponse(std::string& out, const HttpResponse& r, bool head, bool keepAlive) {
-  out += "HTTP/1.1 ";
-  out += std::to_string(r.status);
-  out += ' ';
-  out += reason(r.status);
-  out += "\r\nContent-Type: ";
-  out += r.content_type.empty() ? std::string(kJsonContentType) : r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
-  out += "\r\n";
-  for (const auto& [name, value] : r.headers) {
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
-  }
-  out += keepAlive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  if (!head) out += r.body;
-}
-
-#ifdef _WIN32
-using ListenSocket = Poco::Net::ServerSocket;
-#else
-/// The listening socket, created close-on-exec: a restart command that another thread forks and
-/// execs must not inherit it (it would keep the port bound after the agent exits). Poco's
-/// socket() has no SOCK_CLOEXEC, and an FD_CLOEXEC set afterwards leaves a window for that fork.
-class CloexecServerSocketImpl : public Poco::Net::ServerSocketImpl {
- protected:
-  void init(int af) override { initSocket(af, SOCK_STREAM | SOCK_CLOEXEC); }
-};
-class ListenSocket : public Poco::Net::ServerSocket {
- public:
-  ListenSocket() : Poco::Net::ServerSocket(new CloexecServerSocketImpl, true) {}
-};
-#endif
 
 /// What an exception says, for a report; never throws.
 std::string describe(std::exception_ptr e) noexcept {
@@ -138,22 +79,7 @@ class HttpServer::Loop {
     if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
       if (options_.tls_cert.empty() || options_.tls_key.empty())
         return std::string("agent.tls needs both cert and key");
-      // OpenSSL directly, as for the non-blocking I/O below: Poco's NetSSL would only wrap
-      // these few calls and bring NetSSL, Crypto, Util and XML (1.5 MB of RSS) into the agent.
-      context_.reset(SSL_CTX_new(TLS_server_method()));
-      if (!context_) return sslError("cannot set up TLS");
-      SSL_CTX_set_min_proto_version(context_.get(), TLS1_2_VERSION);
-      SSL_CTX_set_options(context_.get(),
-                          SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
-      if (SSL_CTX_set_cipher_list(context_.get(), "HIGH:!aNULL:!MD5:!RC4") != 1)
-        return sslError("cannot set up TLS");
-      if (SSL_CTX_use_certificate_chain_file(context_.get(), options_.tls_cert.c_str()) != 1)
-        return sslError("cannot load agent.tls cert " + options_.tls_cert);
-      if (SSL_CTX_use_PrivateKey_file(context_.get(), options_.tls_key.c_str(), SSL_FILETYPE_PEM) !=
-          1)
-        return sslError("cannot load agent.tls key " + options_.tls_key);
-      if (SSL_CTX_check_private_key(context_.get()) != 1)
-        return sslError("agent.tls key does not match the cert");
+      if (auto err = tls_.load(options_.tls_cert, options_.tls_key)) return err;
     }
     poll_.add(listener_, PollSet::POLL_READ);
     return std::nullopt;
@@ -162,7 +88,7 @@ class HttpServer::Loop {
   ~Loop() {
     for (auto& [key, conn] : conns_) closeSocket(*conn);
     conns_.clear();
-    context_.reset();
+    tls_.reset();
   }
 
   std::uint16_t port() const { return port_; }
@@ -170,9 +96,8 @@ class HttpServer::Loop {
   /// The loop thread's body. Nothing escapes it: an unexpected exception (bad_alloc, a bug) is
   /// reported and the loop goes on with the next round, so /health keeps answering.
   void run(const std::atomic<bool>& running) noexcept {
-    std::thread control;
     try {
-      control = std::thread([this] { controlWorker(); });
+      control_.start();
     } catch (...) {
       report("cannot start the control worker; the status endpoint stops",
              std::current_exception());
@@ -187,12 +112,7 @@ class HttpServer::Loop {
                std::current_exception());
       }
     }
-    {
-      std::lock_guard lock(controlMutex_);
-      controlStop_ = true;
-    }
-    controlCv_.notify_all();
-    control.join();
+    control_.stop();
   }
 
   HttpServer::Stats stats() const {
@@ -213,8 +133,7 @@ class HttpServer::Loop {
   enum class State { kHandshake, kIdle, kReading, kWriting, kAwaiting };
 
   struct Conn {
-    Poco::Net::StreamSocket socket;
-    SslPtr ssl{nullptr, &SSL_free};
+    Transport io;
     State state = State::kIdle;
     RequestFramer framer;  ///< what was read and not yet answered
     std::string out;
@@ -227,17 +146,6 @@ class HttpServer::Loop {
     bool peerClosed = false;
     bool closed = false;
     std::uint64_t id = 0;
-  };
-
-  struct ControlJob {
-    std::uint64_t conn;
-    HttpRequest request;
-    bool keepAlive;
-  };
-  struct ControlDone {
-    std::uint64_t conn;
-    HttpResponse response;
-    bool keepAlive;
   };
 
   /// One round: wait for ready sockets (at most a tick), serve them, answer finished control
@@ -293,62 +201,26 @@ class HttpServer::Loop {
   }
 
   // ---- control requests ------------------------------------------------------------------------
-  // POST handlers call the agent's control interface (pause, resume, restart, reload); a reload
-  // reads and applies a config file. They run on this one worker so that nothing they do can stall
-  // the loop, and with it /health.
-
-  void controlWorker() {
-    std::unique_lock lock(controlMutex_);
-    for (;;) {
-      controlCv_.wait(lock, [this] { return controlStop_ || !controlJobs_.empty(); });
-      if (controlStop_) return;
-      std::uint64_t conn = controlJobs_.front().conn;
-      bool keepAlive = controlJobs_.front().keepAlive;
-      try {
-        ControlJob job = std::move(controlJobs_.front());
-        controlJobs_.pop_front();
-        lock.unlock();
-        HttpResponse response = router_.handle(job.request);  // never throws
-        lock.lock();
-        controlDone_.push_back({job.conn, std::move(response), job.keepAlive});
-      } catch (...) {
-        // Only bad_alloc can get here. The connection still gets an answer (it is out of the
-        // poll set until it does); if even that fails, the client times out.
-        if (!lock.owns_lock()) lock.lock();
-        report("unexpected error in a control request", std::current_exception());
-        try {
-          controlDone_.push_back({conn, errorResponse(500, "internal error"), keepAlive});
-        } catch (...) {
-        }
-      }
-    }
-  }
+  // POSTs go to the control worker (control_worker.h) so that nothing they do can stall the
+  // loop, and with it /health.
 
   void handOff(Conn& c, HttpRequest request, bool keepAlive) {
     if (c.out.size() > c.outPos) {  // earlier pipelined answers: one try now, the rest later
-      long n = rawSend(c, c.out.data() + c.outPos, c.out.size() - c.outPos);
+      long n = c.io.send(c.out.data() + c.outPos, c.out.size() - c.outPos);
       if (n > 0) c.outPos += static_cast<std::size_t>(n);
     }
     c.state = State::kAwaiting;
     try {
-      if (poll_.has(c.socket)) poll_.remove(c.socket);
+      if (poll_.has(c.io.socket())) poll_.remove(c.io.socket());
     } catch (const Poco::Exception&) {
     }
     c.mode = 0;
     ++controlPending_;
-    {
-      std::lock_guard lock(controlMutex_);
-      controlJobs_.push_back({c.id, std::move(request), keepAlive});
-    }
-    controlCv_.notify_one();
+    control_.submit({c.id, std::move(request), keepAlive});
   }
 
   void drainControl() {
-    std::deque<ControlDone> done;
-    {
-      std::lock_guard lock(controlMutex_);
-      done.swap(controlDone_);
-    }
+    std::deque<ControlWorker::Done> done = control_.takeDone();
     for (auto& d : done) {
       --controlPending_;
       Conn* c = nullptr;
@@ -361,7 +233,7 @@ class HttpServer::Loop {
         c->framer.clear();
       }
       try {
-        poll_.add(c->socket, PollSet::POLL_READ);
+        poll_.add(c->io.socket(), PollSet::POLL_READ);
         c->mode = PollSet::POLL_READ;
       } catch (const Poco::Exception&) {
         markClosed(*c);
@@ -380,42 +252,18 @@ class HttpServer::Loop {
   // ---- connection life cycle -------------------------------------------------------------------
 
   void acceptOne() {
-    Poco::Net::StreamSocket socket;
-    try {
-#ifdef _WIN32
-      socket = listener_.acceptConnection();
-#else
-      // accept4: close-on-exec from the start (see ListenSocket).
-      UniqueFd fd(::accept4(listener_.impl()->sockfd(), nullptr, nullptr, SOCK_CLOEXEC));
-      if (fd.get() < 0) return;  // nothing pending (EAGAIN), or the peer gave up already
-      socket = Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd.get()));
-      fd.release();  // the socket owns it now
-#endif
-      socket.setBlocking(false);
-      socket.setNoDelay(true);
-    } catch (const Poco::Exception&) {
-      return;  // nothing pending (EAGAIN), or the peer gave up already
-    }
+    std::optional<Poco::Net::StreamSocket> accepted = http_transport::acceptConnection(listener_);
+    if (!accepted) return;
+    Poco::Net::StreamSocket socket = *accepted;
     if (conns_.size() >= options_.max_connections) evictOne();
     auto conn = std::make_unique<Conn>();
     conn->framer = RequestFramer(limits());
-    conn->socket = socket;
     conn->accepted = SteadyClock::now();
     conn->id = ++nextId_;
     conn->deadline = conn->accepted + options_.request_timeout;
-    if (context_) {
-      conn->ssl.reset(SSL_new(context_.get()));
-      if (!conn->ssl ||
-          SSL_set_fd(conn->ssl.get(), static_cast<int>(socket.impl()->sockfd())) != 1) {
-        ERR_clear_error();
-        return;  // the socket closes as it goes out of scope
-      }
-      SSL_set_mode(conn->ssl.get(),
-                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-      conn->state = State::kHandshake;
-    } else {
-      conn->state = State::kReading;  // the first request's clock runs from connect
-    }
+    if (!conn->io.attach(socket, tls_)) return;  // the socket closes as it goes out of scope
+    // TLS starts with the handshake; plain reads at once. The request clock runs from connect.
+    conn->state = conn->io.tls() ? State::kHandshake : State::kReading;
     poll_.add(socket, PollSet::POLL_READ);
     ++accepted_;
     conns_.emplace(socket.impl(), std::move(conn));
@@ -440,23 +288,14 @@ class HttpServer::Loop {
     reapClosed();
   }
 
-  void markClosed(Conn& c) {
-    c.closed = true;
-  }
+  void markClosed(Conn& c) { c.closed = true; }
 
   void closeSocket(Conn& c) {
     try {
-      if (poll_.has(c.socket)) poll_.remove(c.socket);
+      if (poll_.has(c.io.socket())) poll_.remove(c.io.socket());
     } catch (const Poco::Exception&) {
     }
-    if (c.ssl) {
-      SSL_set_quiet_shutdown(c.ssl.get(), 1);
-      ERR_clear_error();
-    }
-    try {
-      c.socket.close();
-    } catch (const Poco::Exception&) {
-    }
+    c.io.close();
   }
 
   void reapClosed() {
@@ -475,7 +314,7 @@ class HttpServer::Loop {
     if (c.mode == mode) return;
     c.mode = mode;
     try {
-      poll_.update(c.socket, mode);
+      poll_.update(c.io.socket(), mode);
     } catch (const Poco::Exception&) {
       markClosed(c);
     }
@@ -485,78 +324,29 @@ class HttpServer::Loop {
     for (auto& [key, c] : conns_) {
       if (c->closed || c->state == State::kAwaiting || now < c->deadline) continue;
       ++timedOut_;
-      if (c->state == State::kReading && c->framer.buffered() > 0 && !c->ssl) {
+      if (c->state == State::kReading && c->framer.buffered() > 0 && !c->io.tls()) {
         // Tell a client that sent part of a request why it is dropped; one try, no waiting.
         std::string msg;
         appendResponse(msg, errorResponse(408, "request not complete in time"), false, false);
-        rawSend(*c, msg.data(), msg.size());
+        c->io.send(msg.data(), msg.size());
         ++rejected_;
       }
       markClosed(*c);
     }
   }
 
-  // ---- I/O
-  // ---------------------------------------------------------------------------------------
-
-  /// Plain or TLS receive into buf; n > 0 bytes read, kWouldBlock, or kClosed (EOF or error).
-  Io receive(Conn& c, char* buf, std::size_t len, std::size_t& n) {
-    n = 0;
-    if (c.ssl) {
-      ERR_clear_error();
-      int rc = SSL_read(c.ssl.get(), buf, static_cast<int>(len));
-      if (rc > 0) {
-        n = static_cast<std::size_t>(rc);
-        return Io::kOk;
-      }
-      int err = SSL_get_error(c.ssl.get(), rc);
-      if (err == SSL_ERROR_WANT_READ) return Io::kWouldBlock;
-      if (err == SSL_ERROR_WANT_WRITE) {
-        setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
-        return Io::kWouldBlock;
-      }
-      return Io::kClosed;
-    }
-    auto rc = ::recv(c.socket.impl()->sockfd(), buf, static_cast<int>(len), 0);
-    if (rc > 0) {
-      n = static_cast<std::size_t>(rc);
-      return Io::kOk;
-    }
-    if (rc < 0 && wouldBlock()) return Io::kWouldBlock;
-    return Io::kClosed;
-  }
-
-  /// Plain or TLS send; returns bytes sent (0 when it would block), or -1 on error.
-  long rawSend(Conn& c, const char* data, std::size_t len) {
-    if (len == 0) return 0;
-    if (c.ssl) {
-      ERR_clear_error();
-      int rc = SSL_write(c.ssl.get(), data, static_cast<int>(std::min<std::size_t>(len, 1 << 30)));
-      if (rc > 0) return rc;
-      int err = SSL_get_error(c.ssl.get(), rc);
-      return err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ ? 0 : -1;
-    }
-#ifdef MSG_NOSIGNAL
-    constexpr int kFlags = MSG_NOSIGNAL;
-#else
-    constexpr int kFlags = 0;
-#endif
-    auto rc = ::send(c.socket.impl()->sockfd(), data, static_cast<int>(len), kFlags);
-    if (rc >= 0) return static_cast<long>(rc);
-    return wouldBlock() ? 0 : -1;
-  }
-
   void onReadable(Conn& c) {
     if (c.closed || c.state == State::kAwaiting) return;
     if (c.state == State::kHandshake) {
-      ERR_clear_error();
-      int rc = SSL_accept(c.ssl.get());
-      if (rc != 1) {
-        int err = SSL_get_error(c.ssl.get(), rc);
-        if (err == SSL_ERROR_WANT_READ) return setMode(c, PollSet::POLL_READ);
-        if (err == SSL_ERROR_WANT_WRITE)
+      switch (c.io.handshake()) {
+        case Handshake::kDone:
+          break;
+        case Handshake::kWantRead:
+          return setMode(c, PollSet::POLL_READ);
+        case Handshake::kWantWrite:
           return setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
-        return markClosed(c);
+        case Handshake::kFailed:
+          return markClosed(c);
       }
       c.state = State::kReading;  // the request clock keeps running from connect
       setMode(c, PollSet::POLL_READ);
@@ -568,8 +358,12 @@ class HttpServer::Loop {
     char buf[kReadChunk];
     for (;;) {
       std::size_t n = 0;
-      Io io = receive(c, buf, sizeof buf, n);
+      Io io = c.io.receive(buf, sizeof buf, n);
       if (io == Io::kWouldBlock) break;
+      if (io == Io::kWantWrite) {
+        setMode(c, PollSet::POLL_READ | PollSet::POLL_WRITE);
+        break;
+      }
       if (io == Io::kClosed) {
         c.peerClosed = true;
         break;
@@ -590,7 +384,7 @@ class HttpServer::Loop {
   void onWritable(Conn& c) {
     if (c.closed || c.state == State::kAwaiting) return;
     if (c.state == State::kHandshake) return onReadable(c);
-    if (c.ssl && c.state != State::kWriting) {
+    if (c.io.tls() && c.state != State::kWriting) {
       // A TLS read that wanted to write (renegotiation): retry it.
       setMode(c, PollSet::POLL_READ);
       return onReadable(c);
@@ -609,7 +403,7 @@ class HttpServer::Loop {
   /// Writes what is pending. When done: close, or go on with pipelined input, or wait for more.
   void flush(Conn& c) {
     while (c.outPos < c.out.size()) {
-      long n = rawSend(c, c.out.data() + c.outPos, c.out.size() - c.outPos);
+      long n = c.io.send(c.out.data() + c.outPos, c.out.size() - c.outPos);
       if (n < 0) return markClosed(c);
       if (n == 0) {
         c.state = State::kWriting;
@@ -634,13 +428,6 @@ class HttpServer::Loop {
 
   // ---- requests
   // ----------------------------------------------------------------------------------
-
-  static HttpResponse errorResponse(int code, std::string_view message) {
-    std::string body = "{\"error\":\"" + std::string(message) + "\"}";
-    HttpResponse r{code, std::string(kJsonContentType), std::move(body), {}};
-    r.headers.emplace_back("Cache-Control", "no-store");
-    return r;
-  }
 
   /// Answers a request the server itself rejects, then closes: after a malformed or oversized
   /// request the rest of the stream cannot be trusted.
@@ -688,17 +475,14 @@ class HttpServer::Loop {
   Router& router_;
   const HttpServerOptions& options_;
   ListenSocket listener_;
-  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> context_{nullptr, &SSL_CTX_free};
+  TlsContext tls_;
   PollSet poll_;
   std::unordered_map<Poco::Net::SocketImpl*, std::unique_ptr<Conn>> conns_;
   std::uint16_t port_ = 0;
   std::uint64_t nextId_ = 0;
   int controlPending_ = 0;  ///< loop thread only
-  std::mutex controlMutex_;
-  std::condition_variable controlCv_;
-  std::deque<ControlJob> controlJobs_;
-  std::deque<ControlDone> controlDone_;
-  bool controlStop_ = false;
+  ControlWorker control_{
+      router_, [this](std::string_view what, std::exception_ptr error) { report(what, error); }};
   std::atomic<std::uint64_t> accepted_{0}, requests_{0}, timedOut_{0}, rejected_{0}, evicted_{0},
       open_{0}, errors_{0};
 };

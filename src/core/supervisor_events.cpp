@@ -1,0 +1,270 @@
+// The events of one target's supervision: one builder per event. See supervisor_events.h.
+#include "core/supervisor_events.h"
+
+#include <cstdio>
+
+#include "core/state_store.h"
+
+namespace pgvigil::supervisor_events {
+namespace {
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
+  return buf;
+}
+
+std::string ratioText(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ratio);
+  return buf;
+}
+
+AlertEvent make(const EventBase& base, std::string_view name, EventLevel level, std::string msg) {
+  AlertEvent e;
+  e.ts = base.ts;
+  e.level = level;
+  e.event = std::string(name);
+  e.target = base.target;
+  e.cause = base.cause;
+  e.msg = std::move(msg);
+  return e;
+}
+
+std::string usageText(const ConnectionStats& c) {
+  return std::to_string(c.used) + " of " + std::to_string(c.usable) +
+         " usable connection slots in use (" + percent(c.ratio()) + ")";
+}
+
+AlertEvent connections(const EventBase& base, std::string_view name, EventLevel level,
+                       std::string msg, const ConnectionStats& c) {
+  AlertEvent e = make(base, name, level, std::move(msg));
+  e.cause = Cause::kNone;
+  e.fields.emplace_back("used", std::to_string(c.used));
+  e.fields.emplace_back("usable", std::to_string(c.usable));
+  e.fields.emplace_back("ratio", ratioText(c.ratio()));
+  return e;
+}
+
+std::string startingOrShutting(Cause cause) {
+  return cause == Cause::kShuttingDown ? "shutting down" : "starting up";
+}
+
+}  // namespace
+
+std::string durationText(Millis d) {
+  if (d.count() < 0) return "-" + durationText(-d);
+  if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
+  long long s = d.count() / 1000;
+  if (s == 0) return "0s";
+  std::string out;
+  if (s >= 3600) out += std::to_string(s / 3600) + "h", s %= 3600;
+  if (s >= 60) out += std::to_string(s / 60) + "m", s %= 60;
+  if (s > 0) out += std::to_string(s) + "s";
+  return out;
+}
+
+// --- state changes -------------------------------------------------------------------------
+
+AlertEvent targetHealthy(const EventBase& base, TargetState before) {
+  std::string msg = before == TargetState::kUnknown ? "healthy" : "healthy again";
+  if (before == TargetState::kRestarting || before == TargetState::kStartingUp) msg = "up again";
+  return make(base, "target_healthy", EventLevel::kInfo, std::move(msg));
+}
+
+AlertEvent targetDegraded(const EventBase& base, std::string_view reason) {
+  return make(base, "target_degraded", EventLevel::kWarning,
+              reason.empty() ? std::string("degraded") : std::string(reason));
+}
+
+AlertEvent targetUnhealthy(const EventBase& base, std::string_view roundMessage,
+                           int consecutiveFailures, Phase phase) {
+  std::string msg = roundMessage.empty() ? "unhealthy: " + std::string(toString(base.cause))
+                                         : std::string(roundMessage);
+  // A cause no restart can cure (wrong password, missing database, saturation, TLS, DNS,
+  // a failing query) needs a person: critical. Down or hung is error: the engine acts.
+  const Cause cause = base.cause;
+  const bool restartCanHelp =
+      causeIsDownOrHung(cause) || cause == Cause::kStartingUp || cause == Cause::kShuttingDown;
+  AlertEvent e = make(base, "target_unhealthy",
+                      restartCanHelp ? EventLevel::kError : EventLevel::kCritical, std::move(msg));
+  e.fields.emplace_back("consecutive_failures", std::to_string(consecutiveFailures));
+  if (phase != Phase::kNone) e.fields.emplace_back("phase", std::string(toString(phase)));
+  return e;
+}
+
+AlertEvent targetUnhealthyAfterGrace(const EventBase& base, Millis grace) {
+  AlertEvent e =
+      make(base, "target_unhealthy", EventLevel::kError,
+           "PostgreSQL did not come up within grace " + durationText(grace) + " after the restart");
+  e.fields.emplace_back("consecutive_failures", "0");
+  return e;
+}
+
+AlertEvent targetStartingUp(const EventBase& base, std::string_view roundMessage) {
+  return make(base, "target_starting_up", EventLevel::kWarning,
+              roundMessage.empty() ? std::string("PostgreSQL is starting up or shutting down")
+                                   : std::string(roundMessage));
+}
+
+AlertEvent targetPausedState(const EventBase& base) {
+  return make(base, "target_paused", EventLevel::kInfo, "paused");
+}
+
+AlertEvent restartRequestedState(const EventBase& base) {
+  return make(base, "restart_requested", EventLevel::kWarning, "restarting");
+}
+
+AlertEvent restartGivenUpState(const EventBase& base) {
+  return make(base, "restart_given_up", EventLevel::kCritical, "restart budget spent");
+}
+
+// --- connections ---------------------------------------------------------------------------
+
+AlertEvent connectionsCritical(const EventBase& base, const ConnectionStats& c, double critical) {
+  return connections(base, "connections_critical", EventLevel::kError,
+                     usageText(c) + ", critical at " + percent(critical), c);
+}
+
+AlertEvent connectionsWarning(const EventBase& base, const ConnectionStats& c, double warn) {
+  return connections(base, "connections_warning", EventLevel::kWarning,
+                     usageText(c) + ", warning at " + percent(warn), c);
+}
+
+AlertEvent connectionsOk(const EventBase& base, const ConnectionStats& c) {
+  return connections(base, "connections_ok", EventLevel::kInfo,
+                     usageText(c) + ", back below the warning level", c);
+}
+
+// --- restarts ------------------------------------------------------------------------------
+
+AlertEvent restartRequested(const EventBase& base, const RestartRequest& r) {
+  const std::string method(toString(r.method));
+  AlertEvent e = make(base, "restart_requested", EventLevel::kWarning,
+                      "restarting (" + method + "): " + r.why);
+  e.fields.emplace_back("reason", r.reason);
+  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.fields.emplace_back("method", method);
+  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
+  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  e.fields.emplace_back("consecutive_failures", std::to_string(r.consecutive_failures));
+  return e;
+}
+
+AlertEvent restartSucceeded(const EventBase& base, const RestartAttempt& r, Millis grace) {
+  AlertEvent e = make(base, "restart_succeeded", EventLevel::kInfo,
+                      "restart done in " + durationText(r.took) + "; waiting up to grace " +
+                          durationText(grace) + " for PostgreSQL to come up");
+  e.fields.emplace_back("reason", r.reason);
+  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.fields.emplace_back("took", durationText(r.took));
+  if (!r.detail.empty()) e.fields.emplace_back("detail", r.detail);
+  e.fields.emplace_back("grace", durationText(grace));
+  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
+  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  return e;
+}
+
+AlertEvent restartFailed(const EventBase& base, const RestartAttempt& r,
+                         RestartOutcome::Result result, Millis backoff,
+                         std::optional<WallTime> nextRestartAt) {
+  const std::string resultText(toString(result));
+  AlertEvent e = make(base, "restart_failed", EventLevel::kError,
+                      "restart failed (" + resultText + ")" +
+                          (r.detail.empty() ? std::string() : ": " + r.detail) +
+                          "; next attempt after a backoff of " + durationText(backoff));
+  e.fields.emplace_back("reason", r.reason);
+  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.fields.emplace_back("result", resultText);
+  if (!r.detail.empty()) e.fields.emplace_back("detail", r.detail);
+  e.fields.emplace_back("took", durationText(r.took));
+  e.fields.emplace_back("backoff", durationText(backoff));
+  if (nextRestartAt) e.fields.emplace_back("next_restart_at", formatWallTime(*nextRestartAt));
+  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
+  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  return e;
+}
+
+AlertEvent restartGivenUp(const EventBase& base, int budgetUsed, int budgetMax, Millis window) {
+  AlertEvent e = make(
+      base, "restart_given_up", EventLevel::kCritical,
+      "restart budget spent (" + std::to_string(budgetUsed) + " restarts within " +
+          durationText(window) +
+          "): not restarting; alerts only until it is healthy again or an operator resumes it");
+  e.fields.emplace_back("budget_used", std::to_string(budgetUsed));
+  e.fields.emplace_back("budget_max", std::to_string(budgetMax));
+  e.fields.emplace_back("budget_window", durationText(window));
+  return e;
+}
+
+AlertEvent restartDeferred(const EventBase& base, std::string_view reason, std::string msg,
+                           std::optional<WallTime> possibleAt) {
+  AlertEvent e = make(base, "restart_deferred", EventLevel::kWarning, std::move(msg));
+  e.fields.emplace_back("reason", std::string(reason));
+  if (possibleAt) e.fields.emplace_back("restart_possible_at", formatWallTime(*possibleAt));
+  return e;
+}
+
+std::string deferredStartingUp(Cause cause, Millis recoveryGrace) {
+  return "PostgreSQL says it is " + startingOrShutting(cause) + "; waiting up to recovery_grace " +
+         durationText(recoveryGrace);
+}
+
+std::string deferredHangAfter(Millis hangAfter) {
+  return "timeouts (port open, no answer) must last hang_after " + durationText(hangAfter) +
+         " before a restart: restarting a loaded server makes things worse";
+}
+
+std::string deferredNotRestartable(Cause cause) {
+  return "a restart cannot cure '" + std::string(toString(cause)) +
+         "' and would kill every session; alerting only";
+}
+
+std::string deferredBackoff() {
+  return "waiting for the backoff after the last restart attempt";
+}
+
+std::string deferredOperatorStopped() {
+  return "the service was stopped by an operator; pgvigil does not start it against their will";
+}
+
+std::string deferredOperatorStoppedByService() {
+  return "the service was stopped by an operator; pgvigil will not restart it until it runs again";
+}
+
+AlertEvent restartNotMadeOperatorStopped(const EventBase& base, std::string_view detail) {
+  return restartDeferred(base, defer::kOperatorStopped,
+                         "not restarted: the service was stopped by an operator" +
+                             (detail.empty() ? std::string() : " (" + std::string(detail) + ")"));
+}
+
+std::string whyStuck(Cause cause, Millis recoveryGrace) {
+  return "stuck " + startingOrShutting(cause) + " for longer than recovery_grace " +
+         durationText(recoveryGrace);
+}
+
+std::string whyHung(Millis timeoutsFor) {
+  return "hung: timeouts for " + durationText(timeoutsFor);
+}
+
+std::string whyDown(Cause cause, int consecutiveFailures) {
+  return "down: " + std::string(toString(cause)) + " in " + std::to_string(consecutiveFailures) +
+         " consecutive rounds";
+}
+
+// --- operator ------------------------------------------------------------------------------
+
+AlertEvent targetPaused(const EventBase& base, std::optional<Millis> duration,
+                        std::optional<WallTime> until) {
+  std::string msg = "paused for maintenance: checks go on, no restarts";
+  if (duration) msg += " for " + durationText(*duration);
+  AlertEvent e = make(base, "target_paused", EventLevel::kInfo, std::move(msg));
+  if (until) e.fields.emplace_back("until", formatWallTime(*until));
+  return e;
+}
+
+AlertEvent targetResumed(const EventBase& base, std::string msg) {
+  return make(base, "target_resumed", EventLevel::kInfo, std::move(msg));
+}
+
+}  // namespace pgvigil::supervisor_events
