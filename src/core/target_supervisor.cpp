@@ -1,4 +1,5 @@
 #include "core/target_supervisor.h"
+#include "core/units.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,18 +10,8 @@ namespace {
 
 using std::chrono::duration_cast;
 
-/// "250ms", "5s", "2m", "1h30m": the SPEC's duration spelling.
-std::string formatDuration(Millis d) {
-  if (d.count() < 0) return "-" + formatDuration(-d);
-  if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
-  long long s = d.count() / 1000;
-  if (s == 0) return "0s";
-  std::string out;
-  if (s >= 3600) out += std::to_string(s / 3600) + "h", s %= 3600;
-  if (s >= 60) out += std::to_string(s / 60) + "m", s %= 60;
-  if (s > 0) out += std::to_string(s) + "s";
-  return out;
-}
+/// Durations in messages and fields: "250ms", "5s", "2m", "1h30m" (core/units).
+constexpr DurationStyle kClock = DurationStyle::kClock;
 
 std::string percent(double fraction) {
   char buf[32];
@@ -265,23 +256,23 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
           a, defer::kStartingUp,
           "PostgreSQL says it is " +
               std::string(cause == Cause::kShuttingDown ? "shutting down" : "starting up") +
-              "; waiting up to recovery_grace " + formatDuration(rc.recovery_grace),
+              "; waiting up to recovery_grace " + formatDuration(rc.recovery_grace, kClock),
           wallNow, stuckAt, now);
       return;
     }
     why = "stuck " + std::string(cause == Cause::kShuttingDown ? "shutting down" : "starting up") +
-          " for longer than recovery_grace " + formatDuration(rc.recovery_grace);
+          " for longer than recovery_grace " + formatDuration(rc.recovery_grace, kClock);
   } else if (cause == Cause::kTimeout) {
     const SteadyTime hangAt = *health_.timeoutSince() + rc.hang_after;
     if (now < hangAt) {
       deferRestart(a, defer::kHangAfter,
                    "timeouts (port open, no answer) must last hang_after " +
-                       formatDuration(rc.hang_after) +
+                       formatDuration(rc.hang_after, kClock) +
                        " before a restart: restarting a loaded server makes things worse",
                    wallNow, hangAt, now);
       return;
     }
-    why = "hung: timeouts for " + formatDuration(ceilMillis(now - *health_.timeoutSince()));
+    why = "hung: timeouts for " + formatDuration(ceilMillis(now - *health_.timeoutSince()), kClock);
   } else if (causeIsDownOrHung(cause)) {
     why = "down: " + std::string(toString(cause)) + " in " +
           std::to_string(health_.consecutiveFailures()) + " consecutive rounds";
@@ -303,12 +294,12 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
     AlertEvent e = makeEvent(
         "restart_given_up", EventLevel::kCritical,
         "restart budget spent (" + std::to_string(budget_.used(now)) + " restarts within " +
-            formatDuration(budget_.window()) +
+            formatDuration(budget_.window(), kClock) +
             "): not restarting; alerts only until it is healthy again or an operator resumes it",
         wallNow);
     e.fields.emplace_back("budget_used", std::to_string(budget_.used(now)));
     e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
-    e.fields.emplace_back("budget_window", formatDuration(budget_.window()));
+    e.fields.emplace_back("budget_window", formatDuration(budget_.window(), kClock));
     emit(a, std::move(e), wallNow);
     return;
   }
@@ -388,15 +379,15 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
     a.probeNow = true;  // see whether it is up without waiting a whole interval
     AlertEvent e =
         makeEvent("restart_succeeded", EventLevel::kInfo,
-                  "restart done in " + formatDuration(took) + "; waiting up to grace " +
-                      formatDuration(config_.restart.grace) + " for PostgreSQL to come up",
+                  "restart done in " + formatDuration(took, kClock) + "; waiting up to grace " +
+                      formatDuration(config_.restart.grace, kClock) + " for PostgreSQL to come up",
                   wallNow);
     e.cause = restartCause_;
     e.fields.emplace_back("reason", restartReason_);
     e.fields.emplace_back("attempt", std::to_string(attempts_));
-    e.fields.emplace_back("took", formatDuration(took));
+    e.fields.emplace_back("took", formatDuration(took, kClock));
     if (!outcome.detail.empty()) e.fields.emplace_back("detail", outcome.detail);
-    e.fields.emplace_back("grace", formatDuration(config_.restart.grace));
+    e.fields.emplace_back("grace", formatDuration(config_.restart.grace, kClock));
     e.fields.emplace_back("budget_used", std::to_string(used));
     e.fields.emplace_back("budget_max", std::to_string(budget_.max()));
     emit(a, std::move(e), wallNow);
@@ -411,15 +402,15 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
       makeEvent("restart_failed", EventLevel::kError,
                 "restart failed (" + std::string(toString(outcome.result)) + ")" +
                     (outcome.detail.empty() ? std::string() : ": " + outcome.detail) +
-                    "; next attempt after a backoff of " + formatDuration(currentBackoff_),
+                    "; next attempt after a backoff of " + formatDuration(currentBackoff_, kClock),
                 wallNow);
   e.cause = restartCause_;
   e.fields.emplace_back("reason", restartReason_);
   e.fields.emplace_back("attempt", std::to_string(attempts_));
   e.fields.emplace_back("result", std::string(toString(outcome.result)));
   if (!outcome.detail.empty()) e.fields.emplace_back("detail", outcome.detail);
-  e.fields.emplace_back("took", formatDuration(took));
-  e.fields.emplace_back("backoff", formatDuration(currentBackoff_));
+  e.fields.emplace_back("took", formatDuration(took, kClock));
+  e.fields.emplace_back("backoff", formatDuration(currentBackoff_, kClock));
   if (next != SteadyTime::max())
     e.fields.emplace_back("next_restart_at", formatWallTime(toWall(next, now, wallNow)));
   e.fields.emplace_back("budget_used", std::to_string(used));
@@ -472,7 +463,7 @@ Action TargetSupervisor::pause(std::optional<Millis> duration, SteadyTime now, W
   if (duration && (*duration < Millis{0} || *duration > kMaxPause)) {
     a.refused = "a pause lasts from 0s to " +
                 std::to_string(std::chrono::floor<std::chrono::days>(kMaxPause).count()) +
-                "d, got " + formatDuration(*duration);
+                "d, got " + formatDuration(*duration, kClock);
     return a;
   }
   paused_ = true;
@@ -480,7 +471,7 @@ Action TargetSupervisor::pause(std::optional<Millis> duration, SteadyTime now, W
   std::string msg = "paused for maintenance: checks go on, no restarts";
   if (duration) {
     pausedUntil_ = now + *duration;
-    msg += " for " + formatDuration(*duration);
+    msg += " for " + formatDuration(*duration, kClock);
   }
   AlertEvent e = makeEvent("target_paused", EventLevel::kInfo, msg, wallNow);
   if (pausedUntil_)
@@ -545,7 +536,8 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
     if (computeDisplayed() == TargetState::kUnhealthy && displayed_ != TargetState::kUnhealthy) {
       AlertEvent e = makeEvent("target_unhealthy", EventLevel::kError,
                                "PostgreSQL did not come up within grace " +
-                                   formatDuration(config_.restart.grace) + " after the restart",
+                                   formatDuration(config_.restart.grace, kClock) +
+                                   " after the restart",
                                wallNow);
       e.fields.emplace_back("consecutive_failures", "0");
       emit(a, std::move(e), wallNow);
