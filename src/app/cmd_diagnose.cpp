@@ -25,12 +25,14 @@
 #include <thread>
 
 #include "app/cmd_check.h"
+#include "app/cli.h"
 #include "core/classify.h"
 #include "core/clock.h"
 #include "core/config_loader.h"
 #include "core/env.h"
 #include "core/redact.h"
 #include "core/unique_fd.h"
+#include "core/units.h"
 #include "probes/connections_check.h"
 #include "probes/conninfo.h"
 
@@ -208,11 +210,7 @@ Cause causeOf(Problem p) {
 
 namespace {
 
-std::string durationText(Millis d) {
-  if (d.count() % 60000 == 0 && d.count() >= 60000) return std::to_string(d.count() / 60000) + "m";
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
-  return std::to_string(d.count()) + "ms";
-}
+std::string durationText(Millis d) { return formatDuration(d); }  // core/units, shortest
 
 std::string pct(double ratio) {
   char buf[32];
@@ -849,7 +847,7 @@ ConnectTrace connectTraced(const ConnectParams& params, const Deadline& deadline
   return t;
 }
 
-struct QueryOutcome {
+struct [[nodiscard]] QueryOutcome {
   PgResultPtr result{nullptr, &PQclear};
   bool ok = false;
   bool timed_out = false;
@@ -1450,7 +1448,7 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
         "write it as keyword=value pairs (host=... port=... dbname=... "
         "user=...) or as a postgresql://user@host:port/dbname URI"};
     out << redactSecrets(formatStep(config), secrets) << "result: FAIL at config\n";
-    return 3;
+    return kExitUnknown;
   }
   const Millis timeout = timeoutOverride.value_or(target.timeout);
   TargetFacts facts = factsFor(target, *info, timeout);
@@ -1465,10 +1463,10 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   const bool ok = d.run(config);
   if (ok) {
     out << "result: OK - every step passed\n";
-    return 0;
+    return kExitOk;
   }
   out << "result: FAIL at " << d.failedStep() << " (" << toString(d.failedCause()) << ")\n";
-  return 2;
+  return kExitCritical;
 }
 
 }  // namespace
@@ -1500,7 +1498,7 @@ int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream&
       const auto firstNl = text.find('\n');
       text.insert(firstNl + 1, errorLines);
       out << text << "result: FAIL at config\n";
-      return 3;
+      return kExitUnknown;
     };
     LoadedConfig loaded = loadConfigForCommand(path);
     if (!loaded.config) {
@@ -1538,7 +1536,7 @@ int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream&
     return worst;
   } catch (const std::exception& e) {
     err << "pgvigil diagnose: internal error: " << e.what() << "\n";
-    return 3;
+    return kExitUnknown;
   }
 }
 
