@@ -259,7 +259,7 @@ bool fetchStatus(const std::string& address, const std::string& unit, const Dead
 }
 
 /// JobRemoved signals seen on one connection: job path -> result.
-struct JobResults {
+struct [[nodiscard]] JobResults {
   std::map<std::string, std::string> removed;
 };
 
