@@ -12,10 +12,10 @@ struct CliCommand {
   std::string verb;  ///< run, check, diagnose, config, pause, resume, restart, demo, service,
                      ///< version, help
   std::string sub;   ///< config: validate|show; service: install|uninstall
-  std::optional<std::string> config;  ///< -c / --config
-  std::optional<std::string> target;  ///< -t / --target, or the positional TARGET
-  std::string format = "text";        ///< --format text|json
-  std::optional<std::string> conninfo;  ///< --conninfo (diagnose)
+  std::optional<std::string> config;        ///< -c / --config
+  std::optional<std::string> target;        ///< -t / --target, or the positional TARGET
+  std::string format = "text";              ///< --format text|json
+  std::optional<std::string> conninfo;      ///< --conninfo (diagnose)
   std::optional<std::string> for_duration;  ///< --for (pause)
   std::optional<std::string> listen;        ///< --listen (demo: the dashboard address)
 };
@@ -41,8 +41,11 @@ inline constexpr int kExitCritical = 2;
 inline constexpr int kExitInvalid = 2;
 /// check, diagnose: pgvigil could not judge (config error, internal error).
 inline constexpr int kExitUnknown = 3;
-inline constexpr int kExitUsage = 64;     ///< EX_USAGE
-inline constexpr int kExitSoftware = 70;  ///< EX_SOFTWARE: an internal error; the supervisor restarts us
-inline constexpr int kExitConfig = 78;    ///< EX_CONFIG: run with an invalid config
+/// EX_USAGE: a bad command line.
+inline constexpr int kExitUsage = 64;
+/// EX_SOFTWARE: run's loop died of an internal error; the supervisor restarts us.
+inline constexpr int kExitSoftware = 70;
+/// EX_CONFIG: run with an invalid config.
+inline constexpr int kExitConfig = 78;
 
 }  // namespace pgvigil

@@ -24,8 +24,8 @@
 #include <set>
 #include <thread>
 
-#include "app/cmd_check.h"
 #include "app/cli.h"
+#include "app/cmd_check.h"
 #include "core/classify.h"
 #include "core/clock.h"
 #include "core/config_loader.h"
@@ -210,7 +210,10 @@ Cause causeOf(Problem p) {
 
 namespace {
 
-std::string durationText(Millis d) { return formatDuration(d); }  // core/units, shortest
+/// core/units' formatDuration, shortest style ("10m", "1h", "1500ms").
+std::string durationText(Millis d) {
+  return formatDuration(d);
+}
 
 std::string pct(double ratio) {
   char buf[32];

@@ -534,11 +534,11 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
     graceUntil_.reset();
     health_.forceUnhealthy(now);
     if (computeDisplayed() == TargetState::kUnhealthy && displayed_ != TargetState::kUnhealthy) {
-      AlertEvent e = makeEvent("target_unhealthy", EventLevel::kError,
-                               "PostgreSQL did not come up within grace " +
-                                   formatDuration(config_.restart.grace, kClock) +
-                                   " after the restart",
-                               wallNow);
+      AlertEvent e =
+          makeEvent("target_unhealthy", EventLevel::kError,
+                    "PostgreSQL did not come up within grace " +
+                        formatDuration(config_.restart.grace, kClock) + " after the restart",
+                    wallNow);
       e.fields.emplace_back("consecutive_failures", "0");
       emit(a, std::move(e), wallNow);
     } else {

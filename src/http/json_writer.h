@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/wall_time.h"  // formatWallTime, behind time()
 #include "core/json_escape.h"  // appendJsonEscaped, used by the writer
+#include "core/wall_time.h"    // formatWallTime, behind time()
 
 namespace pgvigil {
 

@@ -47,7 +47,6 @@ class TokenStore {
   std::shared_ptr<const std::string> token_;
 };
 
-
 /// Compares in time that depends only on the lengths, not on where the strings differ.
 bool constantTimeEquals(std::string_view a, std::string_view b);
 
