@@ -3,7 +3,7 @@
 // events, dropped monitoring sessions, control requests, reloads — and answers each with
 // Effects: what the runtime must do (probe jobs, restart jobs, restarters and watchers to build
 // or drop, monitoring sessions to open or close, events, state to persist) and when to wake it
-// next. The runtime (agent_runtime.h) owns the threads and does the I/O; it never decides.
+// next. The runtime (agent.h) owns the threads and does the I/O; it never decides.
 //
 // Every piece of work handed out carries the target's incarnation (a new one each time a name is
 // added) and its restart path's generation (a new one each time the restart config changes), so
@@ -82,7 +82,7 @@ struct MonitorCommand {
 /// What the runtime must do after one or more inputs. Order of execution: restarter changes and
 /// monitor commands, then `persist` (saved before the events that announce it), then events, then
 /// probe and restart jobs.
-struct Effects {
+struct [[nodiscard]] Effects {
   std::vector<RestarterChange> restarters;
   std::vector<MonitorCommand> monitors;
   bool persist = false;  ///< the restart state changed: save AgentCore::persisted()

@@ -14,6 +14,7 @@
 #include "app/report_json.h"
 #include "core/config_loader.h"
 #include "core/env.h"
+#include "core/wall_time.h"
 #include "probes/conninfo.h"
 #include "probes/round_runner.h"
 
@@ -268,7 +269,7 @@ std::string renderCheckJson(const CheckReport& report) {
   auto root = orderedObject();
   root->set("status", std::string(toString(status)));
   root->set("exit_code", static_cast<int>(status));
-  root->set("checked_at", rfc3339(report.checked_at));
+  root->set("checked_at", formatWallTime(report.checked_at));
   Poco::JSON::Array::Ptr targets = new Poco::JSON::Array;
   for (const auto& t : report.targets) {
     const RoundResult& round = t.round;
@@ -293,7 +294,7 @@ std::string renderCheckJson(const CheckReport& report) {
     o->set("message", round.message);
     o->set("degraded_reason", round.degraded_reason);
     o->set("latency_seconds", seconds(round.latency));
-    o->set("checked_at", rfc3339(round.checked_at));
+    o->set("checked_at", formatWallTime(round.checked_at));
     o->set("conninfo", redactConnInfo(t.target.conninfo));
     o->set("server_version", round.server_version.empty()
                                  ? Poco::Dynamic::Var()

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/cli.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/round_result.h"
@@ -28,8 +29,13 @@ struct CheckOptions {
   OutputFormat format = OutputFormat::kText;
 };
 
-/// Nagios plugin states; the value is the exit code.
-enum class NagiosStatus { kOk = 0, kWarning = 1, kCritical = 2, kUnknown = 3 };
+/// Nagios plugin states; the value is the exit code (cli.h).
+enum class NagiosStatus {
+  kOk = kExitOk,
+  kWarning = kExitWarning,
+  kCritical = kExitCritical,
+  kUnknown = kExitUnknown
+};
 std::string_view toString(NagiosStatus s);  ///< "OK", "WARNING", "CRITICAL", "UNKNOWN"
 /// The more severe of two states (Icinga's order: OK < WARNING < UNKNOWN < CRITICAL).
 NagiosStatus worse(NagiosStatus a, NagiosStatus b);
@@ -41,7 +47,7 @@ struct TargetReport {
 };
 
 /// A whole `check` run: the targets' rounds, or the errors that kept it from judging.
-struct CheckReport {
+struct [[nodiscard]] CheckReport {
   WallTime checked_at{};
   std::vector<TargetReport> targets;
   std::vector<std::string> errors;  ///< config or usage errors: the report is UNKNOWN

@@ -1,14 +1,12 @@
 // `config validate` / `config show`: thin wrappers over the core loader and renderer.
 #include "app/cmd_config.h"
 
+#include "app/cli.h"
 #include "core/config_loader.h"
 #include "core/env.h"
 
 namespace pgvigil {
 namespace {
-
-constexpr int kExitValid = 0;
-constexpr int kExitInvalid = 2;
 
 LoadResult loadFor(const std::string& path, std::ostream& err) {
   Env env = Env::process();
@@ -31,14 +29,14 @@ int runConfigValidate(const std::string& path, std::ostream& out, std::ostream& 
       << (c.targets.size() == 1 ? " target: " : " targets: ");
   for (std::size_t i = 0; i < c.targets.size(); ++i) out << (i ? ", " : "") << c.targets[i].name;
   out << ")\n";
-  return kExitValid;
+  return kExitOk;
 }
 
 int runConfigShow(const std::string& path, std::ostream& out, std::ostream& err) {
   LoadResult r = loadFor(path, err);
   if (!r.ok()) return kExitInvalid;
   out << renderEffectiveConfig(*r.config);
-  return kExitValid;
+  return kExitOk;
 }
 
 }  // namespace pgvigil

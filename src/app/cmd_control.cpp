@@ -10,13 +10,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
+#include "app/cli.h"
 #include "core/config_loader.h"
 #include "core/env.h"
+#include "core/token_file.h"
 #include "core/units.h"
 #include "http/ssl_error.h"
 
@@ -107,20 +108,6 @@ bool splitListen(const std::string& listen, std::string& host, int& port) {
   return port > 0 && port < 65536;
 }
 
-std::string readToken(const std::string& path, std::string& error) {
-  std::ifstream in(path);
-  if (!in) {
-    error = "cannot read token_file " + path;
-    return {};
-  }
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t'))
-    token.pop_back();
-  if (token.empty()) error = "token_file " + path + " is empty";
-  return token;
-}
-
 }  // namespace
 
 int runControl(const ControlOptions& options, std::ostream& out, std::ostream& err) {
@@ -129,34 +116,34 @@ int runControl(const ControlOptions& options, std::ostream& out, std::ostream& e
   auto loaded = loadConfigFile(path, env);
   if (!loaded.config) {
     err << formatErrors(loaded.errors);
-    return 2;
+    return kExitInvalid;
   }
   const Config& config = *loaded.config;
   if (!config.findTarget(options.target)) {
     err << "pgvigil: no target named '" << options.target << "' in " << path << "\n";
-    return 2;
+    return kExitInvalid;
   }
   if (config.agent.listen.empty()) {
     err << "pgvigil: agent.listen is off in " << path << ": there is no endpoint to ask\n";
-    return 1;
+    return kExitFailed;
   }
   if (config.agent.token_file.empty()) {
     err << "pgvigil: agent.token_file is not set in " << path
         << ": the control endpoints are off without a token (see docs/http.md)\n";
-    return 1;
+    return kExitFailed;
   }
-  std::string tokenError;
-  const std::string token = readToken(config.agent.token_file, tokenError);
-  if (!tokenError.empty()) {
-    err << "pgvigil: " << tokenError << "\n";
-    return 1;
+  auto loadedToken = loadTokenFile(config.agent.token_file);  // as the agent reads it
+  if (!loadedToken.token) {
+    err << "pgvigil: " << loadedToken.error << "\n";
+    return kExitFailed;
   }
+  const std::string& token = *loadedToken.token;
   std::string uri = "/targets/" + options.target + "/" + options.action;
   if (options.for_duration) {
     auto d = parseDuration(*options.for_duration, kMaxPause);  // what the agent accepts
     if (!d.ok()) {
       err << "pgvigil: --for " << *options.for_duration << ": " << d.error << "\n";
-      return 64;
+      return kExitUsage;
     }
     std::string encoded;
     Poco::URI::encode(*options.for_duration, "&=?#", encoded);
@@ -166,7 +153,7 @@ int runControl(const ControlOptions& options, std::ostream& out, std::ostream& e
   int port = 0;
   if (!splitListen(config.agent.listen, host, port)) {
     err << "pgvigil: agent.listen '" << config.agent.listen << "' is not host:port\n";
-    return 2;
+    return kExitInvalid;
   }
   try {
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri,
@@ -180,15 +167,15 @@ int runControl(const ControlOptions& options, std::ostream& out, std::ostream& e
     (status < 300 ? out : err) << "pgvigil: " << options.action << " " << options.target << ": "
                                << status << " " << reply.reason << "\n"
                                << text << (text.empty() || text.back() == '\n' ? "" : "\n");
-    return status < 300 ? 0 : 1;
+    return status < 300 ? kExitOk : kExitFailed;
   } catch (const Poco::Exception& e) {
     err << "pgvigil: could not reach the agent at " << host << ":" << port << ": "
         << e.displayText() << "\n";
-    return 1;
+    return kExitFailed;
   } catch (const std::exception& e) {
     err << "pgvigil: could not reach the agent at " << host << ":" << port << ": " << e.what()
         << "\n";
-    return 1;
+    return kExitFailed;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "agent/agent.h"
+#include "app/cli.h"
 #include "app/cmd_run.h"
 #include "app/local_cluster.h"
 #include "http/http_server.h"
@@ -92,7 +93,7 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
   const std::string script = findPgRestartScript();
   if (script.empty()) {
     err << "pgvigil demo: the restart recipe pg-restart was not found (set PGVIGIL_PG_RESTART)\n";
-    return 1;
+    return kExitFailed;
   }
   // Signals first: every thread started from here on (the reaper's too) inherits the mask, so
   // SIGINT/SIGTERM can only reach the run loop's sigtimedwait.
@@ -106,7 +107,7 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
     cluster = std::make_unique<LocalCluster>();
   } catch (const std::exception& e) {
     err << "pgvigil demo: " << e.what() << "\n";
-    return 1;
+    return kExitFailed;
   }
   std::string listen =
       listenArg.value_or(loopbackPortFree(8787) ? "127.0.0.1:8787" : "127.0.0.1:0");

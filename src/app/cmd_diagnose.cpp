@@ -24,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "app/cli.h"
 #include "app/cmd_check.h"
 #include "core/classify.h"
 #include "core/clock.h"
@@ -31,6 +32,7 @@
 #include "core/env.h"
 #include "core/redact.h"
 #include "core/unique_fd.h"
+#include "core/units.h"
 #include "probes/connections_check.h"
 #include "probes/conninfo.h"
 
@@ -208,10 +210,9 @@ Cause causeOf(Problem p) {
 
 namespace {
 
+/// core/units' formatDuration, shortest style ("10m", "1h", "1500ms").
 std::string durationText(Millis d) {
-  if (d.count() % 60000 == 0 && d.count() >= 60000) return std::to_string(d.count() / 60000) + "m";
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
-  return std::to_string(d.count()) + "ms";
+  return formatDuration(d);
 }
 
 std::string pct(double ratio) {
@@ -849,7 +850,7 @@ ConnectTrace connectTraced(const ConnectParams& params, const Deadline& deadline
   return t;
 }
 
-struct QueryOutcome {
+struct [[nodiscard]] QueryOutcome {
   PgResultPtr result{nullptr, &PQclear};
   bool ok = false;
   bool timed_out = false;
@@ -1450,7 +1451,7 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
         "write it as keyword=value pairs (host=... port=... dbname=... "
         "user=...) or as a postgresql://user@host:port/dbname URI"};
     out << redactSecrets(formatStep(config), secrets) << "result: FAIL at config\n";
-    return 3;
+    return kExitUnknown;
   }
   const Millis timeout = timeoutOverride.value_or(target.timeout);
   TargetFacts facts = factsFor(target, *info, timeout);
@@ -1465,10 +1466,10 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   const bool ok = d.run(config);
   if (ok) {
     out << "result: OK - every step passed\n";
-    return 0;
+    return kExitOk;
   }
   out << "result: FAIL at " << d.failedStep() << " (" << toString(d.failedCause()) << ")\n";
-  return 2;
+  return kExitCritical;
 }
 
 }  // namespace
@@ -1500,7 +1501,7 @@ int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream&
       const auto firstNl = text.find('\n');
       text.insert(firstNl + 1, errorLines);
       out << text << "result: FAIL at config\n";
-      return 3;
+      return kExitUnknown;
     };
     LoadedConfig loaded = loadConfigForCommand(path);
     if (!loaded.config) {
@@ -1538,7 +1539,7 @@ int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream&
     return worst;
   } catch (const std::exception& e) {
     err << "pgvigil diagnose: internal error: " << e.what() << "\n";
-    return 3;
+    return kExitUnknown;
   }
 }
 

@@ -52,7 +52,7 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
   auto logResult = LogSink::create(config.agent.log);
   if (!logResult.sink) {
     err << "pgvigil: " << logResult.error << "\n";
-    return 78;
+    return kExitConfig;
   }
   std::shared_ptr<LogSink> logSink = std::move(logResult.sink);
   auto ring = std::make_shared<EventRing>();
@@ -81,7 +81,7 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
     http = std::make_unique<HttpServer>(agent, std::move(httpOptions));
     if (auto error = http->start()) {
       err << "pgvigil: status endpoint: " << *error << "\n";
-      return 78;
+      return kExitConfig;
     }
   }
 
@@ -148,7 +148,7 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
   notifier.status("watching " + std::to_string(config.targets.size()) + " target(s)");
   if (hooks.on_ready) hooks.on_ready(agent, http.get());
 
-  int exitCode = 0;
+  int exitCode = kExitOk;
   for (;;) {
     int sig = waitSignal(std::chrono::milliseconds(1000));
     if (agent.failed()) {
@@ -158,7 +158,7 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
       break;
     }
     if (sig == SIGHUP) {
-      doReload();
+      (void)doReload();  // its outcome is already in the log (config_loaded / config_rejected)
     } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
       notifier.stopping();
       agent.emitAgentEvent("agent_stopping", EventLevel::kInfo, "pgvigil stopping",
@@ -183,7 +183,7 @@ int runRun(const std::string& configPath, std::ostream& err) {
     err << formatErrors(loaded.errors);
     if (!loaded.errors.empty() && formatErrors(loaded.errors).back() != '\n') err << "\n";
     err << "pgvigil: the config is invalid; not starting\n";
-    return 78;
+    return kExitConfig;
   }
   blockAgentSignals();
   return runAgent(std::move(*loaded.config), {}, err);

@@ -5,30 +5,12 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <sstream>
 
 namespace pgvigil {
 
 Poco::JSON::Object::Ptr orderedObject() {
   return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-}
-
-std::string rfc3339(WallTime t) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  int frac = static_cast<int>(ms % 1000);
-  if (frac < 0) {
-    frac += 1000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
 }
 
 double seconds(Micros d) {

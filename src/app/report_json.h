@@ -14,9 +14,6 @@ namespace pgvigil {
 /// A JSON object that keeps its keys in insertion order (what a human reading it expects).
 Poco::JSON::Object::Ptr orderedObject();
 
-/// RFC 3339 UTC with milliseconds: "2026-11-22T13:25:37.123Z".
-std::string rfc3339(WallTime t);
-
 /// Seconds as a JSON number with microsecond precision.
 double seconds(Micros d);
 

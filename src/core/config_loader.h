@@ -29,7 +29,7 @@ struct ConfigError {
 };
 
 /// A valid Config, or every error found. Exactly one of the two is set.
-struct LoadResult {
+struct [[nodiscard]] LoadResult {
   std::optional<Config> config;
   std::vector<ConfigError> errors;
   bool ok() const { return config.has_value(); }

@@ -9,7 +9,7 @@
 namespace pgvigil {
 
 /// The answer to a control request (pause, resume, restart, reload). Expected failures are values.
-struct ControlResult {
+struct [[nodiscard]] ControlResult {
   enum class Code {
     kOk,        ///< done (200)
     kAccepted,  ///< queued, happens asynchronously (202), e.g. a restart request

@@ -34,7 +34,7 @@ class Env {
 };
 
 /// The outcome of expanding one scalar.
-struct Expansion {
+struct [[nodiscard]] Expansion {
   std::string value;
   /// Variables whose value was substituted (set and, for ${VAR:-d}, non-empty), in order.
   std::vector<std::string> substituted;

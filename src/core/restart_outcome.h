@@ -9,7 +9,7 @@
 
 namespace pgvigil {
 
-struct RestartOutcome {
+struct [[nodiscard]] RestartOutcome {
   enum class Result {
     kSucceeded,         ///< the service manager (or command) says it is running again
     kFailed,            ///< tried, did not work (non-zero exit, job failed, ...)

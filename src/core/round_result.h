@@ -13,7 +13,7 @@
 namespace pgvigil {
 
 /// One check's outcome: "tcp", "query" or "connections".
-struct CheckOutcome {
+struct [[nodiscard]] CheckOutcome {
   std::string check;
   bool ok = false;
   Cause cause = Cause::kNone;  ///< kNone when ok
@@ -36,7 +36,7 @@ struct ConnectionStats {
 
 enum class Verdict { kOk, kDegraded, kFailed };
 
-struct RoundResult {
+struct [[nodiscard]] RoundResult {
   SteadyTime started{};
   WallTime checked_at{};
   Micros latency{0};  ///< the whole round

@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/wall_time.h"  // formatWallTime/parseWallTime, used by the file format
 
 namespace pgvigil {
 
@@ -36,14 +37,6 @@ struct PersistedState {
   std::map<std::string, PersistedTarget> targets;  ///< by target name
 };
 
-/// "2026-11-22T13:00:00.123Z": RFC 3339, UTC, milliseconds (SPEC.md §6).
-std::string formatWallTime(WallTime t);
-/// Parses what formatWallTime writes (also without fraction, with 1-9 fraction digits, and with a
-/// numeric offset "+02:00"). Empty on anything else, including impossible dates and times
-/// (month 13, February 30, hour 24) and times WallTime's int64 nanoseconds cannot hold (before
-/// 1677-09-22 or after 2262-04-10): those never wrap around.
-std::optional<WallTime> parseWallTime(std::string_view s);
-
 class StateStore {
  public:
   /// `file` is the state file; see pathFor().
@@ -51,7 +44,7 @@ class StateStore {
   /// The state file in a state_dir: <state_dir>/pgvigil-state.yaml.
   static std::filesystem::path pathFor(const std::string& stateDir);
 
-  struct LoadResult {
+  struct [[nodiscard]] LoadResult {
     PersistedState state;
     std::string error;  ///< non-empty: the file was unreadable or corrupt and was set aside
   };

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/state_store.h"
+#include "core/units.h"
 
 namespace pgvigil::supervisor_events {
 namespace {
@@ -53,15 +54,7 @@ std::string startingOrShutting(Cause cause) {
 }  // namespace
 
 std::string durationText(Millis d) {
-  if (d.count() < 0) return "-" + durationText(-d);
-  if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
-  long long s = d.count() / 1000;
-  if (s == 0) return "0s";
-  std::string out;
-  if (s >= 3600) out += std::to_string(s / 3600) + "h", s %= 3600;
-  if (s >= 60) out += std::to_string(s / 60) + "m", s %= 60;
-  if (s > 0) out += std::to_string(s) + "s";
-  return out;
+  return formatDuration(d, DurationStyle::kClock);
 }
 
 // --- state changes -------------------------------------------------------------------------

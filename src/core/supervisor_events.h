@@ -36,7 +36,7 @@ struct EventBase {
   Cause cause = Cause::kNone;
 };
 
-/// "250ms", "5s", "2m", "1h30m": the SPEC's duration spelling, as the events write it.
+/// "250ms", "5s", "2m", "1h30m": formatDuration(d, DurationStyle::kClock), as the events write it.
 std::string durationText(Millis d);
 
 // --- state changes -------------------------------------------------------------------------

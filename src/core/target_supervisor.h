@@ -38,7 +38,7 @@
 namespace pgvigil {
 
 /// What the agent should do after a call into the supervisor.
-struct Action {
+struct [[nodiscard]] Action {
   std::vector<AlertEvent> events;  ///< emit these, in order
   bool restart = false;            ///< run the restarter now, then call onRestartFinished()
   std::string reason;              ///< with restart: "auto" or "manual"

@@ -131,13 +131,28 @@ Parsed<Millis> parseDuration(std::string_view raw, Millis max) {
   return r;
 }
 
-std::string formatDuration(Millis d) {
+namespace {
+
+std::string formatClock(std::int64_t ms) {
+  if (ms % 1000 != 0) return std::to_string(ms) + "ms";
+  std::int64_t s = ms / 1000;
+  std::string out;
+  if (s >= 3600) out += std::to_string(s / 3600) + "h", s %= 3600;
+  if (s >= 60) out += std::to_string(s / 60) + "m", s %= 60;
+  if (s > 0) out += std::to_string(s) + "s";
+  return out;
+}
+
+}  // namespace
+
+std::string formatDuration(Millis d, DurationStyle style) {
   std::int64_t ms = d.count();
   if (ms == 0) return "0s";
   if (ms < 0) {
     if (ms == std::numeric_limits<std::int64_t>::min()) return "-" + std::to_string(ms) + "ms";
-    return "-" + formatDuration(Millis{-ms});
+    return "-" + formatDuration(Millis{-ms}, style);
   }
+  if (style == DurationStyle::kClock) return formatClock(ms);
   // Candidate 1: one unit, the largest that divides exactly.
   std::string single;
   for (const auto& u : kDurationUnits) {

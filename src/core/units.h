@@ -14,7 +14,7 @@ namespace pgvigil {
 
 /// A parsed value or why it could not be parsed. `error` is empty on success.
 template <class T>
-struct Parsed {
+struct [[nodiscard]] Parsed {
   T value{};
   std::string error;
   bool ok() const { return error.empty(); }
@@ -27,8 +27,18 @@ struct Parsed {
 /// is 365d").
 Parsed<Millis> parseDuration(std::string_view text, Millis max = kMaxDuration);
 
-/// The shortest string parseDuration reads back as exactly `d` ("90s", "1h", "1500ms", "0s").
-std::string formatDuration(Millis d);
+/// How formatDuration spells a duration. Both read back through parseDuration as exactly `d`.
+enum class DurationStyle {
+  /// The shortest text: "90s", "1h", "90m", "1d", "1500ms", "3723s", "0s" (config show, errors).
+  kShortest,
+  /// Hours, minutes and seconds from the largest down, milliseconds only when the seconds are
+  /// not whole: "1m30s", "1h", "1h30m", "24h", "1500ms", "1h2m3s", "0s" (event messages and
+  /// fields, where a person reads "2m" more easily than "120s").
+  kClock,
+};
+
+/// The one duration formatter. Negative durations get a leading '-'.
+std::string formatDuration(Millis d, DurationStyle style = DurationStyle::kShortest);
 
 /// "80%" -> 0.80, "99.5%" -> 0.995. 0% to 100% inclusive; the '%' is required.
 Parsed<double> parsePercent(std::string_view text);

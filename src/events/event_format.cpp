@@ -1,14 +1,13 @@
 #include "events/event_format.h"
 
 #include "core/json_escape.h"
+#include "core/wall_time.h"
 
-#include <Poco/Dynamic/Var.h>
+#include <Poco/JSON/ParseHandler.h>
+#include <Poco/JSON/Parser.h>
 
 #include <array>
-#include <chrono>
-#include <cstdio>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -48,7 +47,7 @@ std::optional<std::string> nonEmpty(std::string_view s) {
 std::vector<Field> orderedFields(const AlertEvent& e) {
   std::vector<Field> out;
   out.reserve(kSpecFields.size() + e.fields.size());
-  out.emplace_back("ts", formatTimestamp(e.ts));
+  out.emplace_back("ts", formatWallTime(e.ts));
   out.emplace_back("level", std::string(toString(e.level)));
   out.emplace_back("event", sanitizeUtf8(e.event));
   out.emplace_back("target", nonEmpty(e.target));
@@ -90,23 +89,6 @@ void appendTextValue(std::string& out, std::string_view v) {
 
 }  // namespace
 
-std::string formatTimestamp(WallTime t) {
-  using namespace std::chrono;
-  auto ms = floor<milliseconds>(t.time_since_epoch());
-  auto day = floor<days>(ms);
-  year_month_day ymd{sys_days{day}};
-  auto inDay = ms - day;
-  auto h = duration_cast<hours>(inDay);
-  auto m = duration_cast<minutes>(inDay - h);
-  auto s = duration_cast<seconds>(inDay - h - m);
-  auto milli = inDay - h - m - s;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
-                unsigned(ymd.month()), unsigned(ymd.day()), int(h.count()), int(m.count()),
-                int(s.count()), int(milli.count()));
-  return buf;
-}
-
 std::string formatEventText(const AlertEvent& event) {
   std::string out;
   out.reserve(160);
@@ -121,21 +103,37 @@ std::string formatEventText(const AlertEvent& event) {
   return out;
 }
 
-Poco::JSON::Object::Ptr eventToJson(const AlertEvent& event) {
-  Poco::JSON::Object::Ptr obj = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  for (auto& [key, value] : orderedFields(event)) {
-    if (value)
-      obj->set(key, *value);
-    else
-      obj->set(key, Poco::Dynamic::Var());
+void appendEventJson(std::string& out, const AlertEvent& event) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [key, value] : orderedFields(event)) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('"');
+    appendJsonEscaped(out, key);  // keys are [A-Za-z0-9_.-] already; escaping costs nothing
+    out += "\":";
+    if (!value) {
+      out += "null";
+      continue;
+    }
+    out.push_back('"');
+    appendJsonEscaped(out, *value);
+    out.push_back('"');
   }
-  return obj;
+  out.push_back('}');
 }
 
 std::string formatEventJson(const AlertEvent& event) {
-  std::ostringstream out;
-  eventToJson(event)->stringify(out);
-  return out.str();
+  std::string out;
+  out.reserve(256);
+  appendEventJson(out, event);
+  return out;
+}
+
+Poco::JSON::Object::Ptr eventToJson(const AlertEvent& event) {
+  // Read back from the one serializer, so the DOM cannot drift from the line.
+  Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(/*preserveObjectOrder=*/true));
+  return parser.parse(formatEventJson(event)).extract<Poco::JSON::Object::Ptr>();
 }
 
 std::string sanitizeUtf8(std::string_view text) {

@@ -9,13 +9,18 @@
 //    [A-Za-z0-9_.-] (anything else becomes '_'); a key that repeats a SPEC field gets an "x_"
 //    prefix ("x_msg"); a key that repeats an earlier extra key is dropped (the first one wins).
 //    An empty extra value is kept (`key=""` / `"key":""`).
-//  - ts is RFC 3339 in UTC with milliseconds: 2026-11-22T13:00:00.123Z.
+//  - ts is RFC 3339 in UTC with milliseconds (core/wall_time): 2026-11-22T13:00:00.123Z.
 //  - Text is UTF-8; bytes that are not valid UTF-8 become U+FFFD in both formats.
 //
 // Text quoting: a value is written bare unless it is empty or contains a space, '"', '=', '\' or
 // a control character; then it is double-quoted with \" \\ \n \r \t and \u00XX escapes.
-// Non-ASCII UTF-8 is never escaped in text. JSON lines come from Poco::JSON (one object, no
-// whitespace, no trailing newline).
+// Non-ASCII UTF-8 is never escaped in text.
+//
+// JSON: appendEventJson is the one event -> JSON serializer: the JSON log line and each element
+// of GET /events are the same bytes for the same event. One object, no whitespace, no trailing
+// newline; strings escaped by core/json_escape (\" \\ \b \f \n \r \t by name, every other
+// control byte and DEL as \u00XX, '/' and non-ASCII UTF-8 as they are), so the output is always
+// valid UTF-8 JSON with unique keys.
 #pragma once
 
 #include <Poco/JSON/Object.h>
@@ -28,17 +33,18 @@
 
 namespace pgvigil {
 
-/// RFC 3339, UTC, milliseconds (truncated): "2026-11-22T13:00:00.123Z".
-std::string formatTimestamp(WallTime t);
-
 /// One logfmt-like line, without a trailing newline.
 std::string formatEventText(const AlertEvent& event);
 
-/// One JSON object, without a trailing newline.
+/// Appends the event as one JSON object (no trailing newline) to `out`: the JSON log line, and
+/// one element of GET /events' "events" array.
+void appendEventJson(std::string& out, const AlertEvent& event);
+
+/// appendEventJson into a new string.
 std::string formatEventJson(const AlertEvent& event);
 
-/// The JSON object behind formatEventJson (keys in the documented order), for renderers that
-/// embed events in a larger document (GET /events).
+/// The object formatEventJson writes, read back with Poco (keys in the documented order), for
+/// code that wants a DOM. Built from formatEventJson, so it cannot differ from it.
 Poco::JSON::Object::Ptr eventToJson(const AlertEvent& event);
 
 /// `text` with every invalid UTF-8 byte replaced by U+FFFD.

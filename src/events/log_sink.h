@@ -44,7 +44,7 @@ struct LogSinkOptions {
 
 class LogSink final : public AlertSink, public AgentLog {
  public:
-  struct Result {
+  struct [[nodiscard]] Result {
     std::unique_ptr<LogSink> sink;  ///< null on error
     std::string error;  ///< one line, e.g. "log file /x/y.log: directory /x does not exist"
   };

@@ -3,26 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 namespace pgvigil {
-
-std::string formatRfc3339(WallTime t) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  int millis = static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000);
-  std::tm tm{};
-#ifdef _WIN32
-  gmtime_s(&tm, &secs);
-#else
-  gmtime_r(&secs, &tm);
-#endif
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buf;
-}
 
 std::string formatDouble(double v) {
   if (std::isnan(v)) return "NaN";
@@ -115,6 +97,12 @@ JsonWriter& JsonWriter::value(double v) {
   return *this;
 }
 
+JsonWriter& JsonWriter::rawValue(std::string_view json) {
+  beforeValue();
+  out_ += json;
+  return *this;
+}
+
 JsonWriter& JsonWriter::null() {
   beforeValue();
   out_ += "null";
@@ -122,7 +110,7 @@ JsonWriter& JsonWriter::null() {
 }
 
 JsonWriter& JsonWriter::time(WallTime t) {
-  return value(formatRfc3339(t));
+  return value(formatWallTime(t));
 }
 
 }  // namespace pgvigil

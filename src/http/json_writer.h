@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/json_escape.h"  // appendJsonEscaped, used by the writer
+#include "core/wall_time.h"    // formatWallTime, behind time()
 
 namespace pgvigil {
 
@@ -30,6 +31,9 @@ class JsonWriter {
   JsonWriter& null();
   /// An RFC 3339 UTC time with milliseconds, "2026-11-22T13:25:37.123Z".
   JsonWriter& time(WallTime t);
+  /// Appends `json` as the next value, as it is: the caller vouches that it is one valid JSON
+  /// value (used for events, whose one serializer is events/event_format's appendEventJson).
+  JsonWriter& rawValue(std::string_view json);
   /// A string, or null when empty.
   JsonWriter& stringOrNull(std::string_view v) { return v.empty() ? null() : value(v); }
 
@@ -43,8 +47,6 @@ class JsonWriter {
   bool afterKey_ = false;
 };
 
-/// "2026-11-22T13:25:37.123Z"
-std::string formatRfc3339(WallTime t);
 /// The shortest text that reads back as the same double; "NaN", "+Inf", "-Inf" for non-finite.
 std::string formatDouble(double v);
 

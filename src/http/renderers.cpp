@@ -3,6 +3,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "events/event_format.h"
 #include "http/json_writer.h"
 #include "http/metrics.h"
 
@@ -151,13 +152,6 @@ std::unordered_map<std::string_view, std::vector<std::size_t>> samplesByTarget(
   return out;
 }
 
-bool isFixedEventField(std::string_view k) {
-  for (std::string_view f :
-       {"ts", "level", "event", "target", "state", "previous_state", "cause", "msg"})
-    if (k == f) return true;
-  return false;
-}
-
 std::string_view overallStatus(const AgentStatus& status) {
   bool degraded = false;
   for (const auto& t : status.targets) {
@@ -292,29 +286,11 @@ Rendered renderEvents(const std::vector<AlertEvent>& events, WallTime now) {
   w.key("checked_at").time(now);
   w.key("stale").value(false);
   w.key("events").beginArray();
+  std::string one;
   for (const auto& e : events) {
-    w.beginObject();
-    w.key("ts").time(e.ts);
-    w.key("level").value(toString(e.level));
-    w.key("event").value(e.event);
-    w.key("target").stringOrNull(e.target);
-    w.key("state");
-    if (e.state)
-      w.value(toString(*e.state));
-    else
-      w.null();
-    w.key("previous_state");
-    if (e.previous_state)
-      w.value(toString(*e.previous_state));
-    else
-      w.null();
-    writeCause(w, "cause", e.cause);
-    w.key("msg").value(e.msg);
-    for (const auto& [k, v] : e.fields) {
-      if (isFixedEventField(k)) continue;  // the fixed fields win, as in the JSON log
-      w.key(k).value(v);
-    }
-    w.endObject();
+    one.clear();
+    appendEventJson(one, e);  // the JSON log's serializer: the same object, byte for byte
+    w.rawValue(one);
   }
   w.endArray();
   w.endObject();

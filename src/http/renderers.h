@@ -13,7 +13,7 @@
 namespace pgvigil {
 
 /// An HTTP status code and a body (JSON unless said otherwise).
-struct Rendered {
+struct [[nodiscard]] Rendered {
   int code = 200;
   std::string body;
 };
@@ -39,7 +39,8 @@ Rendered renderHealth(const AgentStatus& status);
 Rendered renderHealthTarget(const AgentStatus& status, std::string_view target);
 /// GET /status: the agent and every target in detail.
 Rendered renderStatus(const AgentStatus& status);
-/// GET /events: the given events (newest first, as the provider returns them).
+/// GET /events: the given events (newest first, as the provider returns them), each element the
+/// same JSON object as the event's JSON log line (events/event_format.h, appendEventJson).
 Rendered renderEvents(const std::vector<AlertEvent>& events, WallTime now);
 /// {"error": message} with the given code.
 Rendered renderError(int code, std::string_view message);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/token_file.h"  // loadTokenFile, for the server's start and reload
 #include "http/render_cache.h"
 #include "http/renderers.h"
 #include "http/status_provider.h"
@@ -47,14 +48,6 @@ class TokenStore {
   mutable std::mutex mutex_;
   std::shared_ptr<const std::string> token_;
 };
-
-/// Reads a token file: the first line, surrounding whitespace removed. An empty or unreadable
-/// file is an error (never silently "no token"). The error text never contains the file's content.
-struct TokenFileResult {
-  std::optional<std::string> token;
-  std::string error;
-};
-TokenFileResult loadTokenFile(const std::string& path);
 
 /// Compares in time that depends only on the lengths, not on where the strings differ.
 bool constantTimeEquals(std::string_view a, std::string_view b);

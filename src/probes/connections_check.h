@@ -34,7 +34,7 @@ struct ConnectionsJudgement {
 ConnectionsJudgement judgeConnections(const ConnectionStats& stats,
                                       const ConnectionsCheckConfig& config);
 
-struct ConnectionsOutcome {
+struct [[nodiscard]] ConnectionsOutcome {
   CheckOutcome outcome;  ///< check = "connections"
   std::optional<ConnectionStats> stats;
 };

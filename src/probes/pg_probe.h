@@ -50,7 +50,7 @@ struct PgProbeOptions {
   Millis cancel_timeout{1000};     ///< bound on PQcancel after a query timeout
 };
 
-struct PgConnectOutcome {
+struct [[nodiscard]] PgConnectOutcome {
   PgConnPtr conn{nullptr, &PQfinish};  ///< set when connected
   CheckOutcome outcome;                ///< ok, or the failure (cause, phase, message, sqlstate)
   std::string endpoint;                ///< "127.0.0.1:5432" / socket path, for messages
@@ -63,7 +63,7 @@ struct PgConnectOutcome {
 PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
                            const Deadline& deadline, const std::string& checkName = "query");
 
-struct PgQueryOutcome {
+struct [[nodiscard]] PgQueryOutcome {
   CheckOutcome outcome;
   /// Rows of the last result with tuples; nullopt for SQL NULL.
   std::vector<std::vector<std::optional<std::string>>> rows;

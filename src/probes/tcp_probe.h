@@ -22,7 +22,7 @@ struct Endpoint {
   std::string display() const;  ///< "127.0.0.1:5432", "[::1]:5432", "/tmp/.s.PGSQL.5432"
 };
 
-struct ResolveResult {
+struct [[nodiscard]] ResolveResult {
   std::vector<Endpoint> endpoints;  ///< in getaddrinfo order; empty on failure
   Cause cause = Cause::kNone;       ///< kDns on failure (also when the lookup ran out of time)
   std::string error;                ///< why, when endpoints is empty

@@ -15,12 +15,12 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <ctime>
 #include <istream>
 #include <mutex>
 #include <sstream>
 
 #include "core/unique_fd.h"
+#include "core/wall_time.h"
 
 namespace pgvigil {
 
@@ -249,29 +249,9 @@ std::optional<DockerEvent> parseDockerEvent(std::string_view json) {
 }
 
 std::optional<double> parseDockerTime(std::string_view t) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)
-  if (t.size() < 20) return std::nullopt;
-  std::tm tm{};
-  int fields =
-      std::sscanf(std::string(t.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
-                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-  if (fields != 6 || tm.tm_year <= 1) return std::nullopt;  // 0001-01-01: "never"
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  double seconds = static_cast<double>(timegm(&tm));
-  std::size_t i = 19;
-  if (i < t.size() && t[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < t.size() && t[i] >= '0' && t[i] <= '9'; ++i, scale /= 10)
-      seconds += (t[i] - '0') * scale;
-  }
-  if (i < t.size() && (t[i] == '+' || t[i] == '-') && t.size() >= i + 6) {
-    int hh = (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
-    int mm = (t[i + 4] - '0') * 10 + (t[i + 5] - '0');
-    double offset = hh * 3600.0 + mm * 60.0;
-    seconds += t[i] == '+' ? -offset : offset;
-  }
-  return seconds;
+  auto at = parseWallTime(t);  // "0001-01-01T00:00:00Z" ("never") is outside its range: empty
+  if (!at) return std::nullopt;
+  return std::chrono::duration<double>(at->time_since_epoch()).count();
 }
 
 struct DockerClient::Response {

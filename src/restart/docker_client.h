@@ -16,7 +16,7 @@
 
 namespace pgvigil {
 
-struct DockerError {
+struct [[nodiscard]] DockerError {
   enum class Kind {
     kNone,
     kUnreachable,       ///< socket missing, connection refused or dropped: the daemon is down
@@ -62,8 +62,8 @@ struct DockerEvent {
 };
 /// Parses one JSON event line; nullopt when it is not one.
 std::optional<DockerEvent> parseDockerEvent(std::string_view json);
-/// "2026-11-22T13:29:30.506551226Z" -> seconds since the epoch; nullopt when unparsable or the
-/// zero time Docker uses for "never".
+/// "2026-11-22T13:29:30.506551226Z" -> seconds since the epoch (core/wall_time's parser);
+/// nullopt when unparsable, outside 1900..2200, or the zero time Docker uses for "never".
 std::optional<double> parseDockerTime(std::string_view rfc3339);
 
 /// A live GET /events response. next() blocks until an event arrives; interrupt() (from any

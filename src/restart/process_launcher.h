@@ -17,7 +17,7 @@
 namespace pgvigil {
 
 /// How a child ended: exited with a code, or was killed by a signal.
-struct ExitStatus {
+struct [[nodiscard]] ExitStatus {
   bool signaled = false;
   int code = 0;       ///< exit code when !signaled
   int signal = 0;     ///< signal number when signaled
@@ -68,7 +68,7 @@ class ChildProcess {
 };
 using ChildProcessPtr = std::unique_ptr<ChildProcess>;
 
-struct SpawnResult {
+struct [[nodiscard]] SpawnResult {
   ChildProcessPtr child;  ///< null when the spawn failed
   int error = 0;          ///< errno of the failed spawn (ENOENT, EACCES, ...)
 };

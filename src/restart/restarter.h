@@ -1,6 +1,6 @@
 // One small interface for every way of restarting PostgreSQL (SPEC.md §2 restart.method).
 // Implementations do one attempt and report; every policy (when, how often, backoff, budget,
-// grace) lives in core/restart_policy and never here.
+// grace) lives in core (target_supervisor, backoff, restart_budget) and never here.
 #pragma once
 
 #include <functional>

@@ -14,7 +14,7 @@ namespace {
 using namespace systemd_bus;
 
 /// JobRemoved signals seen on one connection: job path -> result.
-struct JobResults {
+struct [[nodiscard]] JobResults {
   std::map<std::string, std::string> removed;
 };
 

@@ -270,9 +270,9 @@ BOOST_AUTO_TEST_CASE(a_blocked_event_output_stalls_neither_readers_nor_the_loop)
     std::shared_ptr<const AgentStatus> s;
     worst = std::max(worst, timed([&] { s = agent.snapshot(); }));
     if (!s->targets.empty() && s->targets[0].state == TargetState::kUnhealthy) sawUnhealthy = true;
-    Ms pauseTook = timed([&] { agent.pause("a", Millis(1h)); });
+    Ms pauseTook = timed([&] { (void)agent.pause("a", Millis(1h)); });
     worst = std::max(worst, pauseTook);
-    agent.resume("a");
+    (void)agent.resume("a");
     std::this_thread::sleep_for(20ms);
   }
   BOOST_TEST(sawUnhealthy);  // the published state moved on without the output
@@ -379,8 +379,8 @@ BOOST_AUTO_TEST_CASE(an_unwritable_state_dir_is_reported_once_and_watching_goes_
   agent.start();
   BOOST_REQUIRE(agent.waitFirstRounds(5s));
   for (int i = 0; i < 5; ++i) {
-    agent.pause("a", std::nullopt);
-    agent.resume("a");
+    (void)agent.pause("a", std::nullopt);
+    (void)agent.resume("a");
   }
   BOOST_TEST(sink.waitLog("could not save the restart state", 5s));
   BOOST_TEST(sink.waitFor("target_resumed", 5, 5s));  // events still flow, after each failed save

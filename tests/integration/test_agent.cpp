@@ -111,6 +111,23 @@ BOOST_AUTO_TEST_CASE(token_is_enforced_and_metrics_pass_promtool) {
   BOOST_TEST(agent.process->output().find("t0ken-canary-123") == std::string::npos);
 }
 
+// Issue 13: the CLI and the agent read the token file with one function. A token written with
+// leading whitespace once gave 401 from the CLI (it kept it; the agent trimmed it).
+BOOST_AUTO_TEST_CASE(control_cli_reads_the_token_file_as_the_agent_does) {
+  PgCluster pg;
+  TempDir dir;
+  const std::string tokenFile = dir.write("token", "\t spaced-t0ken \r\n");
+  auto agent = startAgent(dir, target(pg, "main"), "  token_file: " + tokenFile + "\n");
+  agent.waitUp();
+  BOOST_REQUIRE(waitStatus(*agent.http, "/health", 200, 10s));
+  BOOST_TEST(agent.http->request("GET", "/status", {{"Authorization", "Bearer spaced-t0ken"}}).status == 200);
+  const std::string out = dir.path() + "/cli.out";
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out + " 2>&1") == 0);
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s), agent.process->output());
+  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out + " 2>&1") == 0);
+  BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
+}
+
 BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
   PgCluster pg;
   TempDir dir;

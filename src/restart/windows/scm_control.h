@@ -82,7 +82,7 @@ class ScmApi {
 };
 
 /// What one restart came to. Plain data; scm_restarter.cpp turns it into a RestartOutcome.
-struct ScmOutcome {
+struct [[nodiscard]] ScmOutcome {
   enum class Code {
     kSucceeded,         ///< RUNNING again
     kFailed,            ///< tried, did not work (start failed, stopped while starting, ...)

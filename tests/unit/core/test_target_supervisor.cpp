@@ -863,9 +863,9 @@ BOOST_AUTO_TEST_CASE(test_PersistAndRestoreAcrossAgentRestart) {
   BOOST_TEST(fresh.resume(later.now(), later.wallNow()).accepted());
   // One restart left in the budget: the next one is made, the one after gives up.
   auto r = failed(Cause::kRefused);
-  for (int i = 0; i < 3; ++i) fresh.onRound(r, later.now(), later.wallNow());
+  for (int i = 0; i < 3; ++i) (void)fresh.onRound(r, later.now(), later.wallNow());
   BOOST_TEST(fresh.restarting());
-  fresh.onRestartFinished(kFail, ServiceState::kUnknown, later.now(), later.wallNow());
+  (void)fresh.onRestartFinished(kFail, ServiceState::kUnknown, later.now(), later.wallNow());
   later.advance(5min);
   Action g = fresh.onRound(r, later.now(), later.wallNow());
   BOOST_TEST(!g.restart);
@@ -879,7 +879,7 @@ BOOST_AUTO_TEST_CASE(test_RestoreWithClockSetBackIsClamped) {
   saved.budget = {clock.wallNow() + std::chrono::hours(5)};  // "in the future"
   saved.attempts = 1;
   saved.last_attempt_end = clock.wallNow() + std::chrono::hours(5);
-  sup.restore(saved, clock.now(), clock.wallNow());
+  (void)sup.restore(saved, clock.now(), clock.wallNow());
   auto next = sup.nextRestartAllowed(clock.now());
   BOOST_REQUIRE(next.has_value());
   BOOST_TEST((*next == clock.now() + 5s));  // backoff from now, not from five hours ahead
@@ -893,7 +893,7 @@ BOOST_AUTO_TEST_CASE(test_BackoffJitterComesFromTheInjectedSource) {
   TargetSupervisor sup(
       c, [] { return 0.0; }, clock.wallNow());  // -10 %
   auto r = failed(Cause::kRefused);
-  for (int i = 0; i < 3; ++i) sup.onRound(r, clock.now(), clock.wallNow());
+  for (int i = 0; i < 3; ++i) (void)sup.onRound(r, clock.now(), clock.wallNow());
   Action a = sup.onRestartFinished(kFail, ServiceState::kUnknown, clock.now(), clock.wallNow());
   BOOST_TEST(field(a.events.at(0), "backoff") == "9s");
   BOOST_TEST((sup.nextRestartAllowed(clock.now()) == clock.now() + 9s));

@@ -69,6 +69,26 @@ BOOST_AUTO_TEST_CASE(durations_format_shortest_exact) {
   for (const auto& c : cases) BOOST_TEST(formatDuration(Millis{c.ms}) == c.text);
 }
 
+BOOST_AUTO_TEST_CASE(durations_format_in_clock_style) {
+  struct Case {
+    long long ms;
+    const char* text;
+  } cases[] = {
+      {0, "0s"},         {250, "250ms"},         {5000, "5s"},       {90000, "1m30s"},
+      {120000, "2m"},    {3600000, "1h"},        {5400000, "1h30m"}, {1500, "1500ms"},
+      {86400000, "24h"}, {3600001, "3600001ms"}, {-5000, "-5s"},     {3723000, "1h2m3s"},
+  };
+  for (const auto& c : cases) {
+    auto text = formatDuration(Millis{c.ms}, DurationStyle::kClock);
+    BOOST_TEST_INFO(c.ms);
+    BOOST_TEST(text == c.text);
+    if (c.ms >= 0) BOOST_TEST(parseDuration(text).value.count() == c.ms);  // reads back exactly
+  }
+  // The default is the shortest style.
+  BOOST_TEST(formatDuration(Millis{90000}) ==
+             formatDuration(Millis{90000}, DurationStyle::kShortest));
+}
+
 BOOST_AUTO_TEST_CASE(durations_round_trip) {
   long long values[] = {1,
                         999,

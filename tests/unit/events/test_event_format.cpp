@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 
+#include "core/wall_time.h"
 #include "events/event_format.h"
 #include "events_test_util.h"
 
@@ -39,14 +40,14 @@ Poco::JSON::Object::Ptr parse(const std::string& line) {
 BOOST_AUTO_TEST_SUITE(event_format)
 
 BOOST_AUTO_TEST_CASE(test_TimestampIsRfc3339UtcMillis) {
-  BOOST_TEST(formatTimestamp(WallTime{}) == "1970-01-01T00:00:00.000Z");
-  BOOST_TEST(formatTimestamp(at(2026y / 11 / 22, 13h + 123ms)) == "2026-11-22T13:00:00.123Z");
-  BOOST_TEST(formatTimestamp(at(2024y / 2 / 29, 23h + 59min + 59s + 999ms)) ==
+  BOOST_TEST(formatWallTime(WallTime{}) == "1970-01-01T00:00:00.000Z");
+  BOOST_TEST(formatWallTime(at(2026y / 11 / 22, 13h + 123ms)) == "2026-11-22T13:00:00.123Z");
+  BOOST_TEST(formatWallTime(at(2024y / 2 / 29, 23h + 59min + 59s + 999ms)) ==
              "2024-02-29T23:59:59.999Z");
   // Sub-millisecond parts are truncated, never rounded up into the next second.
-  BOOST_TEST(formatTimestamp(WallTime{} + duration_cast<WallTime::duration>(999999us)) ==
+  BOOST_TEST(formatWallTime(WallTime{} + duration_cast<WallTime::duration>(999999us)) ==
              "1970-01-01T00:00:00.999Z");
-  BOOST_TEST(formatTimestamp(WallTime{} - milliseconds{1}) == "1969-12-31T23:59:59.999Z");
+  BOOST_TEST(formatWallTime(WallTime{} - milliseconds{1}) == "1969-12-31T23:59:59.999Z");
 }
 
 BOOST_AUTO_TEST_CASE(test_TextLineOfATargetEvent) {

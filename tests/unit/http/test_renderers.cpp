@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(json_writer_formats_numbers_and_times) {
   w.value(1.0 / 0.0).null().value(true).time(at(-1)).endArray();
   BOOST_TEST(w.str() ==
              "[0.1,-5,18446744073709551615,null,null,true,\"1969-12-31T23:59:59.999Z\"]");
-  BOOST_TEST(formatRfc3339(at(1'700'000'000'007)) == "2023-11-14T22:13:20.007Z");
+  BOOST_TEST(formatWallTime(at(1'700'000'000'007)) == "2023-11-14T22:13:20.007Z");
 }
 
 BOOST_AUTO_TEST_CASE(error_bodies_are_json) {
