@@ -89,8 +89,8 @@ ConnectionsJudgement judgeConnections(const ConnectionStats& stats,
 ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline,
                                        const PgProbeOptions& options, ProbeObserver& observer) {
   ConnectionsOutcome out;
-  PgQueryOutcome q = pgQuery(conn, connectionsQuery(PQserverVersion(conn)), deadline,
-                             "connections", options, observer);
+  PgQueryOutcome q = pgQuery(conn, connectionsQuery(PQserverVersion(conn)), deadline, "connections",
+                             options, observer);
   out.outcome = q.outcome;
   if (!q.outcome.ok) return out;
   if (q.rows.size() != 1 || q.rows[0].size() != 4) {

@@ -20,8 +20,9 @@ class ProbeObserver {
 
   /// resolveEndpoints() returned: the endpoints, or why there are none.
   virtual void resolved(const ResolveResult& /*result*/, Micros /*took*/) {}
-  /// One endpoint's TCP connect ended: err 0 = connected, else the errno; timedOut when the
-  /// deadline ended it.
+  /// One endpoint's TCP connect of the tcp probe ended: err 0 = connected, else the errno;
+  /// timedOut when the deadline ended it. (A session's own connect shows as sessionPhase leaving
+  /// connect: libpq does it.)
   virtual void tcpAttempt(const Endpoint& /*endpoint*/, int /*err*/, bool /*timedOut*/,
                           Micros /*took*/) {}
   /// A libpq session moved to another phase (connect -> startup -> auth -> query = up).
