@@ -171,6 +171,17 @@ BOOST_AUTO_TEST_CASE(one_server_many_configs) {
       oneTarget(tmp, "norole.yaml", "host=127.0.0.1 port=" + port + " dbname=postgres user=ghost"),
       "auth_failed");
 
+  // The tcp check alone opens its own socket (the tcp probe), in check as in diagnose.
+  const std::string tcpAlone =
+      oneTarget(tmp, "tcp.yaml", pg.conninfo(),
+                "    checks:\n      query: false\n      connections: false\n");
+  agree("tcp check alone", tcpAlone, "");
+  agree("tcp check alone, wrong port",
+        oneTarget(tmp, "tcpwrong.yaml",
+                  "host=127.0.0.1 port=" + dead + " dbname=postgres user=postgres",
+                  "    checks:\n      query: false\n      connections: false\n"),
+        "refused");
+
   pg.openIdle(3);  // 3 of 97 usable besides the probe
   agree("connection usage at warn",
         oneTarget(tmp, "warn.yaml", pg.conninfo(),
@@ -184,6 +195,7 @@ BOOST_AUTO_TEST_CASE(one_server_many_configs) {
 
   pg.stopFast();
   agree("stopped", oneTarget(tmp, "stopped.yaml", pg.conninfo()), "refused");
+  agree("stopped, tcp check alone", tcpAlone, "refused");
   agree("stopped, unix socket",
         oneTarget(tmp, "stoppedsock.yaml",
                   "host=" + pg.socketDir() + " port=" + port + " dbname=postgres user=postgres"),
