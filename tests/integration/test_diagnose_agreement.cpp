@@ -171,6 +171,14 @@ BOOST_AUTO_TEST_CASE(one_server_many_configs) {
       oneTarget(tmp, "norole.yaml", "host=127.0.0.1 port=" + port + " dbname=postgres user=ghost"),
       "auth_failed");
 
+  // host and port from a service file: libpq reads it, not the conninfo parser. diagnose's tcp
+  // step is the session's own connect, as check's tcp check, so both reach the same port.
+  const std::string services =
+      tmp.write("pg_service.conf",
+                "[main]\nhost=127.0.0.1\nport=" + port + "\ndbname=postgres\nuser=postgres\n");
+  agree("port from a service file", oneTarget(tmp, "svc.yaml", "service=main"), "",
+        {"PGSERVICEFILE=" + services});
+
   // The tcp check alone opens its own socket (the tcp probe), in check as in diagnose.
   const std::string tcpAlone =
       oneTarget(tmp, "tcp.yaml", pg.conninfo(),
