@@ -12,7 +12,7 @@ const std::set<std::string> kVerbs = {"run",     "check",   "diagnose", "config"
 bool takes(const std::string& verb, const std::string& flag) {
   if (flag == "-c") return verb != "demo" && verb != "service";
   if (flag == "-t") return verb == "check" || verb == "diagnose";
-  if (flag == "--format") return verb == "check";
+  if (flag == "--format") return verb == "check" || verb == "diagnose";
   if (flag == "--conninfo") return verb == "diagnose";
   if (flag == "--for") return verb == "pause";
   if (flag == "--listen") return verb == "demo";
@@ -32,7 +32,7 @@ std::string usageText() {
   pgvigil run      [-c FILE]                    the agent, in the foreground
   pgvigil check    [-c FILE] [-t TARGET] [--format text|json]
                                                 one round of every check; Nagios exit codes
-  pgvigil diagnose [-c FILE] [-t TARGET] | --conninfo STRING
+  pgvigil diagnose [-c FILE] [-t TARGET] | --conninfo STRING  [--format text|json]
                                                 step by step: config, dns, tcp, tls, auth, query, headroom
   pgvigil config validate [-c FILE]             0 valid, 2 invalid
   pgvigil config show     [-c FILE]             effective config with sources, secrets redacted

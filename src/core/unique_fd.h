@@ -1,5 +1,5 @@
 // A file descriptor that closes itself (RAII), for the few places pgvigil holds raw fds: the
-// state file, sockets of the tcp probe and `diagnose`, the command restarter's pipes.
+// state file, sockets of the tcp probe, the command restarter's pipes.
 #pragma once
 
 #ifdef _WIN32

@@ -86,10 +86,11 @@ ConnectionsJudgement judgeConnections(const ConnectionStats& stats,
   return j;
 }
 
-ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline) {
+ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline,
+                                       const PgProbeOptions& options, ProbeObserver& observer) {
   ConnectionsOutcome out;
-  PgQueryOutcome q =
-      pgQuery(conn, connectionsQuery(PQserverVersion(conn)), deadline, "connections");
+  PgQueryOutcome q = pgQuery(conn, connectionsQuery(PQserverVersion(conn)), deadline, "connections",
+                             options, observer);
   out.outcome = q.outcome;
   if (!q.outcome.ok) return out;
   if (q.rows.size() != 1 || q.rows[0].size() != 4) {

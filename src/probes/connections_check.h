@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/round_result.h"
+#include "probes/pg_probe.h"
 
 namespace pgvigil {
 
@@ -39,7 +40,10 @@ struct [[nodiscard]] ConnectionsOutcome {
   std::optional<ConnectionStats> stats;
 };
 
-/// Runs the query on a connected session within the deadline.
-ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline);
+/// Runs the query on a connected session within the deadline (a cancel bounded by
+/// options.cancel_timeout); observer hears the query's outcome.
+ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline,
+                                       const PgProbeOptions& options = {},
+                                       ProbeObserver& observer = ProbeObserver::none());
 
 }  // namespace pgvigil

@@ -171,7 +171,8 @@ std::string serverVersion(PGconn* conn) {
 }
 
 PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
-                           const Deadline& deadline, const std::string& checkName) {
+                           const Deadline& deadline, const std::string& checkName,
+                           ProbeObserver& observer) {
   const Clock& clock = deadline.clock();
   const SteadyTime start = clock.now();
   PgConnectOutcome out;
@@ -193,6 +194,7 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
   bool multiHost = hostIt != info.params.end() && hostIt->second.find(',') != std::string::npos;
   if (!multiHost) {
     ResolveResult resolved = resolveEndpoints(info, deadline);
+    observer.resolved(resolved, since(clock, start));
     if (resolved.endpoints.empty()) {
       out.endpoint = info.host();
       return fail(Cause::kDns, Phase::kDns, resolved.error, "");
@@ -218,6 +220,21 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
   PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
 
   Phase phase = Phase::kConnect;
+  observer.sessionPhase(phase, since(clock, start));
+  // For the observer: when TLS was asked for, how long it took, and whether it is settled.
+  std::optional<SteadyTime> tlsStart;
+  std::optional<Micros> tlsTook;
+  bool tlsSettled = false;
+  auto settleTls = [&] {
+    if (tlsSettled) return;
+    tlsSettled = true;
+    if (tlsStart && !tlsTook) tlsTook = since(clock, *tlsStart);
+    const bool inUse = PQsslInUse(conn) != 0;
+    const char* protocol = inUse ? PQsslAttribute(conn, "protocol") : nullptr;
+    const char* cipher = inUse ? PQsslAttribute(conn, "cipher") : nullptr;
+    observer.tlsSettled(inUse, protocol ? protocol : "", cipher ? cipher : "",
+                        tlsTook.value_or(Micros{0}));
+  };
   PostgresPollingStatusType st =
       PQstatus(conn) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
   for (;;) {
@@ -228,7 +245,16 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
       return fail(classify(phase, sqlstate, raw, 0), phase, raw, sqlstate);
     }
     ConnStatusType cs = PQstatus(conn);
+    const Phase before = phase;
     if (cs != CONNECTION_BAD) phase = phaseOfConnStatus(cs, PQconnectionUsedPassword(conn));
+    if (phase != before) observer.sessionPhase(phase, since(clock, start));
+    if (cs == CONNECTION_SSL_STARTUP && !tlsStart) {
+      tlsStart = clock.now();
+      observer.tlsStarted(since(clock, start));
+    } else if (cs != CONNECTION_SSL_STARTUP && tlsStart && !tlsTook) {
+      tlsTook = since(clock, *tlsStart);
+    }
+    if (cs == CONNECTION_AWAITING_RESPONSE || phase == Phase::kAuth) settleTls();
     if (phase != Phase::kConnect && !out.connected_after) out.connected_after = since(clock, start);
     WaitResult w =
         waitFor(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
@@ -240,11 +266,16 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
   out.outcome.ok = true;
   out.outcome.latency = since(clock, start);
   if (!out.connected_after) out.connected_after = out.outcome.latency;
+  settleTls();
+  observer.sessionPhase(Phase::kQuery, out.outcome.latency);
+  observer.authenticated(out.outcome.latency);
   return out;
 }
 
-PgQueryOutcome pgQuery(PGconn* conn, const std::string& sql, const Deadline& deadline,
-                       const std::string& checkName, const PgProbeOptions& options) {
+namespace {
+
+PgQueryOutcome runQuery(PGconn* conn, const std::string& sql, const Deadline& deadline,
+                        const std::string& checkName, const PgProbeOptions& options) {
   const Clock& clock = deadline.clock();
   const SteadyTime start = clock.now();
   PgQueryOutcome out;
@@ -336,6 +367,16 @@ PgQueryOutcome pgQuery(PGconn* conn, const std::string& sql, const Deadline& dea
   }
   out.outcome.ok = true;
   out.outcome.latency = since(clock, start);
+  return out;
+}
+
+}  // namespace
+
+PgQueryOutcome pgQuery(PGconn* conn, const std::string& sql, const Deadline& deadline,
+                       const std::string& checkName, const PgProbeOptions& options,
+                       ProbeObserver& observer) {
+  PgQueryOutcome out = runQuery(conn, sql, deadline, checkName, options);
+  observer.queryDone(out.outcome);
   return out;
 }
 

@@ -35,6 +35,7 @@
 #include "core/clock.h"
 #include "core/round_result.h"
 #include "probes/conninfo.h"
+#include "probes/probe_observer.h"
 
 namespace pgvigil {
 
@@ -59,9 +60,11 @@ struct [[nodiscard]] PgConnectOutcome {
   std::optional<Micros> connected_after;
 };
 
-/// Opens a fresh session. outcome.check is set to checkName.
+/// Opens a fresh session. outcome.check is set to checkName. observer hears the lookup, each
+/// phase change, the TLS negotiation and the login (diagnose); by default nobody does.
 PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
-                           const Deadline& deadline, const std::string& checkName = "query");
+                           const Deadline& deadline, const std::string& checkName = "query",
+                           ProbeObserver& observer = ProbeObserver::none());
 
 struct [[nodiscard]] PgQueryOutcome {
   CheckOutcome outcome;
@@ -71,8 +74,10 @@ struct [[nodiscard]] PgQueryOutcome {
 
 /// Runs sql on a connected session (phase query). On a deadline, cancels the query (bounded by
 /// options.cancel_timeout) and reports a timeout. On a broken connection, reset/shutting_down.
+/// observer hears the outcome.
 PgQueryOutcome pgQuery(PGconn* conn, const std::string& sql, const Deadline& deadline,
-                       const std::string& checkName, const PgProbeOptions& options = {});
+                       const std::string& checkName, const PgProbeOptions& options = {},
+                       ProbeObserver& observer = ProbeObserver::none());
 
 /// "15.18" from the server_version parameter status ("15.18 (Debian 15.18-0+deb12u1)").
 std::string serverVersion(PGconn* conn);

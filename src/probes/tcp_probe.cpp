@@ -155,7 +155,7 @@ ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline) {
   return lookupName(host, port, deadline);
 }
 
-CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
+CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObserver& observer) {
   const Clock& clock = deadline.clock();
   const SteadyTime start = clock.now();
   CheckOutcome out;
@@ -163,6 +163,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
   auto elapsed = [&] { return std::chrono::duration_cast<Micros>(clock.now() - start); };
 
   ResolveResult resolved = resolveEndpoints(info, deadline);
+  observer.resolved(resolved, elapsed());
   if (resolved.endpoints.empty()) {
     out.cause = resolved.cause;
     out.phase = Phase::kDns;
@@ -176,6 +177,10 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
   bool timedOut = false;
   for (const auto& ep : resolved.endpoints) {
     lastWhere = ep.display();
+    const Micros attemptStart = elapsed();
+    auto attempted = [&](int err) {
+      observer.tcpAttempt(ep, err, timedOut, elapsed() - attemptStart);
+    };
     sockaddr_storage ss{};
     socklen_t len = 0;
     int family = AF_INET;
@@ -184,6 +189,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
       un->sun_family = AF_UNIX;
       if (ep.address.size() >= sizeof un->sun_path) {
         lastErr = ENAMETOOLONG;
+        attempted(lastErr);
         continue;
       }
       std::memcpy(un->sun_path, ep.address.data(), ep.address.size());
@@ -208,6 +214,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
     UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
       lastErr = errno;
+      attempted(lastErr);
       continue;
     }
     int rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
@@ -230,6 +237,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline) {
       // A unix socket whose listen queue is full: nobody is accepting (a hung postmaster).
       timedOut = true;
     }
+    attempted(timedOut ? ETIMEDOUT : err);
     if (timedOut) break;
     if (err == 0) {
       out.ok = true;

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/round_result.h"
 #include "probes/conninfo.h"
+#include "probes/probe_observer.h"
 
 namespace pgvigil {
 
@@ -36,7 +37,9 @@ ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline);
 
 /// Connects to each endpoint in turn until one accepts. check = "tcp". A timeout names the
 /// connect phase; a failed or hung name lookup is cause dns (a restart cannot cure it).
-CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline);
+/// observer hears the lookup and each endpoint's attempt (diagnose); by default nobody does.
+CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline,
+                      ProbeObserver& observer = ProbeObserver::none());
 
 /// "12.3ms" / "3.0s": how the probes print durations in messages.
 std::string formatSeconds(Micros elapsed);
