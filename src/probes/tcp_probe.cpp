@@ -1,10 +1,7 @@
 #include "probes/tcp_probe.h"
 
-#include "core/guarded.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,27 +9,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <mutex>
-#include <thread>
 
 #include "core/classify.h"
 #include "core/unique_fd.h"
 
 namespace pgvigil {
 namespace {
-
-using AddrInfoPtr = std::unique_ptr<addrinfo, decltype(&freeaddrinfo)>;
-
-std::string numericHost(const sockaddr* sa, socklen_t len) {
-  char host[NI_MAXHOST] = {0};
-  if (getnameinfo(sa, len, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) return "";
-  return host;
-}
 
 bool isAddressLiteral(const std::string& host) {
   in6_addr a6;
@@ -49,75 +34,7 @@ int defaultPort(const ConnInfo& info) {
   return 5432;
 }
 
-/// getaddrinfo() on a detached helper thread; the shared state outlives a caller that gave up.
-struct Lookup {
-  std::mutex mutex;
-  std::condition_variable done_cv;
-  bool done = false;
-  int rc = 0;
-  std::vector<Endpoint> endpoints;
-};
-
-ResolveResult lookupName(const std::string& host, int port, const Deadline& deadline) {
-  auto lookup = std::make_shared<Lookup>();
-  std::thread([lookup, host, port] {
-    // Guarded: a throw here (bad_alloc) would std::terminate the agent; instead the lookup
-    // fails (EAI_MEMORY, a dns cause) and the waiting probe is woken as usual.
-    const bool ok = runGuarded(
-        "dns lookup",
-        [&] {
-          addrinfo hints{};
-          hints.ai_family = AF_UNSPEC;
-          hints.ai_socktype = SOCK_STREAM;
-          addrinfo* res = nullptr;
-          int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-          AddrInfoPtr owned(res, &freeaddrinfo);
-          std::vector<Endpoint> eps;
-          for (auto* a = res; rc == 0 && a; a = a->ai_next) {
-            Endpoint ep{false, numericHost(a->ai_addr, a->ai_addrlen), port};
-            if (!ep.address.empty()) eps.push_back(ep);
-          }
-          std::lock_guard lock(lookup->mutex);
-          lookup->rc = rc;
-          lookup->endpoints = std::move(eps);
-          lookup->done = true;
-          lookup->done_cv.notify_all();
-        },
-        nullptr);
-    if (!ok) {
-      std::lock_guard lock(lookup->mutex);
-      if (!lookup->done) lookup->rc = EAI_MEMORY;
-      lookup->done = true;
-      lookup->done_cv.notify_all();
-    }
-  }).detach();
-
-  ResolveResult out;
-  std::unique_lock lock(lookup->mutex);
-  // The deadline's clock may be a fake one in tests; wait in real time for what remains.
-  if (!lookup->done_cv.wait_for(lock, deadline.remaining(), [&] { return lookup->done; })) {
-    // A lookup that hangs is a DNS problem, not a hung server: cause dns, never timeout.
-    out.cause = Cause::kDns;
-    out.error = "timeout resolving host \"" + host + "\"";
-    return out;
-  }
-  if (lookup->rc != 0 || lookup->endpoints.empty()) {
-    out.cause = Cause::kDns;
-    out.error = "cannot resolve host \"" + host +
-                "\": " + (lookup->rc != 0 ? gai_strerror(lookup->rc) : "no address");
-    return out;
-  }
-  out.endpoints = lookup->endpoints;
-  return out;
-}
-
 }  // namespace
-
-std::string Endpoint::display() const {
-  if (unix_socket) return address;
-  if (address.find(':') != std::string::npos) return "[" + address + "]:" + std::to_string(port);
-  return address + ":" + std::to_string(port);
-}
 
 std::string formatSeconds(Micros elapsed) {
   char buf[32];
@@ -130,6 +47,11 @@ std::string formatSeconds(Micros elapsed) {
 }
 
 ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline) {
+  return resolveEndpoints(info, deadline, Resolver());
+}
+
+ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline,
+                               const Resolver& resolver) {
   ResolveResult out;
   int port = defaultPort(info);
   std::string hostaddr = info.hostaddr();
@@ -152,7 +74,7 @@ ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline) {
     out.endpoints.push_back({false, host, port});
     return out;
   }
-  return lookupName(host, port, deadline);
+  return resolver.resolve(host, port, deadline);
 }
 
 CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObserver& observer) {

@@ -1,0 +1,103 @@
+// The resolver without a name server: address literals and /etc/hosts. Both are answered inside
+// ares_getaddrinfo(), so nothing waits (the deadline's FakeClock never moves). Name servers that
+// answer, fail or hang are in tests/integration/test_resolver.cpp.
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <boost/test/unit_test.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "probes/resolver.h"
+#include "probes/tcp_probe.h"
+
+using namespace pgvigil;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// What glibc's getaddrinfo() answers for `host`, numeric, in its order.
+std::vector<std::string> glibcAddresses(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::vector<std::string> out;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return out;
+  for (auto* a = res; a; a = a->ai_next) {
+    char text[NI_MAXHOST] = {0};
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) ==
+        0)
+      out.push_back(text);
+  }
+  ::freeaddrinfo(res);
+  return out;
+}
+
+std::vector<std::string> addresses(const ResolveResult& r) {
+  std::vector<std::string> out;
+  for (const auto& ep : r.endpoints) out.push_back(ep.address);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(resolver)
+
+BOOST_AUTO_TEST_CASE(address_literals_come_back_as_they_are) {
+  FakeClock clock;
+  Deadline deadline(clock, 1s);
+  auto r = Resolver().resolve("127.0.0.1", 6000, deadline);
+  BOOST_TEST((r.cause == Cause::kNone));
+  BOOST_TEST_REQUIRE(r.endpoints.size() == 1u);
+  BOOST_TEST(r.endpoints[0].display() == "127.0.0.1:6000");
+  BOOST_TEST(!r.endpoints[0].unix_socket);
+  r = Resolver().resolve("::1", 6001, deadline);
+  BOOST_TEST_REQUIRE(r.endpoints.size() == 1u);
+  BOOST_TEST(r.endpoints[0].display() == "[::1]:6001");
+}
+
+BOOST_AUTO_TEST_CASE(localhost_comes_from_etc_hosts_as_glibc_answers_it) {
+  FakeClock clock;
+  Deadline deadline(clock, 1s);
+  // A name server that would hang: the answer must come from /etc/hosts, not from it (and a
+  // FakeClock deadline that never moves proves nothing waited).
+  auto r = Resolver::withServers("127.0.0.1:9").resolve("localhost", 5432, deadline);
+  BOOST_TEST_REQUIRE((r.cause == Cause::kNone), r.error);
+  BOOST_TEST_REQUIRE(!r.endpoints.empty());
+  for (const auto& ep : r.endpoints) {
+    BOOST_TEST((ep.address.rfind("127.", 0) == 0 || ep.address == "::1"), ep.address);
+    BOOST_TEST(ep.port == 5432);
+  }
+  // The same addresses as getaddrinfo(), the preferred one first (libpq's hostaddr is the first).
+  const auto glibc = glibcAddresses("localhost");
+  const auto ours = addresses(r);
+  BOOST_TEST_REQUIRE(!glibc.empty());
+  BOOST_TEST((std::set<std::string>(ours.begin(), ours.end()) ==
+              std::set<std::string>(glibc.begin(), glibc.end())));
+  BOOST_TEST(ours.front() == glibc.front());
+}
+
+BOOST_AUTO_TEST_CASE(resolve_endpoints_looks_names_up_through_the_resolver) {
+  FakeClock clock;
+  Deadline deadline(clock, 1s);
+  std::string err;
+  auto info = parseConnInfo("host=localhost port=6010", &err);
+  BOOST_TEST_REQUIRE(info.has_value(), err);
+  auto r = resolveEndpoints(*info, deadline, Resolver::withServers("127.0.0.1:9"));
+  BOOST_TEST_REQUIRE(!r.endpoints.empty(), r.error);
+  BOOST_TEST(r.endpoints[0].port == 6010);
+  BOOST_TEST(!r.endpoints[0].unix_socket);
+}
+
+BOOST_AUTO_TEST_CASE(an_expired_deadline_is_a_dns_failure_for_a_name_not_in_hosts) {
+  FakeClock clock;
+  Deadline deadline(clock, 0s);  // nothing left: no query is even waited for
+  auto r = Resolver::withServers("127.0.0.1:9").resolve("db.pgvigil.test", 5432, deadline);
+  BOOST_TEST(r.endpoints.empty());
+  BOOST_TEST(toString(r.cause) == "dns");
+  BOOST_TEST(r.error == "timeout resolving host \"db.pgvigil.test\"");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
