@@ -12,7 +12,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config libpq-dev libpoco-dev libyaml-cpp-d
 pg_pkgs=(postgresql-15 postgresql-client-15)
 test_pkgs=(docker.io prometheus chromium procps iproute2 dbus systemd polkitd
            g++-mingw-w64-x86-64-posix wine64 wine
-           clang libclang-rt-14-dev llvm-14 ccache)  # sanitizer + fuzz builds; llvm-symbolizer
+           clang libclang-rt-14-dev llvm-14 ccache  # sanitizer + fuzz builds; llvm-symbolizer
+           clang-format)                            # the formatting check of scripts/test.sh
 bench_pkgs=(hyperfine wrk monit prometheus-postgres-exporter check-postgres time valgrind)
 
 want=("${build_pkgs[@]}")

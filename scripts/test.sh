@@ -12,6 +12,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh test
 
+# Formatting first (a second or two): every C/C++ file in the repository matches .clang-format.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -z '*.cpp' '*.h' '*.c' | xargs -0 clang-format --dry-run -Werror
+fi
+
 # ccache when present, with its cache outside the tree: a fresh clone in CI reuses the objects
 # of the previous run (the same sources compile in seconds instead of minutes).
 cache=()

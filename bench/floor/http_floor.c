@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   int one = 1;
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+  struct sockaddr_in addr = {.sin_family = AF_INET,
+                             .sin_port = htons((unsigned short)atoi(argv[1]))};
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
   if (bind(listener, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(listener, 128) != 0) {
     perror("http_floor: bind/listen");

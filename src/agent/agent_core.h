@@ -41,9 +41,9 @@ struct ProbeJob {
   std::string target;
   std::uint64_t incarnation = 0;
   TargetConfigPtr config;  ///< immutable: a reload makes a new one, never edits this
-  /// The target is healthy and settled (last round good, no restart, no grace, first round done): a good answer
-  /// changes nothing that cannot wait for the loop's next wake (at most the sweep period), so
-  /// the runtime need not wake the loop for it. A failed answer always wakes it.
+  /// The target is healthy and settled (last round good, no restart, no grace, first round done): a
+  /// good answer changes nothing that cannot wait for the loop's next wake (at most the sweep
+  /// period), so the runtime need not wake the loop for it. A failed answer always wakes it.
   bool quiet = false;
 };
 

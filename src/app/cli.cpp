@@ -5,8 +5,8 @@
 namespace pgvigil {
 namespace {
 
-const std::set<std::string> kVerbs = {"run",     "check",   "diagnose", "config", "pause",
-                                      "resume",  "restart", "demo",     "service"};
+const std::set<std::string> kVerbs = {"run",    "check",   "diagnose", "config", "pause",
+                                      "resume", "restart", "demo",     "service"};
 
 // Which flags each verb takes. A flag a verb does not take is a usage error.
 bool takes(const std::string& verb, const std::string& flag) {
@@ -93,22 +93,28 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
         if (i + 1 >= args.size()) return fail(flag + " needs a value");
         value = args[++i];
       }
-      if (flag == "-c") cmd.config = value;
-      else if (flag == "-t") cmd.target = value;
+      if (flag == "-c")
+        cmd.config = value;
+      else if (flag == "-t")
+        cmd.target = value;
       else if (flag == "--format") {
         if (value != "text" && value != "json") return fail("--format is text or json");
         cmd.format = value;
-      } else if (flag == "--conninfo") cmd.conninfo = value;
-      else if (flag == "--for") cmd.for_duration = value;
-      else if (flag == "--listen") cmd.listen = value;
+      } else if (flag == "--conninfo")
+        cmd.conninfo = value;
+      else if (flag == "--for")
+        cmd.for_duration = value;
+      else if (flag == "--listen")
+        cmd.listen = value;
       continue;
     }
     positional.push_back(a);
   }
 
   if (cmd.verb == "config" || cmd.verb == "service") {
-    const std::set<std::string> subs = cmd.verb == "config" ? std::set<std::string>{"validate", "show"}
-                                                            : std::set<std::string>{"install", "uninstall"};
+    const std::set<std::string> subs = cmd.verb == "config"
+                                           ? std::set<std::string>{"validate", "show"}
+                                           : std::set<std::string>{"install", "uninstall"};
     if (positional.empty()) return fail("'" + cmd.verb + "' needs a sub-command");
     if (!subs.count(positional[0]))
       return fail("unknown '" + cmd.verb + "' sub-command '" + positional[0] + "'");

@@ -13,9 +13,15 @@ ServiceNotifier::ServiceNotifier() {
   // postmaster started by a restart command) are ignored by systemd under NotifyAccess=main.
   if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) watchdog_ = std::chrono::microseconds(usec);
 }
-void ServiceNotifier::ready() { sd_notify(0, "READY=1"); }
-void ServiceNotifier::stopping() { sd_notify(0, "STOPPING=1"); }
-void ServiceNotifier::reloading() { sd_notify(0, "RELOADING=1"); }
+void ServiceNotifier::ready() {
+  sd_notify(0, "READY=1");
+}
+void ServiceNotifier::stopping() {
+  sd_notify(0, "STOPPING=1");
+}
+void ServiceNotifier::reloading() {
+  sd_notify(0, "RELOADING=1");
+}
 void ServiceNotifier::status(const std::string& text) {
   sd_notify(0, ("STATUS=" + text).c_str());
 }

@@ -31,10 +31,10 @@ std::string_view toString(RestartOutcome::Result r);  ///< "succeeded", "failed"
 
 /// What the service manager says about the service, where it can tell.
 enum class ServiceState {
-  kUnknown,           ///< cannot tell (command method, manager unreachable)
+  kUnknown,  ///< cannot tell (command method, manager unreachable)
   kRunning,
-  kFailed,            ///< died: crashed, killed, exited non-zero
-  kOperatorStopped,   ///< stopped cleanly on purpose (systemctl stop, docker stop)
+  kFailed,           ///< died: crashed, killed, exited non-zero
+  kOperatorStopped,  ///< stopped cleanly on purpose (systemctl stop, docker stop)
   kNotFound,
 };
 std::string_view toString(ServiceState s);

@@ -19,17 +19,17 @@ struct [[nodiscard]] CheckOutcome {
   Cause cause = Cause::kNone;  ///< kNone when ok
   Phase phase = Phase::kNone;  ///< where it failed (or hung)
   Micros latency{0};
-  std::string message;  ///< human readable, already redacted; empty when ok
+  std::string message;   ///< human readable, already redacted; empty when ok
   std::string sqlstate;  ///< the server's SQLSTATE when it sent one
 };
 
 /// pg_stat_activity client backends against usable slots.
 struct ConnectionStats {
-  int used = 0;  ///< client backends
+  int used = 0;    ///< client backends
   int usable = 0;  ///< max_connections - superuser_reserved_connections (- reserved_connections)
   int max_connections = 0;
   int superuser_reserved = 0;
-  int reserved = 0;  ///< reserved_connections (16+), 0 before
+  int reserved = 0;                     ///< reserved_connections (16+), 0 before
   std::map<std::string, int> by_state;  ///< pg_stat_activity.state ("active", "idle", ...)
   double ratio() const { return usable > 0 ? double(used) / usable : 0.0; }
 };
@@ -45,7 +45,7 @@ struct [[nodiscard]] RoundResult {
   Verdict verdict = Verdict::kFailed;
   Cause cause = Cause::kNone;  ///< the round's one cause when failed (first failing check)
   Phase phase = Phase::kNone;
-  std::string message;  ///< redacted summary, e.g. "connection refused on 127.0.0.1:5432"
+  std::string message;          ///< redacted summary, e.g. "connection refused on 127.0.0.1:5432"
   std::string degraded_reason;  ///< when kDegraded: "connections at 83% (warn 80%)"
   bool connections_warn = false;
   bool connections_critical = false;

@@ -36,7 +36,7 @@ void Scheduler::add(const std::string& id, Millis interval, SteadyTime now) {
   auto it = entries_.find(id);
   if (it != entries_.end()) {
     Entry& e = it->second;
-    if (e.removed) {  // re-added while its old round is still running: wait for that round,
+    if (e.removed) {      // re-added while its old round is still running: wait for that round,
       e.removed = false;  // then run one at once (the old round's verdict is about the old config)
       --removedInFlight_;
       e.interval = sane(interval);

@@ -64,12 +64,18 @@ std::optional<TargetState> stateFromString(std::string_view s) {
 
 std::string_view toString(Phase p) {
   switch (p) {
-    case Phase::kNone: return "";
-    case Phase::kDns: return "dns";
-    case Phase::kConnect: return "connect";
-    case Phase::kStartup: return "startup";
-    case Phase::kAuth: return "auth";
-    case Phase::kQuery: return "query";
+    case Phase::kNone:
+      return "";
+    case Phase::kDns:
+      return "dns";
+    case Phase::kConnect:
+      return "connect";
+    case Phase::kStartup:
+      return "startup";
+    case Phase::kAuth:
+      return "auth";
+    case Phase::kQuery:
+      return "query";
   }
   return "";
 }

@@ -147,8 +147,7 @@ std::unordered_map<std::string_view, std::vector<std::size_t>> samplesByTarget(
   std::unordered_map<std::string_view, std::vector<std::size_t>> out;
   out.reserve(targets);
   for (std::size_t i = 0; i < samples.size(); ++i)
-    if (metricDef(samples[i].metric).labels[0] == "target")
-      out[samples[i].labels[0]].push_back(i);
+    if (metricDef(samples[i].metric).labels[0] == "target") out[samples[i].labels[0]].push_back(i);
   return out;
 }
 

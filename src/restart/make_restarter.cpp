@@ -16,20 +16,23 @@ namespace pgvigil {
 
 RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock) {
   switch (config.method) {
-    case RestartMethod::kNone: return nullptr;
+    case RestartMethod::kNone:
+      return nullptr;
     case RestartMethod::kCommand:
-      return std::make_unique<CommandRestarter>(
-          config.command, std::make_unique<PosixProcessLauncher>(), clock);
+      return std::make_unique<CommandRestarter>(config.command,
+                                                std::make_unique<PosixProcessLauncher>(), clock);
     case RestartMethod::kDocker:
       return std::make_unique<DockerRestarter>(config.container, config.docker_host, clock);
 #ifdef PGVIGIL_HAVE_SYSTEMD
-    case RestartMethod::kSystemd: return std::make_unique<SystemdRestarter>(config.unit, clock);
+    case RestartMethod::kSystemd:
+      return std::make_unique<SystemdRestarter>(config.unit, clock);
 #endif
 #ifdef _WIN32
     case RestartMethod::kWindowsService:
       return std::make_unique<ScmRestarter>(config.service, clock);
 #endif
-    default: return nullptr;  // filled in as each restarter lands
+    default:
+      return nullptr;  // filled in as each restarter lands
   }
 }
 
@@ -38,9 +41,11 @@ ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config) {
     case RestartMethod::kDocker:
       return std::make_unique<DockerEventWatcher>(config.container, config.docker_host);
 #ifdef PGVIGIL_HAVE_SYSTEMD
-    case RestartMethod::kSystemd: return std::make_unique<SystemdServiceWatcher>(config.unit);
+    case RestartMethod::kSystemd:
+      return std::make_unique<SystemdServiceWatcher>(config.unit);
 #endif
-    default: return nullptr;  // command: nothing to watch
+    default:
+      return nullptr;  // command: nothing to watch
   }
 }
 

@@ -40,7 +40,8 @@ BOOST_AUTO_TEST_CASE(kill9_is_seen_at_once_and_health_flips_back) {
   pg.kill9();
   auto seen = waitStatus(*agent.http, "/health", 503, 5s);
   BOOST_REQUIRE_MESSAGE(seen, "health never went 503\n" + agent.process->output());
-  const auto detect = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed);
+  const auto detect = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed);
   std::cout << "kill -9 to /health 503: " << detect.count() << " ms (interval 20s)" << std::endl;
   // The drop hint, a failed round and a confirming one take ≈ 60 ms here; 1 s is far from the
   // 20 s interval and still catches a confirmation that waits for the loop's period or scales
@@ -56,8 +57,10 @@ BOOST_AUTO_TEST_CASE(kill9_is_seen_at_once_and_health_flips_back) {
   // none), so ask for the check by waiting on the regular schedule, bounded by the interval.
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 25s), agent.process->output());
   BOOST_REQUIRE(agent.process->waitForLine(
-      [](const std::string& l) { return l.find("event=target_healthy") != std::string::npos &&
-                                        l.find("previous_state=unhealthy") != std::string::npos; },
+      [](const std::string& l) {
+        return l.find("event=target_healthy") != std::string::npos &&
+               l.find("previous_state=unhealthy") != std::string::npos;
+      },
       5s));
   BOOST_TEST(countEvents(*agent.process, "target_unhealthy", "main") == 1u);
   BOOST_TEST(countEvents(*agent.process, "target_healthy", "main") == 2u);  // start + recovery
@@ -75,10 +78,10 @@ BOOST_AUTO_TEST_CASE(saturation_is_unhealthy_with_too_many_connections) {
   options.password = "s3cret-canary-pw";
   PgCluster pg(options);
   TempDir dir;
-  auto agent = startAgent(dir,
-                          "  - name: sat\n    conninfo: \"host=127.0.0.1 port=" + std::to_string(pg.port()) +
-                              " dbname=postgres user=pgvigil password=s3cret-canary-pw\"\n"
-                              "    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n");
+  auto agent = startAgent(
+      dir, "  - name: sat\n    conninfo: \"host=127.0.0.1 port=" + std::to_string(pg.port()) +
+               " dbname=postgres user=pgvigil password=s3cret-canary-pw\"\n"
+               "    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n");
   agent.waitUp();
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 10s), agent.process->output());
   pg.openIdle(5);

@@ -20,8 +20,8 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
-#include <cstdlib>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -155,7 +155,8 @@ class SmallTmpfs {
       if (n < 0 && errno == EINTR) continue;
       const int err = errno;
       ::close(fd);
-      if (n < 0 && err != ENOSPC) throw std::runtime_error("fill: " + std::string(std::strerror(err)));
+      if (n < 0 && err != ENOSPC)
+        throw std::runtime_error("fill: " + std::string(std::strerror(err)));
       break;
     }
     // The last partial page, byte by byte, so that not even a small file fits.
@@ -380,7 +381,8 @@ BOOST_AUTO_TEST_CASE(full_state_dir_warns_and_keeps_watching) {
   pg.kill9();
   auto seen = waitStatus(*agent.http, "/health", 503, 5s);
   BOOST_CHECK_MESSAGE(seen, "kill -9 not seen with a full state dir:\n" << agent.process->output());
-  if (seen) BOOST_TEST_MESSAGE("kill -9 to /health 503 on a full state dir: " << msSince(killed) << " ms");
+  if (seen)
+    BOOST_TEST_MESSAGE("kill -9 to /health 503 on a full state dir: " << msSince(killed) << " ms");
   BOOST_TEST(waitEvent(*agent.process, "target_unhealthy", 2s, from).has_value());
   pg.start();
   BOOST_CHECK_MESSAGE(waitStatus(*agent.http, "/health", 200, 10s), agent.process->output());
@@ -440,14 +442,13 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
   // startAgent() captures stdout itself: build the same config, and hand the pipe over.
   const int port = freeLoopbackPort();
   const std::string config = dir.write(
-      "pgvigil.yaml",
-      "agent:\n  listen: \"127.0.0.1:" + std::to_string(port) + "\"\n  state_dir: " + dir.path() +
-          "/state\n  token_file: " + dir.path() +
-          "/token\n  log: { output: stdout, format: text, level: debug }\n"
-          "targets:\n" +
-          target(pg, "main",
-                 "    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n"
-                 "    healthy_after: 1\n"));
+      "pgvigil.yaml", "agent:\n  listen: \"127.0.0.1:" + std::to_string(port) +
+                          "\"\n  state_dir: " + dir.path() + "/state\n  token_file: " + dir.path() +
+                          "/token\n  log: { output: stdout, format: text, level: debug }\n"
+                          "targets:\n" +
+                          target(pg, "main",
+                                 "    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n"
+                                 "    healthy_after: 1\n"));
   AgentProcessOptions options;
   options.binary = pgvigilBinary();
   options.args = {"run", "-c", config};
@@ -501,7 +502,8 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
   // was not paused).
   {
     auto r = http.request("POST", "/targets/main/resume", auth(), 5000ms);
-    BOOST_CHECK_MESSAGE(r.status == 200 || r.status == 409, "resume after the window: " << r.status);
+    BOOST_CHECK_MESSAGE(r.status == 200 || r.status == 409,
+                        "resume after the window: " << r.status);
   }
   health.stop();
   livez.stop();
@@ -509,10 +511,10 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
 
   // What the window saw.
   std::cout << "blocked stdout (10 s, pipe 4096 B): /health max " << health.maxMs() << " ms, "
-            << health.slow() << "/" << health.count() << " >= 100 ms or unanswered (worst: "
-            << health.worst() << ", longest stall " << health.longestStallMs() << " ms); /livez max "
-            << livez.maxMs() << " ms, longest stall " << livez.longestStallMs()
-            << " ms; pause/resume accepted "
+            << health.slow() << "/" << health.count()
+            << " >= 100 ms or unanswered (worst: " << health.worst() << ", longest stall "
+            << health.longestStallMs() << " ms); /livez max " << livez.maxMs()
+            << " ms, longest stall " << livez.longestStallMs() << " ms; pause/resume accepted "
             << accepted << ", unanswered " << unanswered << std::endl;
   const auto kicks = notify.times("WATCHDOG=1");
   long long maxGap = 0;
@@ -557,14 +559,17 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
   if (block) BOOST_CHECK(waitFor([&] { return reader.bytes() > bytesBefore; }, 5s));
   BOOST_CHECK(waitFor(quiet, 15s));
   // The kick comes back too (it must never have stopped; this says whether it recovers).
-  BOOST_CHECK_MESSAGE(waitFor([&] {
-                        auto k = notify.times("WATCHDOG=1");
-                        return !k.empty() && k.back() > reopened;
-                      }, kWatchdog),
+  BOOST_CHECK_MESSAGE(waitFor(
+                          [&] {
+                            auto k = notify.times("WATCHDOG=1");
+                            return !k.empty() && k.back() > reopened;
+                          },
+                          kWatchdog),
                       "no WATCHDOG=1 within WATCHDOG_USEC of reading stdout again");
   BOOST_CHECK_MESSAGE(waitStatus(http, "/health", 200, 2s), "/health after reading again");
   auto eventsAnswer = http.request("GET", "/events?limit=1000", auth(), 5000ms);
-  BOOST_REQUIRE_MESSAGE(eventsAnswer.status == 200, eventsAnswer.status << " " << eventsAnswer.error);
+  BOOST_REQUIRE_MESSAGE(eventsAnswer.status == 200,
+                        eventsAnswer.status << " " << eventsAnswer.error);
   BOOST_CHECK(waitFor(quiet, 5s));
   const auto lines = reader.lines();
 
@@ -595,18 +600,19 @@ BOOST_AUTO_TEST_CASE(blocked_stdout_stalls_neither_health_nor_watchdog) {
     }
   }
   std::cout << "blocked stdout: /events has " << events->size() << " events, the log "
-            << lines.size() << " lines (" << reader.bytes() << " bytes); missing from the log: "
-            << missing << ", dropped reported: " << droppedReported << std::endl;
+            << lines.size() << " lines (" << reader.bytes()
+            << " bytes); missing from the log: " << missing
+            << ", dropped reported: " << droppedReported << std::endl;
   if (missing != droppedReported) {
     std::cout << "blocked stdout: the log as read:" << std::endl;
     for (const auto& l : lines) std::cout << "  " << l << std::endl;
   }
   {
     std::ostringstream when;
-    for (auto k : kicks)
-      when << " " << std::chrono::duration_cast<Ms>(k - blockedFrom).count();
+    for (auto k : kicks) when << " " << std::chrono::duration_cast<Ms>(k - blockedFrom).count();
     std::cout << "blocked stdout: WATCHDOG=1 at (ms from the gate's closing):" << when.str()
-              << "; the gate closed for " << std::chrono::duration_cast<Ms>(reopened - blockedFrom).count() << " ms"
+              << "; the gate closed for "
+              << std::chrono::duration_cast<Ms>(reopened - blockedFrom).count() << " ms"
               << std::endl;
   }
   BOOST_CHECK_GT(events->size(), 20u);

@@ -29,16 +29,19 @@ std::string yamlList(const std::vector<std::string>& argv) {
 std::string target(const std::string& conninfo, const std::vector<std::string>& command,
                    const std::string& extraRestart = "", const std::string& extraTarget = "") {
   return "  - name: main\n    conninfo: \"" + conninfo +
-         "\"\n    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n    healthy_after: 1\n" +
+         "\"\n    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n    healthy_after: "
+         "1\n" +
          extraTarget + "    restart:\n      method: command\n      command: " + yamlList(command) +
          "\n      timeout: 30s\n      grace: 20s\n" +
-         (extraRestart.find("backoff:") == std::string::npos ? "      backoff: { initial: 1s, max: 10s }\n" : "") +
+         (extraRestart.find("backoff:") == std::string::npos
+              ? "      backoff: { initial: 1s, max: 10s }\n"
+              : "") +
          extraRestart;
 }
 
 std::vector<std::string> pgRestart(const PgCluster& pg) {
-  return {kPgRestart, "--fast-timeout", "3", "--immediate-timeout", "2", "--kill-timeout", "3",
-          "--start-timeout", "20", pg.dataDir(), "-l", pg.logPath()};
+  return {kPgRestart, "--fast-timeout",  "3",  "--immediate-timeout", "2",  "--kill-timeout",
+          "3",        "--start-timeout", "20", pg.dataDir(),          "-l", pg.logPath()};
 }
 
 /// The positions of `names` in `events`, in order; fails the test when one is missing.
@@ -74,10 +77,11 @@ BOOST_AUTO_TEST_CASE(kill9_is_restarted_once_with_the_events_in_order) {
   BOOST_REQUIRE_MESSAGE(back, agent.process->output());
   const double toHealthy = secondsSince(killed);
   BOOST_REQUIRE(pg.waitReady(5s));
-  std::cout << "kill -9 to target_healthy after a command restart: " << toHealthy << " s" << std::endl;
+  std::cout << "kill -9 to target_healthy after a command restart: " << toHealthy << " s"
+            << std::endl;
   auto names = eventNames(*agent.process, "main");
-  expectInOrder(names, {"target_healthy", "target_unhealthy", "restart_requested", "restart_succeeded",
-                        "target_healthy"});
+  expectInOrder(names, {"target_healthy", "target_unhealthy", "restart_requested",
+                        "restart_succeeded", "target_healthy"});
   std::this_thread::sleep_for(1500ms);
   BOOST_TEST(countEvents(*agent.process, "restart_requested") == 1u);
   BOOST_TEST(countEvents(*agent.process, "restart_succeeded") == 1u);
@@ -94,10 +98,11 @@ BOOST_AUTO_TEST_CASE(failing_and_hanging_commands_back_off_then_give_up) {
                                        "echo $((n+1)) > \"$0.count\"\n"
                                        "if [ \"$n\" -ge 2 ]; then exec sleep 100; fi\nexit 1\n");
   BOOST_REQUIRE(std::system(("chmod +x " + script).c_str()) == 0);
-  auto agent = startAgent(dir, target(pg.conninfo(), {script},
-                                      "      budget: { max: 3, window: 1h }\n"
-                                      "      backoff: { initial: 500ms, max: 5s, multiplier: 2, jitter: 0% }\n",
-                                      ""));
+  auto agent = startAgent(
+      dir, target(pg.conninfo(), {script},
+                  "      budget: { max: 3, window: 1h }\n"
+                  "      backoff: { initial: 500ms, max: 5s, multiplier: 2, jitter: 0% }\n",
+                  ""));
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
   pg.kill9();
@@ -123,7 +128,8 @@ BOOST_AUTO_TEST_CASE(saturation_never_restarts) {
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
   pg.openIdle(5);
-  BOOST_REQUIRE_MESSAGE(waitEvent(*agent.process, "target_unhealthy", 10s), agent.process->output());
+  BOOST_REQUIRE_MESSAGE(waitEvent(*agent.process, "target_unhealthy", 10s),
+                        agent.process->output());
   const pid_t postmaster = pg.postmasterPid();
   std::this_thread::sleep_for(4s);  // well past unhealthy_after rounds
   BOOST_TEST(countEvents(*agent.process, "restart_requested") == 0u, agent.process->output());
@@ -158,15 +164,16 @@ BOOST_AUTO_TEST_CASE(standby_in_recovery_is_waited_out_for_recovery_grace) {
   PgCluster pg(options);
   TempDir dir;
   const std::string marker = dir.path() + "/restarted";
-  auto agent = startAgent(dir, target(pg.conninfo(), {"/usr/bin/touch", marker},
-                                      "      recovery_grace: 5s\n"));
+  auto agent = startAgent(
+      dir, target(pg.conninfo(), {"/usr/bin/touch", marker}, "      recovery_grace: 5s\n"));
   const auto started = Clock::now();
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_starting_up", 10s));
   auto requested = agent.process->waitForLine("event=restart_requested", 20s);
   const double after = secondsSince(started);
   BOOST_REQUIRE_MESSAGE(requested, agent.process->output());
-  std::cout << "starting_up: first restart after " << after << " s (recovery_grace 5s)" << std::endl;
+  std::cout << "starting_up: first restart after " << after << " s (recovery_grace 5s)"
+            << std::endl;
   BOOST_TEST(after >= 5.0, "restarted within recovery_grace");
   BOOST_TEST(requested->find("cause=starting_up") != std::string::npos, *requested);
 }
@@ -204,7 +211,8 @@ BOOST_AUTO_TEST_CASE(budget_and_backoff_survive_an_agent_restart) {
     agent.waitUp();
     BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
     pg.kill9();
-    BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=restart_failed", 15s), agent.process->output());
+    BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=restart_failed", 15s),
+                          agent.process->output());
     agent.process->signal(SIGKILL);  // in the middle of a one-minute backoff
     agent.process->wait(5s);
   }
@@ -222,10 +230,12 @@ BOOST_AUTO_TEST_CASE(pause_holds_restarts_and_resume_releases_them) {
   PgCluster pg;
   TempDir dir;
   const std::string token = dir.write("token", "pause-token-1\n");
-  auto agent = startAgent(dir, target(pg.conninfo(), pgRestart(pg)), "  token_file: " + token + "\n");
+  auto agent =
+      startAgent(dir, target(pg.conninfo(), pgRestart(pg)), "  token_file: " + token + "\n");
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
-  const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer pause-token-1"}};
+  const std::vector<std::pair<std::string, std::string>> auth{
+      {"Authorization", "Bearer pause-token-1"}};
   BOOST_REQUIRE(agent.http->request("POST", "/targets/main/pause", auth).status == 200);
   BOOST_REQUIRE(agent.process->waitForLine("event=target_paused", 5s));
   pg.kill9();
@@ -234,7 +244,8 @@ BOOST_AUTO_TEST_CASE(pause_holds_restarts_and_resume_releases_them) {
   BOOST_TEST(agent.http->get("/health/main").body.find("paused") != std::string::npos);
   BOOST_REQUIRE(agent.http->request("POST", "/targets/main/resume", auth).status == 200);
   BOOST_REQUIRE(agent.process->waitForLine("event=restart_requested", 10s));
-  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=restart_succeeded", 30s), agent.process->output());
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=restart_succeeded", 30s),
+                        agent.process->output());
   BOOST_TEST(pg.waitReady(10s));
 }
 

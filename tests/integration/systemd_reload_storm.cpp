@@ -152,8 +152,8 @@ enum class Method { kNone, kCommand, kDocker, kSystemd };
 
 std::string targetYaml(const std::string& name, int port, Method method, const Names& n,
                        const std::string& container, const std::string& unit) {
-  std::string y = "  - name: " + name + "\n    conninfo: \"host=127.0.0.1 port=" +
-                  std::to_string(port) +
+  std::string y = "  - name: " + name +
+                  "\n    conninfo: \"host=127.0.0.1 port=" + std::to_string(port) +
                   " dbname=postgres user=postgres connect_timeout=2\"\n"
                   "    interval: 1s\n    timeout: 800ms\n    unhealthy_after: 2\n"
                   "    healthy_after: 1\n    restart:\n";
@@ -237,8 +237,7 @@ std::string agentStacks(const std::string& configPath) {
       pid = name;
   }
   if (pid.empty()) return "(agent process not found)";
-  CommandResult r =
-      runCommand({"gdb", "-p", pid, "-batch", "-ex", "thread apply all bt"}, 60s);
+  CommandResult r = runCommand({"gdb", "-p", pid, "-batch", "-ex", "thread apply all bt"}, 60s);
   std::istringstream lines(r.output);
   std::string out, line;
   int kept = 0;
@@ -279,9 +278,10 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
     auto args = hostFiles();
     args.insert(args.end(), {"--stop-signal", "SIGINT"});
     if (auto ids = postgresUserIfRoot())
-      args.insert(args.end(), {"--user", std::to_string(ids->uid) + ":" + std::to_string(ids->gid)});
-    args.insert(args.end(), {"-v", cluster.dir() + ":" + cluster.dir(), image, postgresBinary(), "-D",
-                             cluster.dataDir()});
+      args.insert(args.end(),
+                  {"--user", std::to_string(ids->uid) + ":" + std::to_string(ids->gid)});
+    args.insert(args.end(), {"-v", cluster.dir() + ":" + cluster.dir(), image, postgresBinary(),
+                             "-D", cluster.dataDir()});
     engine.runContainer(n.pgContainer, args);
     BOOST_REQUIRE_MESSAGE(waitFor([&] { return selectOne(n.dockerPgPort); }, 30s),
                           "PostgreSQL in the container did not answer");
@@ -296,7 +296,8 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
   const std::string agentDir = fs::path(PGVIGIL_BINARY).parent_path().string();
   SystemdContainerOptions o;
   o.engine = &engine;
-  o.units[kDummyUnit] = "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sleep infinity\n";
+  o.units[kDummyUnit] =
+      "[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sleep infinity\n";
   o.bind_ro = {agentDir, socketPath};
   auto tc = Clk::now();
   SystemdContainer c(o);
@@ -307,23 +308,27 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
 
   const std::string dir = c.dir() + "/storm";
   fs::create_directories(dir);
-  {
-    std::ofstream(dir + "/token") << kToken;
-  }
+  { std::ofstream(dir + "/token") << kToken; }
   const int listenPort = freeLoopbackPort();
   const std::string configPath = dir + "/pgvigil.yaml";
   writeAtomically(configPath, configYaml(kFull, n, listenPort, dir));
 
   AgentProcessOptions ao;
   ao.binary = fs::exists("/usr/bin/docker") ? "/usr/bin/docker" : "/usr/local/bin/docker";
-  ao.args = {"--host", engine.host(), "exec", c.name(), "/bin/sh", "-c",
+  ao.args = {"--host",
+             engine.host(),
+             "exec",
+             c.name(),
+             "/bin/sh",
+             "-c",
              "echo $$ > " + dir + "/agent.pid; exec " + std::string(PGVIGIL_BINARY) + " run -c " +
                  configPath};
   AgentProcess agent(ao);
   HttpClient http("127.0.0.1", listenPort);
   BOOST_REQUIRE_MESSAGE(waitStatus(http, "/livez", 200, 30s), agent.output());
-  BOOST_REQUIRE_MESSAGE(waitStatus(http, "/health", 200, 30s),
-                        http.get("/status").body << "\n" << agent.output());
+  BOOST_REQUIRE_MESSAGE(waitStatus(http, "/health", 200, 30s), http.get("/status").body
+                                                                   << "\n"
+                                                                   << agent.output());
   const std::vector<std::pair<std::string, std::string>> auth = {
       {"Authorization", std::string("Bearer ") + kToken}};
 
@@ -411,8 +416,8 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
                                                       << "failed; max " << livez.maxMs()
                                                       << " ms, longest stall "
                                                       << livez.longestStallMs() << " ms");
-  BOOST_CHECK_MESSAGE(mismatches == 0, mismatches << " reloads were not in force at once; first "
-                                                  << firstMismatch);
+  BOOST_CHECK_MESSAGE(mismatches == 0,
+                      mismatches << " reloads were not in force at once; first " << firstMismatch);
   BOOST_CHECK_GE(static_cast<long>(countEvents(agent, "config_loaded")), ok);
   BOOST_CHECK_EQUAL(countEvents(agent, "config_rejected"), 0u);
 
@@ -427,7 +432,8 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
     for (const char* t : {"ev_docker", "ev_systemd"}) {
       auto line = agent.waitForLine(
           [&](const std::string& l) {
-            return hasField(l, "event=restart_deferred") && hasField(l, std::string("target=") + t) &&
+            return hasField(l, "event=restart_deferred") &&
+                   hasField(l, std::string("target=") + t) &&
                    hasField(l, "reason=operator_stopped");
           },
           10s, from);
@@ -445,7 +451,8 @@ BOOST_AUTO_TEST_CASE(fifty_reloads_with_live_docker_and_systemd_watchers) {
     for (const char* t : {"pg_docker", "pg_systemd"}) {
       auto line = agent.waitForLine(
           [&](const std::string& l) {
-            return hasField(l, "event=restart_succeeded") && hasField(l, std::string("target=") + t);
+            return hasField(l, "event=restart_succeeded") &&
+                   hasField(l, std::string("target=") + t);
           },
           45s, from);
       BOOST_CHECK_MESSAGE(line, t << " was not restarted after the storm:\n" << agent.output());

@@ -88,12 +88,15 @@ BOOST_AUTO_TEST_CASE(token_is_enforced_and_metrics_pass_promtool) {
   BOOST_TEST(agent.http->get("/health/main").status == 200);
   BOOST_TEST(agent.http->get("/status").status == 401);
   BOOST_TEST(agent.http->get("/metrics").status == 401);
-  BOOST_TEST(agent.http->request("GET", "/metrics", {{"Authorization", "Bearer wrong"}}).status == 401);
-  auto metrics = agent.http->request("GET", "/metrics", {{"Authorization", "Bearer t0ken-canary-123"}});
+  BOOST_TEST(agent.http->request("GET", "/metrics", {{"Authorization", "Bearer wrong"}}).status ==
+             401);
+  auto metrics =
+      agent.http->request("GET", "/metrics", {{"Authorization", "Bearer t0ken-canary-123"}});
   BOOST_REQUIRE(metrics.status == 200);
   BOOST_TEST(metrics.body.find("pgvigil_up{target=\"main\"} 1") != std::string::npos, metrics.body);
   const std::string metricsFile = dir.write("metrics.txt", metrics.body);
-  BOOST_TEST(runShell("promtool check metrics < " + metricsFile + " > " + dir.path() + "/promtool.out 2>&1") == 0);
+  BOOST_TEST(runShell("promtool check metrics < " + metricsFile + " > " + dir.path() +
+                      "/promtool.out 2>&1") == 0);
   std::ifstream complaints(dir.path() + "/promtool.out");
   std::string text((std::istreambuf_iterator<char>(complaints)), {});
   BOOST_TEST(text.empty(), text);
@@ -104,9 +107,11 @@ BOOST_AUTO_TEST_CASE(token_is_enforced_and_metrics_pass_promtool) {
   BOOST_TEST(head.body.empty());
   BOOST_TEST(agent.http->get("/nope").status == 404);
   BOOST_TEST(agent.http->request("DELETE", "/health").status == 405);
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >/dev/null 2>&1") == 0);
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath +
+                      " main --for 1m >/dev/null 2>&1") == 0);
   BOOST_REQUIRE(agent.process->waitForLine("event=target_paused", 5s));
-  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >/dev/null 2>&1") == 0);
+  BOOST_TEST(
+      runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >/dev/null 2>&1") == 0);
   BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
   BOOST_TEST(agent.process->output().find("t0ken-canary-123") == std::string::npos);
 }
@@ -120,11 +125,16 @@ BOOST_AUTO_TEST_CASE(control_cli_reads_the_token_file_as_the_agent_does) {
   auto agent = startAgent(dir, target(pg, "main"), "  token_file: " + tokenFile + "\n");
   agent.waitUp();
   BOOST_REQUIRE(waitStatus(*agent.http, "/health", 200, 10s));
-  BOOST_TEST(agent.http->request("GET", "/status", {{"Authorization", "Bearer spaced-t0ken"}}).status == 200);
+  BOOST_TEST(
+      agent.http->request("GET", "/status", {{"Authorization", "Bearer spaced-t0ken"}}).status ==
+      200);
   const std::string out = dir.path() + "/cli.out";
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out + " 2>&1") == 0);
-  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s), agent.process->output());
-  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out + " 2>&1") == 0);
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out +
+                      " 2>&1") == 0);
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s),
+                        agent.process->output());
+  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out +
+                      " 2>&1") == 0);
   BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
 }
 
@@ -132,22 +142,29 @@ BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
   PgCluster pg;
   TempDir dir;
   auto makeCert = [&](const std::string& name) {
-    const std::string key = dir.path() + "/" + name + ".key", cert = dir.path() + "/" + name + ".pem";
-    BOOST_REQUIRE(runShell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
-                           key + " -out " + cert + " >/dev/null 2>&1") == 0);
+    const std::string key = dir.path() + "/" + name + ".key",
+                      cert = dir.path() + "/" + name + ".pem";
+    BOOST_REQUIRE(
+        runShell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " +
+                 key + " -out " + cert + " >/dev/null 2>&1") == 0);
     return std::make_pair(cert, key);
   };
   const auto [cert, key] = makeCert("agent");
   const auto [otherCert, otherKey] = makeCert("other");
   const std::string tokenFile = dir.write("token", "tls-t0ken-canary\n");
-  auto agent = startAgent(dir, target(pg, "main"),
-                          "  token_file: " + tokenFile + "\n  tls: { cert: " + cert + ", key: " + key + " }\n");
-  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_healthy", 15s), agent.process->output());
+  auto agent = startAgent(
+      dir, target(pg, "main"),
+      "  token_file: " + tokenFile + "\n  tls: { cert: " + cert + ", key: " + key + " }\n");
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_healthy", 15s),
+                        agent.process->output());
 
   const std::string out = dir.path() + "/cli.out";
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out + " 2>&1") == 0);
-  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s), agent.process->output());
-  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out + " 2>&1") == 0);
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out +
+                      " 2>&1") == 0);
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s),
+                        agent.process->output());
+  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out +
+                      " 2>&1") == 0);
   BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
 
   // A config that names another certificate: the CLI refuses the agent's and sends no token.
@@ -155,7 +172,8 @@ BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
   std::string yaml((std::istreambuf_iterator<char>(in)), {});
   yaml.replace(yaml.find(cert), cert.size(), otherCert);
   const std::string otherConfig = dir.write("other.yaml", yaml);
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + otherConfig + " main >" + out + " 2>&1") == 1);
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + otherConfig + " main >" + out + " 2>&1") ==
+             1);
   std::ifstream cli(out);
   std::string said((std::istreambuf_iterator<char>(cli)), {});
   BOOST_TEST(said.find("not agent.tls.cert") != std::string::npos, said);
@@ -163,7 +181,8 @@ BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
   auto health = HttpClient("127.0.0.1", agent.port, /*https=*/true).get("/health/main");
   BOOST_TEST(health.status == 200, health.error);
   BOOST_TEST(health.body.find("paused") == std::string::npos, health.body);
-  BOOST_TEST(agent.process->output().find("event=target_paused", agent.process->output().find("event=target_resumed")) ==
+  BOOST_TEST(agent.process->output().find("event=target_paused",
+                                          agent.process->output().find("event=target_resumed")) ==
              std::string::npos);
   BOOST_TEST(agent.process->output().find("tls-t0ken-canary") == std::string::npos);
   BOOST_TEST(said.find("tls-t0ken-canary") == std::string::npos);

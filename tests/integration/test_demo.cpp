@@ -38,12 +38,15 @@ std::string chromium(const TempDir& dir, const std::string& url, const std::stri
   const std::string flags =
       "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
       "--disable-background-networking --disable-component-update --disable-sync "
-      "--user-data-dir=" + profile + " --window-size=1100,700 --virtual-time-budget=3000 ";
+      "--user-data-dir=" +
+      profile + " --window-size=1100,700 --virtual-time-budget=3000 ";
   const std::string dom = dir.path() + "/dom.html";
-  std::string cmd = "timeout 60 chromium " + flags + "--dump-dom " + url + " > " + dom + " 2>/dev/null";
+  std::string cmd =
+      "timeout 60 chromium " + flags + "--dump-dom " + url + " > " + dom + " 2>/dev/null";
   BOOST_REQUIRE_EQUAL(std::system(cmd.c_str()), 0);
   if (!screenshot.empty()) {
-    cmd = "timeout 60 chromium " + flags + "--screenshot=" + screenshot + " " + url + " >/dev/null 2>&1";
+    cmd = "timeout 60 chromium " + flags + "--screenshot=" + screenshot + " " + url +
+          " >/dev/null 2>&1";
     BOOST_TEST(std::system(cmd.c_str()) == 0);
     BOOST_TEST(fs::file_size(screenshot) > 10000u);
   }
@@ -95,8 +98,9 @@ BOOST_AUTO_TEST_CASE(demo_watches_restarts_and_cleans_up) {
         demo.wait(30s);
       }
       if (!dir.empty() && fs::exists(dir + "/data/postmaster.pid")) {
-        const std::string stop = "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D " + dir +
-                                 "/data -m immediate -w -t 20 >/dev/null 2>&1";
+        const std::string stop =
+            "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D " + dir +
+            "/data -m immediate -w -t 20 >/dev/null 2>&1";
         [[maybe_unused]] int rc = std::system(stop.c_str());
       }
       std::error_code ec;
@@ -141,13 +145,14 @@ BOOST_AUTO_TEST_CASE(demo_watches_restarts_and_cleans_up) {
   ::kill(crashed, SIGKILL);
   BOOST_REQUIRE(waitStatus(http, "/health", 503, 10s));
   auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (countEvents(demo, "restart_succeeded") == before && std::chrono::steady_clock::now() < deadline)
+  while (countEvents(demo, "restart_succeeded") == before &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(50ms);
   BOOST_REQUIRE_MESSAGE(countEvents(demo, "restart_succeeded") == before + 1, demo.output());
   BOOST_REQUIRE(waitStatus(http, "/health", 200, 20s));
   std::cout << "demo: kill -9 to /health 200 again: "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count() << " s"
-            << std::endl;
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count()
+            << " s" << std::endl;
   dom = chromium(dir, url, shotPath(dir, "demo-3-recovered.png"));
   BOOST_TEST(dom.find("state s-healthy") != std::string::npos);
   BOOST_TEST(dom.find("restart_succeeded") != std::string::npos);

@@ -46,7 +46,8 @@ bool isEvent(const std::string& line, const std::string& name, const std::string
 }
 }  // namespace
 
-std::size_t countEvents(const AgentProcess& agent, const std::string& name, const std::string& target) {
+std::size_t countEvents(const AgentProcess& agent, const std::string& name,
+                        const std::string& target) {
   std::size_t n = 0;
   for (const auto& l : agent.lines())
     if (isEvent(l.text, name, target)) ++n;
@@ -59,7 +60,8 @@ std::vector<std::string> eventNames(const AgentProcess& agent, const std::string
     auto pos = l.text.find(" event=");
     if (pos == std::string::npos) continue;
     auto end = l.text.find(' ', pos + 7);
-    std::string name = l.text.substr(pos + 7, end == std::string::npos ? std::string::npos : end - pos - 7);
+    std::string name =
+        l.text.substr(pos + 7, end == std::string::npos ? std::string::npos : end - pos - 7);
     if (name == "agent_log") continue;
     if (!target.empty() && !hasField(l.text, "target", target)) continue;
     names.push_back(name);
@@ -69,8 +71,8 @@ std::vector<std::string> eventNames(const AgentProcess& agent, const std::string
 
 std::optional<std::string> waitEvent(AgentProcess& agent, const std::string& name,
                                      std::chrono::milliseconds timeout, std::size_t from) {
-  return agent.waitForLine([&](const std::string& line) { return isEvent(line, name, ""); }, timeout,
-                           from);
+  return agent.waitForLine([&](const std::string& line) { return isEvent(line, name, ""); },
+                           timeout, from);
 }
 
 std::optional<std::chrono::milliseconds> waitStatus(const HttpClient& http, const std::string& path,
@@ -78,7 +80,8 @@ std::optional<std::chrono::milliseconds> waitStatus(const HttpClient& http, cons
   const auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - start < timeout) {
     if (http.request("GET", path, {}, std::chrono::milliseconds(1000)).status == status)
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return std::nullopt;
@@ -110,8 +113,9 @@ AgentUnderTest startAgent(const TempDir& dir, const std::string& targetsYaml,
                           const std::string& agentExtraYaml, const std::vector<std::string>& env) {
   AgentUnderTest a;
   a.port = freeLoopbackPort();
-  std::string yaml = "agent:\n  listen: \"127.0.0.1:" + std::to_string(a.port) + "\"\n  state_dir: " +
-                     dir.path() + "/state\n  log: { output: stdout, format: text, level: info }\n" +
+  std::string yaml = "agent:\n  listen: \"127.0.0.1:" + std::to_string(a.port) +
+                     "\"\n  state_dir: " + dir.path() +
+                     "/state\n  log: { output: stdout, format: text, level: info }\n" +
                      agentExtraYaml + "targets:\n" + targetsYaml;
   a.configPath = dir.write("pgvigil.yaml", yaml);
   AgentProcessOptions options;

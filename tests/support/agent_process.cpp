@@ -104,7 +104,8 @@ AgentProcess::AgentProcess(AgentProcessOptions options) : impl_(new Impl) {
   Subreaper::instance();  // orphans of the agent's restart commands are reaped
   const bool ownStdout = options.stdout_fd < 0;
   int out[2] = {-1, -1}, err[2];
-  if (ownStdout && pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("AgentProcess: pipe failed");
+  if (ownStdout && pipe2(out, O_CLOEXEC) != 0)
+    throw std::runtime_error("AgentProcess: pipe failed");
   if (pipe2(err, O_CLOEXEC) != 0) {
     if (ownStdout) {
       close(out[0]);

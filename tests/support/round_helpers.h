@@ -9,7 +9,8 @@
 
 namespace pgvigil::test {
 
-inline TargetConfig targetFor(const std::string& conninfo, Millis timeout = std::chrono::seconds(3)) {
+inline TargetConfig targetFor(const std::string& conninfo,
+                              Millis timeout = std::chrono::seconds(3)) {
   TargetConfig t;
   t.name = "main";
   t.conninfo = conninfo;
@@ -17,8 +18,12 @@ inline TargetConfig targetFor(const std::string& conninfo, Millis timeout = std:
   return t;
 }
 
-inline std::string causeOf(const RoundResult& r) { return std::string(toString(r.cause)); }
-inline std::string phaseOf(const RoundResult& r) { return std::string(toString(r.phase)); }
+inline std::string causeOf(const RoundResult& r) {
+  return std::string(toString(r.cause));
+}
+inline std::string phaseOf(const RoundResult& r) {
+  return std::string(toString(r.phase));
+}
 
 /// verdict, cause, phase, message and every check: what a failed assertion should show.
 inline std::string describe(const RoundResult& r) {

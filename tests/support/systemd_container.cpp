@@ -161,7 +161,7 @@ CommandResult runCommand(const std::vector<std::string>& argv, milliseconds time
 struct SystemdContainer::Impl {
   SystemdContainerOptions options;
   std::string name;
-  std::string dir;                       // bind-mounted into the container at the same path
+  std::string dir;                          // bind-mounted into the container at the same path
   std::unique_ptr<DockerEngine> ownEngine;  // the host's dockerd, or a private one it started
   DockerEngine* engine = nullptr;           // ownEngine, or the one given in the options
   std::string image;

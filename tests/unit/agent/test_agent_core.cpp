@@ -224,8 +224,8 @@ BOOST_AUTO_TEST_CASE(only_settled_healthy_rounds_are_quiet) {
   sim.run(10s);  // the failing round (dispatched while healthy), its confirmation, the restart
   BOOST_TEST_REQUIRE(sim.restartsRun == 1);
   BOOST_TEST_REQUIRE(sim.quietJobs.size() >= seen + 2);
-  BOOST_TEST(sim.quietJobs[seen]);        // sent while healthy: its failure wakes the loop anyway
-  BOOST_TEST(!sim.quietJobs[seen + 1]);   // the confirmation round
+  BOOST_TEST(sim.quietJobs[seen]);       // sent while healthy: its failure wakes the loop anyway
+  BOOST_TEST(!sim.quietJobs[seen + 1]);  // the confirmation round
   seen = sim.quietJobs.size();
   sim.run(5s);  // the restart ends; the first good round ends the grace
   BOOST_TEST_REQUIRE(sim.quietJobs.size() > seen);

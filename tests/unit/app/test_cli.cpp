@@ -5,7 +5,9 @@
 using namespace pgvigil;
 
 namespace {
-CliParse parse(std::vector<std::string> a) { return parseCommandLine(a); }
+CliParse parse(std::vector<std::string> a) {
+  return parseCommandLine(a);
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cli)

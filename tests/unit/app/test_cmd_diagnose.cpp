@@ -269,7 +269,9 @@ BOOST_AUTO_TEST_CASE(advice_survives_the_redactor_unchanged) {
     f.other_ports = {5433};
     f.passfile_problem = "/root/.pgpass has group or world access, so libpq ignores it";
     const std::string text = all(adviceFor(p, f, "detail"));
-    BOOST_TEST_CONTEXT(toString(p)) { BOOST_TEST(redactSecrets(text, {}) == text); }
+    BOOST_TEST_CONTEXT(toString(p)) {
+      BOOST_TEST(redactSecrets(text, {}) == text);
+    }
   }
 }
 
@@ -298,8 +300,7 @@ BOOST_AUTO_TEST_CASE(step_lines_show_mark_word_timing_cause_and_remedy) {
   StepReport skipped;
   skipped.step = "query";
   skipped.detail = "not run: an earlier step failed";
-  BOOST_TEST(formatStep(skipped) ==
-             "- query     SKIP           not run: an earlier step failed\n");
+  BOOST_TEST(formatStep(skipped) == "- query     SKIP           not run: an earlier step failed\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_CASE(test_ConfirmIntervalAfterAFailedRound) {
   options.confirmInterval = 50ms;
   Scheduler s(fixed(0.0), options);
   BOOST_TEST(s.confirmInterval(5s).count() == 50);
-  BOOST_TEST(s.confirmInterval(1min).count() == 50);   // as fast at a long interval
-  BOOST_TEST(s.confirmInterval(20ms).count() == 20);   // never longer than the interval
+  BOOST_TEST(s.confirmInterval(1min).count() == 50);  // as fast at a long interval
+  BOOST_TEST(s.confirmInterval(20ms).count() == 20);  // never longer than the interval
 
   FakeClock clock;
   s.add("a", 5s, clock.now());
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(test_ReaddedTargetRunsRightAfterTheOldRound) {
   s.remove("a");
   s.add("a", 10s, clock.now());
   clock.advance(1s);
-  s.done("a", clock.now());  // the old round's verdict is dropped by the caller
+  s.done("a", clock.now());                   // the old round's verdict is dropped by the caller
   BOOST_TEST((s.dueOf("a") == clock.now()));  // so the new config gets one at once
   BOOST_TEST(s.tick(clock.now()).size() == 1u);
 }

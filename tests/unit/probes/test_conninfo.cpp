@@ -141,7 +141,8 @@ BOOST_AUTO_TEST_CASE(test_GssEncryptionOnlyWhenAskedFor) {
   auto asked = parseConnInfo("host=h gssencmode=require", &err);
   BOOST_TEST(param(buildConnectParams(*asked, "p", 3, 0, Env::none()), "gssencmode") == "require");
   auto service = parseConnInfo("service=prod", &err);
-  BOOST_TEST(param(buildConnectParams(*service, "p", 3, 0, Env::none()), "gssencmode") == "<absent>");
+  BOOST_TEST(param(buildConnectParams(*service, "p", 3, 0, Env::none()), "gssencmode") ==
+             "<absent>");
   BOOST_TEST(param(buildConnectParams(*bare, "p", 3, 0, Env::fromMap({{"PGGSSENCMODE", "prefer"}})),
                    "gssencmode") == "<absent>");
   BOOST_TEST(param(buildConnectParams(*bare, "p", 3, 0, Env::fromMap({{"PGSERVICE", "prod"}})),
