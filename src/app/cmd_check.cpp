@@ -14,6 +14,7 @@
 #include "app/report_json.h"
 #include "core/config_loader.h"
 #include "core/env.h"
+#include "core/units.h"
 #include "core/wall_time.h"
 #include "probes/conninfo.h"
 #include "probes/round_runner.h"
@@ -64,10 +65,6 @@ std::string human(Micros d) {
   return fmt("%.2fs", ms / 1000.0);
 }
 
-std::string percent(double ratio) {
-  return fmt("%.0f%%", ratio * 100.0);
-}
-
 /// The checks a target is configured to run, in round order.
 std::vector<std::string> configuredChecks(const TargetConfig& t) {
   std::vector<std::string> names;
@@ -95,7 +92,8 @@ std::string failureText(const RoundResult& round) {
 }
 
 std::string connectionsText(const ConnectionStats& c) {
-  return std::to_string(c.used) + "/" + std::to_string(c.usable) + " (" + percent(c.ratio()) + ")";
+  return std::to_string(c.used) + "/" + std::to_string(c.usable) + " (" +
+         formatWholePercent(c.ratio()) + ")";
 }
 
 }  // namespace
@@ -127,9 +125,9 @@ std::string summaryOf(const TargetReport& r) {
     if (round.connections) {
       const double limit =
           round.connections_critical ? r.target.connections.critical : r.target.connections.warn;
-      return "connections at " + percent(round.connections->ratio()) + " of " +
+      return "connections at " + formatWholePercent(round.connections->ratio()) + " of " +
              std::to_string(round.connections->usable) + " usable (" +
-             (round.connections_critical ? "critical " : "warn ") + percent(limit) + ")";
+             (round.connections_critical ? "critical " : "warn ") + formatWholePercent(limit) + ")";
     }
     return "degraded";
   }
@@ -240,9 +238,9 @@ std::string targetLine(const TargetReport& r) {
           states += (states.empty() ? "" : " ") + state + "=" + std::to_string(n);
         if (!states.empty()) line += " [" + states + "]";
         if (r.round.connections_critical)
-          line += " CRITICAL (>= " + percent(r.target.connections.critical) + ")";
+          line += " CRITICAL (>= " + formatWholePercent(r.target.connections.critical) + ")";
         else if (r.round.connections_warn)
-          line += " WARNING (>= " + percent(r.target.connections.warn) + ")";
+          line += " WARNING (>= " + formatWholePercent(r.target.connections.warn) + ")";
       }
     } else {
       line += "FAIL " + std::string(toString(outcome->cause));

@@ -9,12 +9,6 @@
 namespace pgvigil::supervisor_events {
 namespace {
 
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
-  return buf;
-}
-
 std::string ratioText(double ratio) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", ratio);
@@ -34,7 +28,7 @@ AlertEvent make(const EventBase& base, std::string_view name, EventLevel level, 
 
 std::string usageText(const ConnectionStats& c) {
   return std::to_string(c.used) + " of " + std::to_string(c.usable) +
-         " usable connection slots in use (" + percent(c.ratio()) + ")";
+         " usable connection slots in use (" + formatWholePercent(c.ratio()) + ")";
 }
 
 AlertEvent connections(const EventBase& base, std::string_view name, EventLevel level,
@@ -116,12 +110,12 @@ AlertEvent restartGivenUpState(const EventBase& base) {
 
 AlertEvent connectionsCritical(const EventBase& base, const ConnectionStats& c, double critical) {
   return connections(base, "connections_critical", EventLevel::kError,
-                     usageText(c) + ", critical at " + percent(critical), c);
+                     usageText(c) + ", critical at " + formatWholePercent(critical), c);
 }
 
 AlertEvent connectionsWarning(const EventBase& base, const ConnectionStats& c, double warn) {
   return connections(base, "connections_warning", EventLevel::kWarning,
-                     usageText(c) + ", warning at " + percent(warn), c);
+                     usageText(c) + ", warning at " + formatWholePercent(warn), c);
 }
 
 AlertEvent connectionsOk(const EventBase& base, const ConnectionStats& c) {

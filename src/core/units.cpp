@@ -1,6 +1,8 @@
 // Duration, percentage and size syntaxes of the configuration. See units.h.
 #include "core/units.h"
 
+#include <cstdio>
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -171,6 +173,12 @@ std::string formatDuration(Millis d, DurationStyle style) {
     }
   }
   return combined.size() < single.size() ? combined : single;
+}
+
+std::string formatWholePercent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", fraction * 100.0);
+  return buf;
 }
 
 Parsed<double> parsePercent(std::string_view raw) {

@@ -42,6 +42,9 @@ std::string formatDuration(Millis d, DurationStyle style = DurationStyle::kShort
 
 /// "80%" -> 0.80, "99.5%" -> 0.995. 0% to 100% inclusive; the '%' is required.
 Parsed<double> parsePercent(std::string_view text);
+/// 0.8 -> "80%", 0.955 -> "96%": a fraction as a whole percentage, rounded to the nearest (the one
+/// spelling of a percentage in messages and reports; formatPercent below is exact, for config).
+std::string formatWholePercent(double fraction);
 
 /// 0.8 -> "80%", 0.995 -> "99.5%" (rounded to a millionth of a percent).
 std::string formatPercent(double fraction);

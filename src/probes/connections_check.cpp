@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/units.h"
 #include "probes/pg_probe.h"
 
 namespace pgvigil {
@@ -20,10 +21,9 @@ std::optional<int> toInt(const std::optional<std::string>& s) {
   }
 }
 
+/// Rounded down, so that a usage just under a threshold never reads as the threshold itself.
 std::string percent(double fraction) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%.0f%%", std::floor(fraction * 100.0 + 1e-9));
-  return buf;
+  return formatWholePercent(std::floor(fraction * 100.0 + 1e-9) / 100.0);
 }
 
 }  // namespace

@@ -26,6 +26,18 @@ int runShell(const std::string& command) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+/// `pgvigil pause main --for 1m`, then `pgvigil resume main`, through the CLI with the agent's
+/// config (its token, its TLS pin): each must exit 0 and show up as the agent's event.
+template <typename Agent>
+void pauseAndResumeThroughCli(Agent& agent, const std::string& out) {
+  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out +
+                      " 2>&1") == 0);
+  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s),
+                        agent.process->output());
+  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out +
+                      " 2>&1") == 0);
+  BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(agent)
@@ -107,12 +119,7 @@ BOOST_AUTO_TEST_CASE(token_is_enforced_and_metrics_pass_promtool) {
   BOOST_TEST(head.body.empty());
   BOOST_TEST(agent.http->get("/nope").status == 404);
   BOOST_TEST(agent.http->request("DELETE", "/health").status == 405);
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath +
-                      " main --for 1m >/dev/null 2>&1") == 0);
-  BOOST_REQUIRE(agent.process->waitForLine("event=target_paused", 5s));
-  BOOST_TEST(
-      runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >/dev/null 2>&1") == 0);
-  BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
+  pauseAndResumeThroughCli(agent, "/dev/null");
   BOOST_TEST(agent.process->output().find("t0ken-canary-123") == std::string::npos);
 }
 
@@ -129,13 +136,7 @@ BOOST_AUTO_TEST_CASE(control_cli_reads_the_token_file_as_the_agent_does) {
       agent.http->request("GET", "/status", {{"Authorization", "Bearer spaced-t0ken"}}).status ==
       200);
   const std::string out = dir.path() + "/cli.out";
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out +
-                      " 2>&1") == 0);
-  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s),
-                        agent.process->output());
-  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out +
-                      " 2>&1") == 0);
-  BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
+  pauseAndResumeThroughCli(agent, out);
 }
 
 BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
@@ -159,13 +160,7 @@ BOOST_AUTO_TEST_CASE(control_cli_over_tls_pins_the_agents_certificate) {
                         agent.process->output());
 
   const std::string out = dir.path() + "/cli.out";
-  BOOST_TEST(runShell(pgvigilBinary() + " pause -c " + agent.configPath + " main --for 1m >" + out +
-                      " 2>&1") == 0);
-  BOOST_REQUIRE_MESSAGE(agent.process->waitForLine("event=target_paused", 5s),
-                        agent.process->output());
-  BOOST_TEST(runShell(pgvigilBinary() + " resume -c " + agent.configPath + " main >" + out +
-                      " 2>&1") == 0);
-  BOOST_REQUIRE(agent.process->waitForLine("event=target_resumed", 5s));
+  pauseAndResumeThroughCli(agent, out);
 
   // A config that names another certificate: the CLI refuses the agent's and sends no token.
   std::ifstream in(agent.configPath);

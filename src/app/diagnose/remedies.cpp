@@ -1,4 +1,5 @@
 #include "app/diagnose/problems.h"
+#include "core/units.h"
 
 #include <cstdio>
 
@@ -7,12 +8,6 @@
 
 namespace pgvigil {
 namespace {
-
-std::string pct(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", ratio * 100.0);
-  return buf;
-}
 
 std::string endpoint(const TargetFacts& f) {
   if (f.unix_socket) return "unix socket " + f.socket_path;
@@ -362,13 +357,13 @@ Advice adviceFor(Problem p, const TargetFacts& f, std::string_view detail) {
           "(vmstat 1, iostat -x 1)"};
       break;
     case Problem::kSaturated:
-      a.explanation = "connection usage is at or above critical (" + pct(f.critical) + ")" +
-                      (d.empty() ? "" : ": " + d) +
+      a.explanation = "connection usage is at or above critical (" +
+                      formatWholePercent(f.critical) + ")" + (d.empty() ? "" : ": " + d) +
                       "; when it reaches 100% new sessions are refused";
       a.remedies = saturationRemedies(f);
       break;
     case Problem::kNearlySaturated:
-      a.explanation = "connection usage is at or above warn (" + pct(f.warn) + ")" +
+      a.explanation = "connection usage is at or above warn (" + formatWholePercent(f.warn) + ")" +
                       (d.empty() ? "" : ": " + d);
       a.remedies = saturationRemedies(f);
       break;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/diagnose/facts.h"
+#include "core/units.h"
 #include "probes/connections_check.h"
 #include "probes/pg_probe.h"
 #include "probes/probe_observer.h"
@@ -19,12 +20,6 @@
 
 namespace pgvigil {
 namespace {
-
-std::string pct(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f%%", ratio * 100.0);
-  return buf;
-}
 
 /// What the probes report through the observer, for the steps' lines.
 class Recorder : public ProbeObserver {
@@ -330,13 +325,14 @@ class Diagnosis {
     std::string states;
     for (const auto& [state, n] : stats.by_state)
       states += (states.empty() ? "" : " ") + state + "=" + std::to_string(n);
-    const std::string usage = pct(ratio) + " of " + std::to_string(stats.usable) + " usable";
+    const std::string usage =
+        formatWholePercent(ratio) + " of " + std::to_string(stats.usable) + " usable";
     StepReport s;
     s.step = "headroom";
     s.took = took;
     s.detail =
         std::to_string(stats.used) + "/" + std::to_string(stats.usable) +
-        " client backends besides this one (" + pct(ratio) + "; max_connections " +
+        " client backends besides this one (" + formatWholePercent(ratio) + "; max_connections " +
         std::to_string(stats.max_connections) + " - superuser_reserved " +
         std::to_string(stats.superuser_reserved) +
         (facts_.server_version_num >= 160000 ? " - reserved " + std::to_string(stats.reserved)

@@ -258,4 +258,13 @@ BOOST_AUTO_TEST_CASE(sizes) {
     BOOST_TEST(parseSize(formatSize(v)).value == v);
 }
 
+BOOST_AUTO_TEST_CASE(percentages_format_whole_and_read_back) {
+  BOOST_TEST(formatWholePercent(0.8) == "80%");
+  BOOST_TEST(formatWholePercent(0.955) == "96%");
+  BOOST_TEST(formatWholePercent(0.0) == "0%");
+  BOOST_TEST(formatWholePercent(1.0) == "100%");
+  for (double f : {0.0, 0.05, 0.8, 0.99, 1.0})
+    BOOST_TEST(parsePercent(formatWholePercent(f)).value == f, boost::test_tools::tolerance(1e-9));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
