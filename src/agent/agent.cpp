@@ -5,6 +5,9 @@
 #include <random>
 
 #include "agent/connection_watch.h"
+#include "agent/serial_executor.h"
+#include "agent/state_event_writer.h"
+#include "core/guarded.h"
 #include "probes/round_runner.h"
 
 namespace pgvigil {
@@ -36,192 +39,7 @@ constexpr auto kEnsurePeriod = std::chrono::milliseconds(250);
 /// Control requests are answered by the loop in microseconds; this bound is for a dead loop.
 constexpr auto kControlTimeout = std::chrono::seconds(5);
 
-std::string describeException(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// Serial: one thread, closures in order. Every closure is guarded: a throw is reported and the
-// thread goes on.
-
-class Agent::Serial {
- public:
-  Serial(AgentLog& log, std::string name) : log_(log), name_(std::move(name)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Serial() { stop(); }
-
-  void post(std::function<void()> fn) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      queue_.push_back(std::move(fn));
-    }
-    cv_.notify_one();
-  }
-  /// Runs what is queued, then ends the thread.
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_ && !thread_.joinable()) return;
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      auto fn = std::move(queue_.front());
-      queue_.pop_front();
-      lock.unlock();
-      try {
-        fn();
-      } catch (...) {
-        log_.log(EventLevel::kError, "internal error in the agent's " + name_ + " thread",
-                 {{"error", describeException(std::current_exception())}});
-      }
-      lock.lock();
-    }
-  }
-
-  AgentLog& log_;
-  std::string name_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Writer: the state file, then the events. Saves coalesce (the newest state covers the older
-// ones); events wait for the save that comes before them, up to a bound.
-
-class Agent::Writer {
- public:
-  Writer(const StateStore& store, AlertSink& events, AgentLog& log, std::size_t maxEvents)
-      : store_(store), events_(events), log_(log), maxEvents_(maxEvents) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Writer() { stop(); }
-
-  void submit(std::optional<PersistedState> state, std::vector<AlertEvent> events) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      if (state) {
-        // One save marker in the queue at a time: it saves the newest state when its turn
-        // comes, which covers every change announced by the events queued after it.
-        pending_ = std::move(state);
-        if (!saveQueued_) {
-          queue_.push_back({true, {}});
-          saveQueued_ = true;
-        }
-      }
-      for (auto& e : events) {
-        if (eventsQueued_ >= maxEvents_) {
-          dropped_.fetch_add(1);
-          continue;
-        }
-        ++eventsQueued_;
-        queue_.push_back({false, std::move(e)});
-      }
-    }
-    cv_.notify_one();
-  }
-  /// Writes out what is queued, then ends the thread.
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-  }
-  std::uint64_t dropped() const { return dropped_.load(); }
-
- private:
-  struct Entry {
-    bool save = false;
-    AlertEvent event;
-  };
-
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and written out
-      Entry entry = std::move(queue_.front());
-      queue_.pop_front();
-      std::optional<PersistedState> state;
-      if (entry.save) {
-        saveQueued_ = false;
-        state = std::move(pending_);
-        pending_.reset();
-      } else {
-        --eventsQueued_;
-      }
-      lock.unlock();
-      if (state) {
-        save(*state);
-      } else if (!entry.save) {
-        try {
-          events_.emit(entry.event);
-        } catch (...) {
-          dropped_.fetch_add(1);
-        }
-      }
-      lock.lock();
-    }
-  }
-
-  void save(const PersistedState& state) {
-    std::string error;
-    try {
-      error = store_.save(state);
-    } catch (...) {
-      error = describeException(std::current_exception());
-    }
-    if (!error.empty()) {
-      if (!failing_)
-        log_.log(EventLevel::kWarning, "could not save the restart state; watching goes on",
-                 {{"path", store_.path().string()}, {"error", error}});
-      failing_ = true;
-    } else if (failing_) {
-      failing_ = false;
-      log_.log(EventLevel::kInfo, "the restart state is saved again",
-               {{"path", store_.path().string()}});
-    }
-  }
-
-  const StateStore& store_;
-  AlertSink& events_;
-  AgentLog& log_;
-  const std::size_t maxEvents_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Entry> queue_;
-  std::optional<PersistedState> pending_;
-  bool saveQueued_ = false;
-  std::size_t eventsQueued_ = 0;
-  bool stopping_ = false;
-  bool failing_ = false;  ///< writer thread only
-  std::atomic<std::uint64_t> dropped_{0};
-  std::thread thread_;
-};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -263,8 +81,8 @@ void Agent::post(Input input, bool wake) {
 void Agent::start() {
   if (started_) return;
   started_ = true;
-  writer_ = std::make_unique<Writer>(store_, events_, log_, options_.max_queued_events);
-  service_ = std::make_unique<Serial>(log_, "service");
+  writer_ = std::make_unique<StateEventWriter>(store_, events_, log_, options_.max_queued_events);
+  service_ = std::make_unique<SerialExecutor>(log_, "service");
   if (options_.watch_connections)
     connectionWatch_ = std::make_unique<ConnectionWatch>(
         clock_, [this](const std::string& name) { post(Dropped{name}); },

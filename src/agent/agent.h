@@ -35,6 +35,8 @@
 #include <vector>
 
 #include "agent/agent_core.h"
+#include "agent/serial_executor.h"
+#include "agent/state_event_writer.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/round_result.h"
@@ -139,11 +141,6 @@ class Agent final : public StatusProvider {
   struct Stop {};
   using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, Control, Reload, Stop>;
 
-  /// One thread that runs closures in the order they were posted.
-  class Serial;
-  /// Saves the state, then emits the events, in order, on its own thread.
-  class Writer;
-
   void post(Input input, bool wake = true);
   void loop();
   bool handle(Input& input, SteadyTime now, WallTime wall, Effects& fx);
@@ -196,8 +193,8 @@ class Agent final : public StatusProvider {
   };
   std::map<std::string, WatcherSlot> watchers_;  ///< service thread only
   std::unique_ptr<ConnectionWatch> connectionWatch_;
-  std::unique_ptr<Serial> service_;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<SerialExecutor> service_;
+  std::unique_ptr<StateEventWriter> writer_;
 
   // published state
   mutable std::mutex publishedMutex_;

@@ -39,4 +39,19 @@ inline bool runGuarded(std::string_view what, const std::function<void()>& body,
   return false;
 }
 
+/// The text of an exception in flight ("unknown exception" for a non-std one). Never throws.
+inline std::string describeException(std::exception_ptr e) noexcept {
+  try {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      return ex.what();
+    } catch (...) {
+      return "unknown exception";
+    }
+  } catch (...) {
+    return {};
+  }
+}
+
 }  // namespace pgvigil
