@@ -6,6 +6,8 @@
 #include <memory>
 #include <set>
 
+#include "core/redact.h"
+
 namespace pgvigil {
 namespace {
 
@@ -127,13 +129,18 @@ std::string redactConnInfo(const std::string& conninfo) {
   ConnInfoOptionsPtr options(PQconninfoParse(conninfo.c_str(), &err), &PQconninfoFree);
   if (err) PQfreemem(err);
   if (!options) return std::string(kMask);
+  // A malformed conninfo can carry a secret in another keyword's value: with an empty
+  // ${DB_PORT}, "port= password=x" is port='password=x' to libpq (issue 11). So every value is
+  // masked by pattern and by the passwords the string spells out, not only the secret keywords.
+  const std::vector<std::string> secrets = connInfoSecrets(conninfo);
   std::string out;
   for (auto* o = options.get(); o->keyword; ++o) {
     if (!o->val) continue;
     if (!out.empty()) out += ' ';
     out += o->keyword;
     out += '=';
-    out += isSecretKeyword(o->keyword) ? std::string(kMask) : quoteValue(o->val);
+    out += isSecretKeyword(o->keyword) ? std::string(kMask)
+                                       : quoteValue(redactSecrets(o->val, secrets));
   }
   return out;
 }

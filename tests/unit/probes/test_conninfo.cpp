@@ -106,6 +106,16 @@ BOOST_AUTO_TEST_CASE(redaction_masks_passwords_in_every_form) {
   BOOST_TEST(redactConnInfo("host=h dbname='my db'") == "dbname='my db' host=h");
   // Unparsable: everything masked, nothing echoed.
   BOOST_TEST(redactConnInfo("host=h " + kCanary) == "*****");
+  // Issue 11: an empty ${DB_PORT} makes the password the port's value ("port= password=x" is
+  // port='password=x' to libpq); it must not come out in the port either.
+  for (const std::string& s :
+       {"host=h port= password=" + kCanary + " dbname=app",
+        "host=h port= password='" + kCanary + "' dbname=app", "host=h dbname= password=" + kCanary,
+        "host=h user= sslpassword=" + kCanary}) {
+    std::string red = redactConnInfo(s);
+    BOOST_TEST(red.find(kCanary) == std::string::npos, red);
+    BOOST_TEST(red.find("*****") != std::string::npos, red);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(connect_params_carry_the_probe_settings) {
