@@ -230,6 +230,8 @@ bool Agent::handle(Input& input, SteadyTime now, WallTime wall, Effects& fx) {
         result = core_.restart(c->target, now, wall, fx);
         break;
     }
+    // Whoever asked reads /status next: the answer goes out only once the picture shows it.
+    publish(now, wall);
     c->reply->set_value(std::move(result));
   } else if (auto* reload = std::get_if<Reload>(&input)) {
     core_.reload(reload->config, now, wall, fx);
@@ -237,6 +239,9 @@ bool Agent::handle(Input& input, SteadyTime now, WallTime wall, Effects& fx) {
       std::lock_guard lock(publishedMutex_);
       config_ = std::make_shared<const Config>(reload->config);
     }
+    // As for control requests: /health right after POST /reload answers for the new targets
+    // (systemd_reload_storm once caught the old snapshot between the reply and the publish).
+    publish(now, wall);
     reload->done->set_value();
   } else if (std::holds_alternative<Stop>(input)) {
     return true;

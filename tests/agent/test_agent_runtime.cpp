@@ -234,6 +234,9 @@ BOOST_AUTO_TEST_CASE(reloads_that_stop_firing_watchers_never_deadlock) {
     }
     worstReload =
         std::max(worstReload, timed([&] { agent.applyConfig(configOf(dir.path, next)); }));
+    // What a reload put in force is what the very next reader sees: no window between the
+    // reload's answer and the publish (systemd_reload_storm once caught the old picture there).
+    BOOST_TEST(agent.snapshot()->targets.size() == next.size());
     worstRead = std::max(worstRead, timed([&] { BOOST_TEST(agent.snapshot()->ticking); }));
   }
   BOOST_TEST_MESSAGE("worst reload " << worstReload.count() << " ms, worst read "
@@ -334,6 +337,11 @@ BOOST_AUTO_TEST_CASE(control_answers_at_once_while_a_restart_runs_and_stop_waits
     Agent agent(configOf(dir.path, {target("a")}), sink, sink, o);
     agent.start();
     BOOST_REQUIRE(agent.waitFirstRounds(5s));
+    // A control request's answer comes with the picture that shows it.
+    BOOST_TEST((agent.pause("a", std::nullopt).code == ControlResult::Code::kOk));
+    BOOST_TEST((agent.snapshot()->targets[0].state == TargetState::kPaused));
+    BOOST_TEST((agent.resume("a").code == ControlResult::Code::kOk));
+    BOOST_TEST((agent.snapshot()->targets[0].state != TargetState::kPaused));
     ControlResult r;
     Ms took = timed([&] { r = agent.restart("a"); });
     BOOST_TEST((r.code == ControlResult::Code::kAccepted));
