@@ -114,7 +114,10 @@ EnvDirReport readEnvDir(const std::string& dir, const Env& process) {
         names.push_back(e.name);
   }
   for (const auto& name : names) {
-    if (auto v = process.get(name)) add(name, {std::string(kProcessEnvSource), 0, *v});
+    // libpq takes an empty PG* variable as unset; anything else set but empty still wins.
+    auto v = process.get(name);
+    if (v && !(v->empty() && name.compare(0, 2, "PG") == 0))
+      add(name, {std::string(kProcessEnvSource), 0, *v});
     for (std::size_t i = 0; i < r.files.size(); ++i)
       if (const DotenvEntry* e = findLast(parsed[i], name))
         add(name, {r.files[i], e->line, e->value});
