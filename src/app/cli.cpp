@@ -13,7 +13,7 @@ bool takes(const std::string& verb, const std::string& flag) {
   if (flag == "-c") return verb != "demo" && verb != "service";
   if (flag == "-t") return verb == "check" || verb == "diagnose";
   if (flag == "--format") return verb == "check" || verb == "diagnose";
-  if (flag == "--conninfo") return verb == "diagnose";
+  if (flag == "--conninfo" || flag == "--env-dir") return verb == "diagnose";
   if (flag == "--for") return verb == "pause";
   if (flag == "--listen") return verb == "demo";
   return false;
@@ -33,6 +33,7 @@ std::string usageText() {
   pgvigil check    [-c FILE] [-t TARGET] [--format text|json]
                                                 one round of every check; Nagios exit codes
   pgvigil diagnose [-c FILE] [-t TARGET] | --conninfo STRING  [--format text|json]
+  pgvigil diagnose --env-dir DIR [-c FILE]     the database an application's .env files name
                                                 step by step: config, dns, tcp, tls, auth, query, headroom
   pgvigil config validate [-c FILE]             0 valid, 2 invalid
   pgvigil config show     [-c FILE]             effective config with sources, secrets redacted
@@ -102,6 +103,8 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
         cmd.format = value;
       } else if (flag == "--conninfo")
         cmd.conninfo = value;
+      else if (flag == "--env-dir")
+        cmd.env_dir = value;
       else if (flag == "--for")
         cmd.for_duration = value;
       else if (flag == "--listen")
@@ -126,6 +129,9 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
     positional.clear();
   } else if (cmd.verb == "diagnose" && cmd.conninfo && (cmd.target || cmd.config)) {
     return fail("diagnose takes either --conninfo or -c/-t, not both");
+  } else if (cmd.verb == "diagnose" && cmd.env_dir && (cmd.conninfo || cmd.target)) {
+    return fail(
+        "diagnose --env-dir takes no --conninfo or -t (with -c it compares with the targets)");
   }
   if (!positional.empty()) return fail("unexpected argument '" + positional[0] + "'");
   out.command = cmd;

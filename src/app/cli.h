@@ -16,6 +16,7 @@ struct CliCommand {
   std::optional<std::string> target;        ///< -t / --target, or the positional TARGET
   std::string format = "text";              ///< --format text|json
   std::optional<std::string> conninfo;      ///< --conninfo (diagnose)
+  std::optional<std::string> env_dir;       ///< --env-dir (diagnose)
   std::optional<std::string> for_duration;  ///< --for (pause)
   std::optional<std::string> listen;        ///< --listen (demo: the dashboard address)
 };

@@ -7,6 +7,7 @@
 
 #include "app/cli.h"
 #include "app/cmd_check.h"
+#include "app/diagnose/env_dir_target.h"
 #include "app/diagnose/facts.h"
 #include "app/diagnose/steps.h"
 #include "core/config_loader.h"
@@ -80,11 +81,18 @@ class Output {
   std::vector<std::string> allSecrets_;
 };
 
+std::string joinFiles(const std::vector<std::string>& files) {
+  std::string out;
+  for (const auto& f : files) out += (out.empty() ? "" : ", ") + f;
+  return out;
+}
+
 /// Diagnoses one target; returns 0 (every step passed), 2 (one failed) or 3 (bad conninfo).
 int diagnoseTarget(const TargetConfig& target, const std::string& origin,
-                   const std::optional<Millis>& timeoutOverride, Output& output) {
+                   const std::optional<Millis>& timeoutOverride, Output& output,
+                   std::vector<std::string> secrets = {}) {
   const auto start = std::chrono::steady_clock::now();
-  std::vector<std::string> secrets = connInfoSecrets(target.conninfo);
+  for (auto& s : connInfoSecrets(target.conninfo)) secrets.push_back(std::move(s));
   if (const char* pw = std::getenv("PGPASSWORD"); pw && *pw) secrets.emplace_back(pw);
   TargetDiagnosis report;
   report.name = target.name;
@@ -122,7 +130,44 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   return output.end(kExitCritical, steps.failed_step, steps.failed_cause);
 }
 
-int diagnose(const DiagnoseOptions& options, Output& output) {
+/// --env-dir: the folder's report (text only: JSON has the chosen source in the config step),
+/// then the winner diagnosed like any target.
+int diagnoseEnvDir(const DiagnoseOptions& options, std::ostream& out, Output& output) {
+  EnvDirTarget t = envDirTarget(options.env_dir, Env::process());
+  std::string text = formatEnvDir(t);
+  std::string origin = t.origin;
+  if (t.target && !options.config_path.empty()) {
+    LoadedConfig loaded = loadConfigForCommand(options.config_path);
+    std::string verdict;
+    if (!loaded.config)
+      verdict = "cannot compare with the configured targets: " + options.config_path +
+                " does not load (pgvigil config validate -c " + options.config_path + ")";
+    else if (const TargetConfig* same = sameServer(*t.target, *loaded.config))
+      verdict = "this is target '" + same->name + "' of " + options.config_path;
+    else
+      verdict = "this server is NOT one of the targets of " + options.config_path +
+                ": the agent does not watch the database this application uses";
+    text += "  " + verdict + "\n";
+    origin += "; " + verdict;
+  }
+  if (!options.json) out << redactSecrets(text, t.secrets) << "\n";
+  if (!t.target) {
+    StepReport s;
+    s.step = "config";
+    s.status = StepStatus::kFail;
+    s.detail = "no database variable in " + options.env_dir;
+    s.advice.explanation =
+        "none of DATABASE_URL, POSTGRES_URL, POSTGRES_PRISMA_URL, DIRECT_URL, DB_HOST/DB_PORT/"
+        "DB_NAME/DB_USER/DB_PASSWORD or PG* is set by the process or by " +
+        joinFiles(t.report.files);
+    s.advice.remedies = {"pass the folder that holds the application's .env files"};
+    return output.configFailure(s);
+  }
+  return diagnoseTarget(*t.target, origin, options.timeout, output, t.secrets);
+}
+
+int diagnose(const DiagnoseOptions& options, std::ostream& out, Output& output) {
+  if (!options.env_dir.empty()) return diagnoseEnvDir(options, out, output);
   if (!options.conninfo.empty()) {
     TargetConfig t;
     t.name = "";
@@ -182,7 +227,7 @@ int diagnose(const DiagnoseOptions& options, Output& output) {
 int runDiagnose(const DiagnoseOptions& options, std::ostream& out, std::ostream& err) {
   try {
     Output output(out, options.json);
-    const int rc = diagnose(options, output);
+    const int rc = diagnose(options, out, output);
     output.finish(rc);
     return rc;
   } catch (const std::exception& e) {

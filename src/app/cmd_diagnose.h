@@ -22,9 +22,12 @@
 namespace pgvigil {
 
 struct DiagnoseOptions {
-  std::string config_path;        ///< empty: $PGVIGIL_CONFIG, then the platform default
-  std::string target;             ///< -t; empty: every target in the config, one after the other
-  std::string conninfo;           ///< --conninfo: diagnose this instead of a config target
+  std::string config_path;  ///< empty: $PGVIGIL_CONFIG, then the platform default
+  std::string target;       ///< -t; empty: every target in the config, one after the other
+  std::string conninfo;     ///< --conninfo: diagnose this instead of a config target
+  /// --env-dir: diagnose the database an application's .env folder names (with -c: and say
+  /// whether it is one of the config's targets).
+  std::string env_dir;
   std::optional<Millis> timeout;  ///< bound on each network step; default: the target's timeout
   bool json = false;              ///< --format json: one JSON document at the end
 };

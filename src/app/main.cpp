@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       options.config_path = configPath;
       options.target = cmd.target.value_or("");
       options.conninfo = cmd.conninfo.value_or("");
+      options.env_dir = cmd.env_dir.value_or("");
       options.json = cmd.format == "json";
       return runDiagnose(options, std::cout, std::cerr);
     }

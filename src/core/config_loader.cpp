@@ -220,7 +220,7 @@ void addSources(Config& c, const std::string& prefix, const Sources& s) {
 /// The top-level keys, with a hint when a key of a section was put at the top.
 void unknownTopLevel(Loader& loader, const std::string& key, Loc loc) {
   std::string message = "unknown top-level key '" + key + "'";
-  std::vector<std::string> top{"agent", "defaults", "targets"};
+  std::vector<std::string> top{"agent", "defaults", "targets", "env_file"};
   std::string hint = suggestKey(key, top);
   auto targetKeys = allTargetKeys();
   auto agentKeys = allAgentKeys();
@@ -231,7 +231,7 @@ void unknownTopLevel(Loader& loader, const std::string& key, Loc loc) {
   else if (std::find(agentKeys.begin(), agentKeys.end(), key) != agentKeys.end())
     message += "; it belongs under agent:";
   else
-    message += " (expected agent, defaults and targets)";
+    message += " (expected agent, defaults, targets and env_file)";
   loader.error(loc, message);
 }
 
@@ -369,7 +369,9 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
   Sources agentSources = defaultSources(agentSchema());
   TargetConfig base;
   Sources baseSources = defaultSources(targetSchema());
-  Node agentNode, defaultsNode, targetsNode;
+  Node agentNode, defaultsNode, targetsNode, envFileNode;
+  Loc envFileLoc;
+  bool envFileGiven = false;
   Loc agentLoc = rootLoc, targetsLoc = rootLoc;
   std::map<std::string, Loc> seen;
   for (auto it = root.begin(); it != root.end(); ++it) {
@@ -393,6 +395,10 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
       }
       (key == "agent" ? agentNode : defaultsNode) = it->second;
       if (key == "agent") agentLoc = keyLoc;
+    } else if (key == "env_file") {
+      envFileNode = it->second;
+      envFileLoc = valueLoc;
+      envFileGiven = true;
     } else if (key == "targets") {
       targetsNode = it->second;
       targetsLoc = valueLoc;
@@ -400,6 +406,9 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
       unknownTopLevel(loader, key, keyLoc);
     }
   }
+
+  // Before any other key, wherever it stands: its variables serve every ${VAR} in the file.
+  if (envFileGiven) applyEnvFiles(loader, envFileNode, envFileLoc);
 
   std::set<std::string> agentGiven, baseGiven;
   if (agentNode.IsMap())

@@ -54,6 +54,8 @@ class Loader {
   }
   const std::string& file() const { return file_; }
   const Env& env() const { return env_; }
+  /// From env_file: the process environment layered over the files' variables.
+  void setEnv(Env env) { env_ = std::move(env); }
   std::vector<ConfigError>& errors() { return errors_; }
   /// Raw conninfo strings seen, valid or not: their passwords are masked in every error.
   std::vector<std::string>& conninfos() { return conninfos_; }
@@ -62,7 +64,7 @@ class Loader {
 
  private:
   std::string file_;
-  const Env& env_;
+  Env env_;
   std::vector<ConfigError> errors_;
   std::vector<std::string> conninfos_;
 };
@@ -157,6 +159,10 @@ class Schema {
  private:
   std::vector<Field<Obj>> fields_;
 };
+
+/// Reads the top-level `env_file:` (one path or a list, in order) and layers its variables under
+/// the loader's environment for every later ${VAR}. Implemented in config_env_file.cpp.
+void applyEnvFiles(Loader& loader, const YAML::Node& node, Loc loc);
 
 /// The keys under `agent:`.
 const Schema<AgentConfig>& agentSchema();

@@ -21,6 +21,14 @@ Env Env::fromMap(std::map<std::string, std::string> vars) {
   });
 }
 
+Env Env::layered(Env first, Env second) {
+  return Env([first = std::move(first),
+              second = std::move(second)](const std::string& name) -> std::optional<std::string> {
+    if (auto v = first.get(name)) return v;
+    return second.get(name);
+  });
+}
+
 namespace {
 bool isNameStart(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';

@@ -21,6 +21,8 @@ class Env {
   static Env process();
   /// A fixed set of variables; everything else is unset.
   static Env fromMap(std::map<std::string, std::string> vars);
+  /// `first` where it has the variable, else `second` (the process environment over .env files).
+  static Env layered(Env first, Env second);
   /// Nothing is set.
   static Env none() { return fromMap({}); }
 

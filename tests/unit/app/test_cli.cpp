@@ -50,6 +50,16 @@ BOOST_AUTO_TEST_CASE(diagnose_conninfo_excludes_target) {
   BOOST_TEST(!parse({"diagnose", "--conninfo", "host=x", "-t", "main"}).command.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(diagnose_env_dir_takes_a_config_but_no_target_or_conninfo) {
+  auto p = parse({"diagnose", "--env-dir", "/srv/app", "-c", "/etc/pgvigil.yaml"});
+  BOOST_TEST_REQUIRE(p.command.has_value());
+  BOOST_TEST(p.command->env_dir.value_or("") == "/srv/app");
+  BOOST_TEST(!parse({"diagnose", "--env-dir", "/srv/app", "-t", "main"}).command.has_value());
+  BOOST_TEST(
+      !parse({"diagnose", "--env-dir", "/srv/app", "--conninfo", "host=x"}).command.has_value());
+  BOOST_TEST(!parse({"check", "--env-dir", "/srv/app"}).command.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(usage_errors_say_what_is_wrong) {
   auto p = parse({"frob"});
   BOOST_TEST(!p.command.has_value());
