@@ -323,6 +323,9 @@ const Schema<TargetConfig>& targetSchema() {
         "checks.connections.warn", [](auto& t) -> auto& { return t.connections.warn; }));
     f.push_back(percentField<T>(
         "checks.connections.critical", [](auto& t) -> auto& { return t.connections.critical; }));
+    f.push_back(durationField<T>(
+        "tls_expiry_warning", [](auto& t) -> auto& { return t.tls_expiry_warning; }, Millis{0},
+        std::chrono::hours{24 * 3650}));
     f.push_back(enumField<T, RestartMethod>(
         "restart.method", [](auto& t) -> auto& { return t.restart.method; },
         {{"none", RestartMethod::kNone},
