@@ -323,9 +323,6 @@ const Schema<TargetConfig>& targetSchema() {
         "checks.connections.warn", [](auto& t) -> auto& { return t.connections.warn; }));
     f.push_back(percentField<T>(
         "checks.connections.critical", [](auto& t) -> auto& { return t.connections.critical; }));
-    f.push_back(durationField<T>(
-        "tls_expiry_warning", [](auto& t) -> auto& { return t.tls_expiry_warning; }, Millis{0},
-        std::chrono::hours{24 * 3650}));
     f.push_back(enumField<T, RestartMethod>(
         "restart.method", [](auto& t) -> auto& { return t.restart.method; },
         {{"none", RestartMethod::kNone},
@@ -375,6 +372,9 @@ const Schema<TargetConfig>& targetSchema() {
     f.push_back(stringField<T>(
         "application_name", [](auto& t) -> auto& { return t.application_name; },
         checkApplicationName));
+    f.push_back(durationField<T>(
+        "tls_expiry_warning", [](auto& t) -> auto& { return t.tls_expiry_warning; }, Millis{0},
+        std::chrono::hours{24 * 3650}));
     return Schema<T>(std::move(f));
   }();
   return schema;

@@ -4,10 +4,10 @@
 // `diagnose` says why in plain words and what to change.
 #define BOOST_TEST_MODULE test_tls_targets
 #include <boost/test/unit_test.hpp>
-#include <cstdlib>
 
 #include "check_support.h"
 #include "support/pg_cluster.h"
+#include "support/test_pki.h"
 
 using namespace pgvigil;
 using namespace pgvigil::test;
@@ -15,31 +15,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void sh(const std::string& command) {
-  const std::string full = "(" + command + ") >/dev/null 2>&1";
-  if (std::system(full.c_str()) != 0) throw std::runtime_error("failed: " + command);
-}
-
-/// A CA and a server certificate for DNS:localhost (only) signed by it, plus a second CA that
-/// signed nothing of this server's.
+/// The PKI of support/test_pki.h in a temp dir of its own.
 struct Pki {
   TempDir dir;
-  std::string ca, otherCa, cert, key;
-  Pki() {
-    const std::string d = dir.path();
-    ca = d + "/ca.crt";
-    otherCa = d + "/other-ca.crt";
-    cert = d + "/server.crt";
-    key = d + "/server.key";
-    const std::string req = "openssl req -x509 -newkey rsa:2048 -nodes -days 30 ";
-    sh(req + "-keyout " + d + "/ca.key -out " + ca + " -subj /CN=pgvigil-test-ca");
-    sh(req + "-keyout " + d + "/other-ca.key -out " + otherCa + " -subj /CN=pgvigil-other-ca");
-    sh("openssl req -newkey rsa:2048 -nodes -keyout " + key + " -out " + d +
-       "/server.csr -subj /CN=localhost");
-    dir.write("san.ext", "subjectAltName=DNS:localhost\n");
-    sh("openssl x509 -req -in " + d + "/server.csr -CA " + ca + " -CAkey " + d +
-       "/ca.key -CAcreateserial -days 20 -out " + cert + " -extfile " + d + "/san.ext");
-  }
+  TestPki files = makeTestPki(dir.path());
 };
 
 struct Outcome {
@@ -70,10 +49,10 @@ BOOST_AUTO_TEST_SUITE(tls_targets)
 
 BOOST_AUTO_TEST_CASE(right_ca_passes_wrong_ca_and_wrong_host_are_tls) {
   Pki pki;
-  PgCluster pg({.ssl_cert_file = pki.cert, .ssl_key_file = pki.key});
+  PgCluster pg({.ssl_cert_file = pki.files.cert, .ssl_key_file = pki.files.key});
 
   for (const std::string mode : {"require", "verify-ca", "verify-full"}) {
-    Outcome ok = runBoth(at(pg, "localhost", "sslmode=" + mode + " sslrootcert=" + pki.ca));
+    Outcome ok = runBoth(at(pg, "localhost", "sslmode=" + mode + " sslrootcert=" + pki.files.ca));
     BOOST_TEST_INFO(mode << "\n" << ok.check.all() << ok.diag.all());
     BOOST_TEST(ok.check.code == 0);
     BOOST_TEST(ok.target->getValue<std::string>("status") == "OK");
@@ -84,7 +63,8 @@ BOOST_AUTO_TEST_CASE(right_ca_passes_wrong_ca_and_wrong_host_are_tls) {
 
   // A CA that did not sign the server's certificate.
   for (const std::string mode : {"verify-ca", "verify-full"}) {
-    Outcome bad = runBoth(at(pg, "localhost", "sslmode=" + mode + " sslrootcert=" + pki.otherCa));
+    Outcome bad =
+        runBoth(at(pg, "localhost", "sslmode=" + mode + " sslrootcert=" + pki.files.other_ca));
     BOOST_TEST_INFO(mode << "\n" << bad.check.all() << bad.diag.all());
     BOOST_TEST(bad.check.code == 2);
     BOOST_TEST(bad.target->getValue<std::string>("cause") == "tls");
@@ -96,10 +76,10 @@ BOOST_AUTO_TEST_CASE(right_ca_passes_wrong_ca_and_wrong_host_are_tls) {
   }
 
   // The right CA, but the certificate names localhost, not 127.0.0.1: only verify-full cares.
-  Outcome caOnly = runBoth(at(pg, "127.0.0.1", "sslmode=verify-ca sslrootcert=" + pki.ca));
+  Outcome caOnly = runBoth(at(pg, "127.0.0.1", "sslmode=verify-ca sslrootcert=" + pki.files.ca));
   BOOST_TEST_INFO(caOnly.check.all());
   BOOST_TEST(caOnly.check.code == 0);
-  Outcome host = runBoth(at(pg, "127.0.0.1", "sslmode=verify-full sslrootcert=" + pki.ca));
+  Outcome host = runBoth(at(pg, "127.0.0.1", "sslmode=verify-full sslrootcert=" + pki.files.ca));
   BOOST_TEST_INFO(host.check.all() << host.diag.all());
   BOOST_TEST(host.check.code == 2);
   BOOST_TEST(host.target->getValue<std::string>("cause") == "tls");

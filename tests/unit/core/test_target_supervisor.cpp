@@ -774,7 +774,7 @@ BOOST_AUTO_TEST_CASE(test_CertificateExpiringOncePerCertificateOnAFakeClock) {
   const AlertEvent& e = h.events.at(0);
   BOOST_TEST(toString(e.level) == "warning");
   BOOST_TEST(e.target == "main");
-  BOOST_TEST(toString(e.cause) == "none");
+  BOOST_TEST((e.cause == Cause::kNone));
   BOOST_TEST(field(e, "expires_in") == "14d");
   BOOST_TEST(field(e, "not_after") == formatWallTime(notAfter));
   BOOST_TEST(e.msg.find("expires in 14d") != std::string::npos, e.msg);
