@@ -88,6 +88,14 @@ BOOST_AUTO_TEST_CASE(right_ca_passes_wrong_ca_and_wrong_host_are_tls) {
   BOOST_TEST(contains(host.check.out, "does not match host name"));
   BOOST_TEST(contains(host.diag.out, "cause:  tls"));
   BOOST_TEST(contains(host.diag.out, "must name host '127.0.0.1'"));
+
+  // verify-ca with a CA file that is not there.
+  Outcome noCa = runBoth(at(pg, "localhost", "sslmode=verify-ca sslrootcert=/nonexistent/ca.crt"));
+  BOOST_TEST_INFO(noCa.check.all() << noCa.diag.all());
+  BOOST_TEST(noCa.check.code == 2);
+  BOOST_TEST(noCa.target->getValue<std::string>("cause") == "tls");
+  BOOST_TEST(contains(noCa.check.out, "root certificate file"));
+  BOOST_TEST(contains(noCa.diag.out, "certificate could not be verified"));
 }
 
 BOOST_AUTO_TEST_CASE(require_against_a_server_without_tls_is_tls) {
