@@ -78,6 +78,8 @@ struct TargetConfig {
   ConnectionsCheckConfig connections;
   RestartConfig restart;
   std::string application_name = "pgvigil";
+  /// certificate_expiring this long before the server's TLS certificate expires; 0: never.
+  Millis tls_expiry_warning = std::chrono::hours{24 * 14};
 
   bool operator==(const TargetConfig&) const = default;
 };

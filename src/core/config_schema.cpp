@@ -372,6 +372,9 @@ const Schema<TargetConfig>& targetSchema() {
     f.push_back(stringField<T>(
         "application_name", [](auto& t) -> auto& { return t.application_name; },
         checkApplicationName));
+    f.push_back(durationField<T>(
+        "tls_expiry_warning", [](auto& t) -> auto& { return t.tls_expiry_warning; }, Millis{0},
+        std::chrono::hours{24 * 3650}));
     return Schema<T>(std::move(f));
   }();
   return schema;

@@ -50,6 +50,8 @@ struct [[nodiscard]] RoundResult {
   bool connections_warn = false;
   bool connections_critical = false;
   std::string server_version;  ///< "15.18" when known
+  /// notAfter of the server's certificate when the round's session used TLS.
+  std::optional<WallTime> server_cert_not_after;
 
   bool ok() const { return verdict != Verdict::kFailed; }
   const CheckOutcome* find(std::string_view name) const {

@@ -5,6 +5,7 @@
 
 #include "core/state_store.h"
 #include "core/units.h"
+#include "core/wall_time.h"
 
 namespace pgvigil::supervisor_events {
 namespace {
@@ -121,6 +122,37 @@ AlertEvent connectionsWarning(const EventBase& base, const ConnectionStats& c, d
 AlertEvent connectionsOk(const EventBase& base, const ConnectionStats& c) {
   return connections(base, "connections_ok", EventLevel::kInfo,
                      usageText(c) + ", back below the warning level", c);
+}
+
+// --- TLS ---------------------------------------------------------------------------------
+
+namespace {
+/// Days first, for the long spans of certificates: "14d", "2d23h59m55s", "5h".
+std::string daysText(Millis d) {
+  const auto days = d / std::chrono::hours{24};
+  if (days <= 0) return durationText(d);
+  const Millis rest = d - std::chrono::hours{24} * days;
+  return std::to_string(days) + "d" + (rest == Millis{0} ? "" : durationText(rest));
+}
+}  // namespace
+
+AlertEvent certificateExpiring(const EventBase& base, WallTime notAfter, Millis warning) {
+  EventBase b = base;
+  b.cause = Cause::kNone;
+  const std::string at = formatWallTime(notAfter);
+  if (notAfter <= base.ts) {
+    AlertEvent e = make(b, "certificate_expiring", EventLevel::kWarning,
+                        "the server's TLS certificate expired at " + at);
+    e.fields.emplace_back("not_after", at);
+    return e;
+  }
+  const Millis left = std::chrono::duration_cast<Millis>(notAfter - base.ts);
+  AlertEvent e = make(b, "certificate_expiring", EventLevel::kWarning,
+                      "the server's TLS certificate expires in " + daysText(left) + " (at " + at +
+                          "; warning " + daysText(warning) + " before)");
+  e.fields.emplace_back("not_after", at);
+  e.fields.emplace_back("expires_in", daysText(left));
+  return e;
 }
 
 // --- restarts ------------------------------------------------------------------------------

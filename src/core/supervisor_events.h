@@ -72,6 +72,13 @@ AlertEvent connectionsWarning(const EventBase& base, const ConnectionStats& c, d
 /// connections_ok (info), back below the warning level. Fields: used, usable, ratio. Cause: none.
 AlertEvent connectionsOk(const EventBase& base, const ConnectionStats& c);
 
+// --- TLS ---------------------------------------------------------------------------------
+
+/// certificate_expiring (warning): the server's TLS certificate expires at `notAfter`, within
+/// the target's `warning` (or has expired). Fields: not_after, expires_in (absent once expired).
+/// Cause: none.
+AlertEvent certificateExpiring(const EventBase& base, WallTime notAfter, Millis warning);
+
 // --- restarts ------------------------------------------------------------------------------
 
 /// One restart as it is asked for.

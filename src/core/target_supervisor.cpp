@@ -129,6 +129,15 @@ void TargetSupervisor::connectionEvents(Action& a, const RoundResult& round, Wal
   }
 }
 
+void TargetSupervisor::certificateEvents(Action& a, const RoundResult& round, WallTime wallNow) {
+  if (!round.server_cert_not_after || config_.tls_expiry_warning <= Millis{0}) return;
+  const WallTime notAfter = *round.server_cert_not_after;
+  if (certWarned_ == notAfter || notAfter - wallNow > config_.tls_expiry_warning) return;
+  certWarned_ = notAfter;
+  emit(a, ev::certificateExpiring(eventBase(wallNow), notAfter, config_.tls_expiry_warning),
+       wallNow);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rounds and restart decisions
 
@@ -141,6 +150,7 @@ Action TargetSupervisor::onRound(const RoundResult& round, SteadyTime now, WallT
     ++failuresTotal_[round.cause == Cause::kNone ? Cause::kInternal : round.cause];
   }
   connectionEvents(a, round, wallNow);
+  certificateEvents(a, round, wallNow);
 
   const HealthTransition t = health_.onRound(round, now);
   a.confirmSoon = t.pending();

@@ -116,6 +116,8 @@ class TargetSupervisor {
   /// Emits the plain state event when the displayed state changed without a specific one.
   void settle(Action& a, WallTime wallNow, const RoundResult* round);
   void connectionEvents(Action& a, const RoundResult& round, WallTime wallNow);
+  /// certificate_expiring once per certificate (told apart by its notAfter), not every round.
+  void certificateEvents(Action& a, const RoundResult& round, WallTime wallNow);
   void considerRestart(Action& a, SteadyTime now, WallTime wallNow);
   /// restart_deferred once per reason; msg is only built when the event is emitted.
   void deferRestart(Action& a, std::string_view reason, const std::function<std::string()>& msg,
@@ -136,6 +138,7 @@ class TargetSupervisor {
   TargetState displayed_ = TargetState::kUnknown;
   WallTime since_{};
   ConnLevel connLevel_ = ConnLevel::kOk;
+  std::optional<WallTime> certWarned_;  ///< notAfter of the certificate already warned about
 
   bool paused_ = false;
   std::optional<SteadyTime> pausedUntil_;

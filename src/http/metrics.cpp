@@ -78,6 +78,11 @@ void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out
       case Metric::kLastCheckTimestamp:
         if (round) add(out, m, t.name, "", unixSeconds(round->checked_at));
         break;
+      case Metric::kServerCertificateExpiry:
+        if (round && round->server_cert_not_after)
+          add(out, m, t.name, "",
+              unixSeconds(*round->server_cert_not_after) - unixSeconds(status.now));
+        break;
       case Metric::kBuildInfo:
       case Metric::kStartTime:
       case Metric::kEventsDropped:

@@ -57,6 +57,11 @@ void writeRound(JsonWriter& w, const RoundResult& r) {
   w.key("message").stringOrNull(r.message);
   w.key("degraded_reason").stringOrNull(r.degraded_reason);
   w.key("server_version").stringOrNull(r.server_version);
+  w.key("server_certificate_not_after");
+  if (r.server_cert_not_after)
+    w.time(*r.server_cert_not_after);
+  else
+    w.null();
   w.key("checks").beginArray();
   for (const auto& c : r.checks) {
     w.beginObject();

@@ -5,6 +5,7 @@
 #include "probes/conninfo.h"
 #include "probes/pg_probe.h"
 #include "probes/tcp_probe.h"
+#include "probes/tls_cert.h"
 
 namespace pgvigil {
 namespace {
@@ -100,6 +101,7 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
     return done();
   }
   r.server_version = serverVersion(session.conn.get());
+  r.server_cert_not_after = serverCertNotAfter(session.conn.get());
 
   if (wantQuery) {
     PgQueryOutcome q = pgQuery(session.conn.get(), target.query, deadline, "query", options);

@@ -328,6 +328,14 @@ struct PgCluster::Impl {
     conf += "full_page_writes = off\n";
     conf += "shared_buffers = 16MB\n";
     if (options.standby_no_hot) conf += "hot_standby = off\n";
+    if (!options.ssl_cert_file.empty() && !options.ssl_key_file.empty()) {
+      writeFile(dataDir + "/server.crt", readFile(options.ssl_cert_file));
+      writeFile(dataDir + "/server.key", readFile(options.ssl_key_file));
+      chmod((dataDir + "/server.key").c_str(), 0600);
+      chownTree(dataDir + "/server.crt", ids);
+      chownTree(dataDir + "/server.key", ids);
+      conf += "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n";
+    }
     for (const auto& setting : options.settings) {
       auto eq = setting.find('=');
       if (eq == std::string::npos) throw std::runtime_error("PgCluster: bad setting " + setting);

@@ -41,6 +41,10 @@ struct PgClusterOptions {
   /// this password, and the role "pgvigil" (LOGIN, pg_monitor) is created with it too.
   std::string password = {};
   bool standby_no_hot = false;  ///< standby.signal + hot_standby=off: answers "starting up" forever
+  /// When both are non-empty: TLS on (ssl = on). The PEM files are copied into the data dir
+  /// (owned by the server's user, key mode 0600, as PostgreSQL demands) before the start.
+  std::string ssl_cert_file = {};
+  std::string ssl_key_file = {};
 };
 
 class PgCluster {

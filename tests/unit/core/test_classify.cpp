@@ -77,6 +77,17 @@ const Case kCases[] = {
      "failed\n",
      0, Cause::kTls},
     {Phase::kStartup, "", "SSL SYSCALL error: EOF detected\n", 0, Cause::kTls},
+    // verify-full with a certificate for another name, and verify-ca without a CA file, as
+    // libpq 15 says them (tests/integration/test_tls_targets.cpp sees both from a real server).
+    {Phase::kStartup, "",
+     "connection to server at \"127.0.0.1\", port 5432 failed: server certificate for "
+     "\"localhost\" does not match host name \"127.0.0.1\"\n",
+     0, Cause::kTls},
+    {Phase::kStartup, "",
+     "connection to server at \"127.0.0.1\", port 5432 failed: root certificate file "
+     "\"/root/.postgresql/root.crt\" does not exist\nEither provide the file or change sslmode to "
+     "disable server certificate verification.\n",
+     0, Cause::kTls},
     // Starting up / recovery / standby, with and without SQLSTATE.
     {Phase::kStartup, "",
      "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  the database system is "

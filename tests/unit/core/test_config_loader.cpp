@@ -238,7 +238,7 @@ targets:
   BOOST_TEST(r.errors[0].toString() ==
              "t.yaml:8:5: targets[0]: unknown key 'query' (expected one of: name, conninfo, "
              "interval, timeout, unhealthy_after, healthy_after, checks, restart, "
-             "application_name)");
+             "application_name, tls_expiry_warning)");
 
   r = load(yaml(R"(
 agent:
@@ -327,6 +327,32 @@ targets:
   BOOST_TEST(!r.config->targets[0].tcp_check);
   BOOST_TEST(r.config->targets[1].query == "false");  // quoted: it is SQL text
   BOOST_TEST(r.config->targets[1].connections.enabled);
+}
+
+BOOST_AUTO_TEST_CASE(tls_expiry_warning_defaults_to_14d_and_takes_days_and_zero) {
+  auto r = load(yaml(R"(
+defaults:
+  tls_expiry_warning: 30d
+targets:
+  - name: a
+    conninfo: "host=a"
+  - name: b
+    conninfo: "host=b"
+    tls_expiry_warning: 0
+)"));
+  BOOST_TEST_REQUIRE(r.ok(), allErrors(r));
+  BOOST_TEST((r.config->targets[0].tls_expiry_warning == std::chrono::hours{24 * 30}));
+  BOOST_TEST((r.config->targets[1].tls_expiry_warning == Millis{0}));
+  BOOST_TEST((TargetConfig{}.tls_expiry_warning == std::chrono::hours{24 * 14}));
+
+  auto bad = load(yaml(R"(
+targets:
+  - name: a
+    conninfo: "host=a"
+    tls_expiry_warning: 20y
+)"));
+  BOOST_TEST(!bad.ok());
+  BOOST_TEST(allErrors(bad).find("tls_expiry_warning") != std::string::npos, allErrors(bad));
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_directory_empty_and_not_yaml) {

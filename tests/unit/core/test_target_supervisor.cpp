@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/target_supervisor.h"
+#include "core/wall_time.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
@@ -746,6 +747,66 @@ BOOST_AUTO_TEST_CASE(test_ConnectionEventsOncePerLevelChange) {
   BOOST_TEST(
       h.seq() ==
       "connections_warning target_degraded connections_critical connections_ok target_healthy");
+}
+
+RoundResult withCertificate(WallTime notAfter) {
+  RoundResult r = good();
+  r.server_cert_not_after = notAfter;
+  return r;
+}
+
+BOOST_AUTO_TEST_CASE(test_CertificateExpiringOncePerCertificateOnAFakeClock) {
+  TargetConfig c = defaultConfig();
+  c.tls_expiry_warning = 24h * 14;
+  Harness h(c);
+  h.rounds(good(), 2);
+  h.clear();
+  // 20 days left: no warning. Each round moves the clock 5 s; the certificate stays.
+  const WallTime notAfter = h.clock.wallNow() + 24h * 20;
+  h.rounds(withCertificate(notAfter), 3);
+  BOOST_TEST(h.count("certificate_expiring") == 0);
+  // 14 days and 1 s before: still none; at 14 days: the warning, once.
+  h.clock.advance(24h * 6 - 25s);
+  h.round(withCertificate(notAfter));
+  BOOST_TEST(h.count("certificate_expiring") == 0);
+  h.round(withCertificate(notAfter));
+  BOOST_TEST(h.seq() == "certificate_expiring");
+  const AlertEvent& e = h.events.at(0);
+  BOOST_TEST(toString(e.level) == "warning");
+  BOOST_TEST(e.target == "main");
+  BOOST_TEST((e.cause == Cause::kNone));
+  BOOST_TEST(field(e, "expires_in") == "14d");
+  BOOST_TEST(field(e, "not_after") == formatWallTime(notAfter));
+  BOOST_TEST(e.msg.find("expires in 14d") != std::string::npos, e.msg);
+  // Not every round, not after a day, not once it has expired: once per certificate.
+  h.rounds(withCertificate(notAfter), 10);
+  h.clock.advance(24h * 15);
+  h.rounds(withCertificate(notAfter), 2);
+  // A round without TLS in between changes nothing.
+  h.round(good());
+  h.round(withCertificate(notAfter));
+  BOOST_TEST(h.count("certificate_expiring") == 1);
+  // A renewed certificate that expires soon again is a new one: warned once more.
+  const WallTime renewed = h.clock.wallNow() + 24h * 3;
+  h.rounds(withCertificate(renewed), 3);
+  BOOST_TEST(h.count("certificate_expiring") == 2);
+  BOOST_TEST(field(h.events.back(), "expires_in") == "2d23h59m55s");
+}
+
+BOOST_AUTO_TEST_CASE(test_CertificateAlreadyExpiredOrWarningOff) {
+  Harness h;  // default tls_expiry_warning (14d)
+  const WallTime past = h.clock.wallNow() - 1h;
+  h.round(withCertificate(past));
+  BOOST_TEST(h.count("certificate_expiring") == 1);
+  BOOST_TEST(h.lastEvent("certificate_expiring").msg.find("expired at") != std::string::npos);
+  BOOST_TEST(field(h.lastEvent("certificate_expiring"), "expires_in") == "<none>");
+
+  TargetConfig off = defaultConfig();
+  off.tls_expiry_warning = Millis{0};
+  Harness quiet(off);
+  quiet.rounds(withCertificate(quiet.clock.wallNow() + 1h), 3);
+  quiet.rounds(withCertificate(past), 3);
+  BOOST_TEST(quiet.count("certificate_expiring") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(test_FlappingNeitherAlertsNorRestarts) {

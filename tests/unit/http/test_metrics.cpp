@@ -55,7 +55,9 @@ BOOST_AUTO_TEST_CASE(the_table_declares_the_spec_metrics_once) {
   // Beyond SPEC.md: the last check's time, and what a blocked output made the agent drop.
   BOOST_TEST(names.count("pgvigil_last_check_timestamp_seconds") == 1u);
   BOOST_TEST(names.count("pgvigil_events_dropped_total") == 1u);
-  BOOST_TEST(names.size() == spec.size() + 2);
+  // Issue 11: the seconds the server's TLS certificate has left.
+  BOOST_TEST(names.count("pgvigil_server_certificate_expiry_seconds") == 1u);
+  BOOST_TEST(names.size() == spec.size() + 3);
   BOOST_TEST(metricDef(Metric::kTargetState).labels[1] == "state");
   BOOST_TEST(metricDef(Metric::kRestartsTotal).labels[1] == "result");
 }
@@ -140,6 +142,16 @@ BOOST_AUTO_TEST_CASE(promtool_catches_a_broken_exposition) {
   auto r = promtoolCheck("# TYPE x counter\nx 1\n# TYPE x counter\nx 2\n");
   BOOST_TEST(r.exit_code != 0);
   BOOST_TEST(!r.output.empty());
+}
+
+BOOST_AUTO_TEST_CASE(certificate_expiry_is_seconds_left_now_and_only_with_tls) {
+  AgentStatus status = richStatus();
+  auto& round = *status.targets[0].last_round;
+  round.server_cert_not_after = status.now + std::chrono::hours(24 * 10);
+  auto text = renderPrometheus(status);
+  BOOST_TEST(hasLine(text, "pgvigil_server_certificate_expiry_seconds{target=\"main\"} 864000"));
+  // Rounds without TLS (replica) and targets without a round (new-one) have no sample.
+  BOOST_TEST(linesStarting(text, "pgvigil_server_certificate_expiry_seconds{").size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -256,4 +256,17 @@ BOOST_AUTO_TEST_CASE(error_bodies_are_json) {
   BOOST_TEST(parseObject(r.body)->getValue<std::string>("error") == "no \"such\" thing");
 }
 
+BOOST_AUTO_TEST_CASE(status_names_the_server_certificate_expiry_of_a_tls_round) {
+  AgentStatus s = richStatus();
+  s.targets[0].last_round->server_cert_not_after = s.now + std::chrono::hours(24);
+  auto targets = parseObject(renderStatus(s).body)->getArray("targets");
+  BOOST_TEST(targets->getObject(0)
+                 ->getObject("last_round")
+                 ->getValue<std::string>("server_certificate_not_after") ==
+             "2023-11-15T22:15:00.000Z");
+  // Without TLS the field is there, and null.
+  BOOST_TEST(
+      targets->getObject(1)->getObject("last_round")->isNull("server_certificate_not_after"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
