@@ -145,4 +145,23 @@ BOOST_AUTO_TEST_CASE(every_shape_through_every_command_never_shows_the_password)
   }
 }
 
+BOOST_AUTO_TEST_CASE(diagnose_takes_an_application_url_as_is) {
+  PgClusterOptions options;
+  options.password = kPassword;
+  PgCluster pg(options);
+  const std::string url = "postgresql://pgvigil:" + kEncoded +
+                          "@127.0.0.1:" + std::to_string(pg.port()) +
+                          "/postgres?schema=public&connection_limit=5&sslmode=disable";
+  Run diag = runPgvigil({"diagnose", "--conninfo", url});
+  BOOST_TEST_INFO(diag.all());
+  BOOST_TEST(diag.code == 0);
+  BOOST_TEST(!contains(diag.all(), kCanary));
+  Run jdbc = runPgvigil({"diagnose", "--conninfo",
+                         "jdbc:postgresql://127.0.0.1:" + std::to_string(pg.port()) +
+                             "/postgres?user=pgvigil&password=" + kEncoded + "&loginTimeout=5"});
+  BOOST_TEST_INFO(jdbc.all());
+  BOOST_TEST(jdbc.code == 0);
+  BOOST_TEST(!contains(jdbc.all(), kCanary));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
