@@ -171,7 +171,7 @@ int diagnose(const DiagnoseOptions& options, std::ostream& out, Output& output) 
   if (!options.conninfo.empty()) {
     TargetConfig t;
     t.name = "";
-    t.conninfo = options.conninfo;
+    t.conninfo = normalizeAppUrl(options.conninfo, true).conninfo;  // a Prisma/JDBC URL as is
     return diagnoseTarget(t, "--conninfo", options.timeout, output);
   }
   const std::string path = resolveConfigPath(options.config_path, Env::process());

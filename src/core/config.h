@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/app_url.h"
 #include "core/types.h"
 
 namespace pgvigil {
@@ -69,6 +70,10 @@ struct RestartConfig {
 struct TargetConfig {
   std::string name;
   std::string conninfo;  ///< may hold a password: never print it unredacted
+  /// `url:` as given, and the structured fields; the loader builds conninfo from whichever form
+  /// the target uses (core/config_conn.cpp). password is a secret like conninfo.
+  std::string url, host, port, dbname, user, password;
+  std::vector<IgnoredParam> ignored_params;  ///< URL parameters dropped for the probe
   Millis interval = 5s;
   Millis timeout = 3s;
   int unhealthy_after = 3;

@@ -138,8 +138,6 @@ void validateTarget(Loader& loader, const TargetConfig& t, const Sources& s,
     return false;
   };
   if (!given.count("name")) loader.error(item, where + ": name is required");
-  if (!given.count("conninfo"))
-    loader.error(item, where + ": conninfo is required (libpq keywords or a postgresql:// URI)");
   if (!bad({"timeout", "interval"}) && t.timeout >= t.interval) {
     std::string key = isSet(s, "timeout") ? "timeout" : "interval";
     loader.error(locFor(s, key, item),
@@ -438,6 +436,7 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
       if (itemLoc.line == 0) itemLoc = targetsLoc;
       if (item.IsMap() && item["conninfo"].IsDefined() && item["conninfo"].IsScalar())
         loader.conninfos().push_back(expandEnv(item["conninfo"].Scalar(), loader.env()).value);
+      rememberConnSecrets(loader, item);
       if (!item.IsMap()) {
         loader.error(itemLoc, where +
                                   ": expected a mapping with name, conninfo and other target "
@@ -450,6 +449,7 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
       std::set<std::string> given = baseGiven;
       applyMap(loader, targetSchema(), item, "", t, s, given, where, false);
       validateTarget(loader, t, s, given, itemLoc, where);
+      composeConnection(loader, t, s, given, itemLoc, where);
       if (isSet(s, "name")) {
         Loc nameLoc = locFor(s, "name", itemLoc);
         if (auto [pos, fresh] = names.emplace(t.name, nameLoc); !fresh)
@@ -463,6 +463,7 @@ LoadResult loadDocument(Loader& loader, std::string_view text) {
   }
   if (defaultsNode.IsMap() && defaultsNode["conninfo"].IsScalar())
     loader.conninfos().push_back(expandEnv(defaultsNode["conninfo"].Scalar(), loader.env()).value);
+  rememberConnSecrets(loader, defaultsNode);
   return finish(loader, std::move(config));
 }
 

@@ -306,6 +306,8 @@ const Schema<TargetConfig>& targetSchema() {
                            : std::string();
         }));
     f.back().secret = true;
+    f.back().omit = usesConnectionFields;  // config show prints the conninfo it built as a comment
+    for (auto& c : connectionFields()) f.push_back(std::move(c));
     f.push_back(durationField<T>(
         "interval", [](auto& t) -> auto& { return t.interval; }, Millis{100},
         std::chrono::hours{24}));

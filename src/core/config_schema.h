@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -124,6 +126,8 @@ struct Field {
   /// given as a mapping; render shows the children only while this returns true.
   std::function<void(Obj&)> onSection;
   std::function<bool(const Obj&)> sectionOn;
+  /// `config show` leaves the key out while this returns true (connection forms not in use).
+  std::function<bool(const Obj&)> omit;
 };
 
 /// The keys of one section, in the order `config show` prints them.
@@ -168,5 +172,15 @@ void applyEnvFiles(Loader& loader, const YAML::Node& node, Loc loc);
 const Schema<AgentConfig>& agentSchema();
 /// The keys of a target (and of `defaults:`).
 const Schema<TargetConfig>& targetSchema();
+
+// The connection forms besides conninfo (url; host, port, dbname, user, password): config_conn.cpp.
+std::vector<Field<TargetConfig>> connectionFields();
+/// True when the target gives url: or a structured field rather than conninfo.
+bool usesConnectionFields(const TargetConfig& t);
+/// Checks that a target uses one form and builds its conninfo from it.
+void composeConnection(Loader& loader, TargetConfig& t, std::map<std::string, ValueSource>& sources,
+                       const std::set<std::string>& given, Loc item, const std::string& where);
+/// Remembers the secrets a target or defaults mapping spells out (url, password) for redaction.
+void rememberConnSecrets(Loader& loader, const YAML::Node& map);
 
 }  // namespace pgvigil::config_detail

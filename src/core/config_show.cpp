@@ -68,6 +68,7 @@ void renderObject(std::ostringstream& out, const Schema<Obj>& schema, const Obj&
   };
   for (const auto& f : schema.fields()) {
     if (!skip.empty() && f.path.compare(0, skip.size(), skip) == 0) continue;
+    if (f.omit && f.omit(obj)) continue;
     std::vector<std::string> parts;
     std::stringstream ss(f.path);
     for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
@@ -94,9 +95,15 @@ void renderObject(std::ostringstream& out, const Schema<Obj>& schema, const Obj&
 
 std::vector<std::string> configSecrets(const Config& config) {
   std::vector<std::string> out;
-  for (const auto& t : config.targets)
-    for (auto& s : connInfoSecrets(t.conninfo))
-      if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
+  auto add = [&](std::string s) {
+    if (!s.empty() && std::find(out.begin(), out.end(), s) == out.end())
+      out.push_back(std::move(s));
+  };
+  for (const auto& t : config.targets) {
+    for (auto& s : connInfoSecrets(t.conninfo)) add(std::move(s));
+    for (auto& s : connInfoSecrets(t.url)) add(std::move(s));
+    add(t.password);
+  }
   return out;
 }
 
@@ -121,6 +128,12 @@ std::string renderEffectiveConfig(const Config& config, const RenderOptions& opt
                                  if (options.redact_conninfo) c = options.redact_conninfo(c);
                                  return yamlQuote(redactSecrets(c, secrets));
                                });
+    const TargetConfig& t = config.targets[i];
+    if (usesConnectionFields(t)) {
+      std::string c = options.redact_conninfo ? options.redact_conninfo(t.conninfo) : t.conninfo;
+      out << "    # the probe's conninfo: " << redactSecrets(c, secrets) << "\n";
+    }
+    for (const auto& line : describeIgnored(t.ignored_params)) out << "    # " << line << "\n";
   }
   return redactSecrets(out.str(), secrets);
 }

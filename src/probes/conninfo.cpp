@@ -50,7 +50,21 @@ const std::set<std::string>& knownKeywords() {
   return keywords;
 }
 
-std::string redactParserError(std::string message) {
+/// A token libpq's parser quotes that names a URI query parameter rather than holding a value:
+/// a plain word in "invalid URI query parameter" (issue 11: a Prisma parameter was printed as
+/// "*****", so the user could not see which one libpq rejected). In a keyword string the name
+/// of an "invalid connection option" stays masked: a password with a space spliced into it
+/// makes its second half look like a keyword.
+bool namesParameter(std::string_view message, std::string_view token) {
+  if (message.find("invalid URI query parameter") == std::string_view::npos) return false;
+  if (token.empty() || token.size() > 63) return false;
+  return std::all_of(token.begin(), token.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+}
+
+std::string redactParserError(std::string message, const std::vector<std::string>& secrets) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   std::string out;
   size_t pos = 0;
@@ -61,12 +75,13 @@ std::string redactParserError(std::string message) {
     if (close == std::string::npos) break;
     std::string token = message.substr(open + 1, close - open - 1);
     out += message.substr(pos, open + 1 - pos);
-    out += knownKeywords().count(token) ? token : std::string(kMask);
+    out +=
+        knownKeywords().count(token) || namesParameter(message, token) ? token : std::string(kMask);
     out += '"';
     pos = close + 1;
   }
   out += message.substr(pos);
-  return out;
+  return redactSecrets(out, secrets);
 }
 
 }  // namespace
@@ -114,7 +129,9 @@ std::optional<ConnInfo> parseConnInfo(const std::string& conninfo, std::string* 
   char* err = nullptr;
   ConnInfoOptionsPtr options(PQconninfoParse(conninfo.c_str(), &err), &PQconninfoFree);
   if (!options) {
-    if (error) *error = err ? redactParserError(err) : "out of memory parsing the conninfo";
+    if (error)
+      *error = err ? redactParserError(err, connInfoSecrets(conninfo))
+                   : "out of memory parsing the conninfo";
     if (err) PQfreemem(err);
     return std::nullopt;
   }

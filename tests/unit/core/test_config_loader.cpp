@@ -237,7 +237,8 @@ targets:
   BOOST_TEST_REQUIRE(r.errors.size() == 1u, allErrors(r));
   BOOST_TEST(r.errors[0].toString() ==
              "t.yaml:8:5: targets[0]: unknown key 'query' (expected one of: name, conninfo, "
-             "interval, timeout, unhealthy_after, healthy_after, checks, restart, "
+             "url, host, port, dbname, user, password, interval, timeout, unhealthy_after, "
+             "healthy_after, checks, restart, "
              "application_name, tls_expiry_warning)");
 
   r = load(yaml(R"(
