@@ -81,6 +81,15 @@ std::optional<Scalar> Input::scalarOf(const YAML::Node& n, Loc loc, std::string_
   return Scalar{std::move(e.value), n.Tag() == "?"};
 }
 
+std::string checkTargetName(const std::string& s) {
+  if (s.empty()) return "must not be empty; use lower-case letters, digits, '_' and '-'";
+  if (s.size() > 63) return "target name is longer than 63 characters";
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      return "invalid target name " + shown(s) + ": use only a-z, 0-9, '_' and '-'";
+  return "";
+}
+
 namespace {
 
 // Checks of single string values.
@@ -116,15 +125,6 @@ std::string checkListen(const std::string& s) {
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
   if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || p < 0 || p > 65535)
     return "listen address " + shown(s) + " has an invalid port (0 to 65535); " + hint;
-  return "";
-}
-
-std::string checkTargetName(const std::string& s) {
-  if (s.empty()) return "must not be empty; use lower-case letters, digits, '_' and '-'";
-  if (s.size() > 63) return "target name is longer than 63 characters";
-  for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-      return "invalid target name " + shown(s) + ": use only a-z, 0-9, '_' and '-'";
   return "";
 }
 

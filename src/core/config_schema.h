@@ -34,6 +34,10 @@ struct Loc {
 
 Loc locOf(const YAML::Mark& m);
 
+/// "" for a valid target name (1 to 63 of a-z, 0-9, '_', '-'), else why not. The config and the
+/// state file both hold names to it.
+std::string checkTargetName(const std::string& s);
+
 std::string toLower(std::string_view s);
 /// A value quoted for an error message, shortened.
 std::string shown(std::string_view s);

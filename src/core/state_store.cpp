@@ -22,6 +22,7 @@
 #include <unistd.h>
 #endif
 
+#include "core/config_schema.h"
 #include "core/unique_fd.h"
 #include "core/wall_time.h"
 
@@ -269,6 +270,11 @@ std::optional<PersistedState> StateStore::parse(const std::string& text, std::st
       if (!kv.second.IsMap()) fail(kv.second, "targets: expected a map");
       for (const auto& t : kv.second) {
         const std::string name = t.first.Scalar();
+        // The agent only ever writes names its config accepted; anything else is damage (and a
+        // name YAML cannot hold as a plain key, e.g. over 1,024 characters once escaped, would
+        // not read back). The fuzzer found one.
+        if (auto why = config_detail::checkTargetName(name); !why.empty())
+          fail(t.first, "targets: " + why);
         state.targets[name] = readTarget(t.second, name, now);
       }
     }

@@ -233,6 +233,25 @@ BOOST_AUTO_TEST_CASE(test_SpecialCharactersSurvive) {
              "line1\nline2: \"quoted\" # not a comment {x}");
 }
 
+// Found by fuzz_state_store: a target name the config could never hold (here long, with bytes
+// that YAML escapes) was read, then written as a key over YAML's 1,024-character limit, which
+// did not read back. Names are held to the config's rule; the crash input is in the corpus.
+BOOST_AUTO_TEST_CASE(test_TargetNamesFollowTheConfigRule) {
+  std::string error;
+  const std::string longName(200, 'x');
+  for (const std::string& name : {longName, std::string("Main"), std::string("weird: name"),
+                                  std::string("a\x1b\xf9") + "b"}) {
+    error.clear();
+    BOOST_TEST(
+        !StateStore::parse("version: 1\ntargets:\n  \"" + name + "\":\n    attempts: 1\n", &error),
+        name);
+    BOOST_TEST(error.find("target name") != std::string::npos, error);
+  }
+  BOOST_TEST(StateStore::parse("version: 1\ntargets:\n  main-db_2:\n    attempts: 1\n", &error)
+                 .has_value(),
+             error);
+}
+
 // Issue 9: the time parser wrapped outside what system_clock nanoseconds hold (~1678-2262).
 BOOST_AUTO_TEST_CASE(test_WallTimeOutsideTheClockIsRejectedNotWrapped) {
   struct Case {
