@@ -7,29 +7,12 @@
 #include <random>
 
 #include "core/config_loader.h"
+#include "temp_dir.h"
 
 using namespace pgvigil;
+using pgvigil::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("pgvigil-envfile-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) {
-    auto p = path / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-};
 
 const char* kTargets =
     "targets:\n"
@@ -41,7 +24,7 @@ const char* kTargets =
 BOOST_AUTO_TEST_SUITE(config_env_file)
 
 BOOST_AUTO_TEST_CASE(one_file_relative_to_the_config_with_crlf_and_quotes) {
-  TempDir dir;
+  TempDir dir("pgvigil-envfile-test-");
   dir.write(".env",
             "# app\r\nexport DB_HOST=db.internal\r\nDB_PORT=6432 # pgbouncer\r\n"
             "DB_NAME=\"booking\"\r\nDB_PASSWORD='p w'\r\n");
@@ -53,7 +36,7 @@ BOOST_AUTO_TEST_CASE(one_file_relative_to_the_config_with_crlf_and_quotes) {
 }
 
 BOOST_AUTO_TEST_CASE(earlier_files_win_and_the_process_environment_wins_over_all) {
-  TempDir dir;
+  TempDir dir("pgvigil-envfile-test-");
   dir.write("a.env", "DB_HOST=from-a\nDB_PORT=1111\nDB_PORT=5432\n");  // last in a file wins
   dir.write("b.env", "DB_HOST=from-b\nDB_NAME=from-b\nDB_PASSWORD=x\n");
   // env_file stands after targets: it still serves every ${VAR}.
@@ -65,7 +48,7 @@ BOOST_AUTO_TEST_CASE(earlier_files_win_and_the_process_environment_wins_over_all
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_file_is_an_error_at_its_position_naming_the_path) {
-  TempDir dir;
+  TempDir dir("pgvigil-envfile-test-");
   dir.write("a.env", "DB_HOST=h\nDB_PORT=1\nDB_NAME=n\nDB_PASSWORD=x\n");
   auto cfg = dir.write("c.yaml", std::string("env_file:\n  - a.env\n  - missing.env\n") + kTargets);
   LoadResult r = loadConfigFile(cfg, Env::none());
@@ -78,7 +61,7 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_an_error_at_its_position_naming_the_path)
 }
 
 BOOST_AUTO_TEST_CASE(malformed_lines_name_file_and_line_and_never_the_secret) {
-  TempDir dir;
+  TempDir dir("pgvigil-envfile-test-");
   const std::string canary = "Canary-Pw-90211";
   dir.write(".env",
             "DB_HOST=h\nDB_PORT=1\nDB_NAME=n\r\nDB_PASSWORD=\"" + canary + "\n" + canary + "\n");

@@ -7,8 +7,10 @@
 #include <random>
 
 #include "core/config_loader.h"
+#include "temp_dir.h"
 
 using namespace pgvigil;
+using pgvigil::testing::TempDir;
 using namespace std::chrono_literals;
 
 namespace {
@@ -28,26 +30,6 @@ LoadResult load(const std::string& text, const Env& env = Env::none()) {
 std::string allErrors(const LoadResult& r) {
   return formatErrors(r.errors);
 }
-
-/// A scratch directory for file tests, removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("pgvigil-config-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) {
-    auto p = path / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-};
 
 }  // namespace
 
@@ -357,7 +339,7 @@ targets:
 }
 
 BOOST_AUTO_TEST_CASE(missing_file_directory_empty_and_not_yaml) {
-  TempDir dir;
+  TempDir dir("pgvigil-config-test-");
   Env env = Env::none();
   std::string missing = (dir.path / "nope.yaml").string();
   auto r = loadConfigFile(missing, env);

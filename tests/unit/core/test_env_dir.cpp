@@ -6,29 +6,12 @@
 #include <random>
 
 #include "core/env_dir.h"
+#include "temp_dir.h"
 
 using namespace pgvigil;
+using pgvigil::testing::TempDir;
 
-namespace {
-
-struct Folder {
-  std::filesystem::path path;
-  Folder() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("pgvigil-envdir-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~Folder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& content) {
-    std::ofstream(path / name, std::ios::binary) << content;
-  }
-};
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_SUITE(env_dir)
 
@@ -50,7 +33,7 @@ BOOST_AUTO_TEST_CASE(which_names_are_database_variables) {
 }
 
 BOOST_AUTO_TEST_CASE(precedence_conflicts_and_the_process_environment) {
-  Folder f;
+  TempDir f("pgvigil-envdir-test-");
   f.write(".env", "DATABASE_URL=postgresql://app:pw@localhost:5432/app\nDB_HOST=h1\nOTHER=x\n");
   f.write(".env.local",
           "DATABASE_URL=\"postgresql://app:pw@localhost:6543/app\"\r\nDB_HOST=h1\r\n");
@@ -80,7 +63,7 @@ BOOST_AUTO_TEST_CASE(precedence_conflicts_and_the_process_environment) {
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_line_is_named_by_file_and_line_only) {
-  Folder f;
+  TempDir f("pgvigil-envdir-test-");
   f.write(".env", "DB_HOST=h\nDB_PASSWORD=\"Canary-Dir-551\n");
   EnvDirReport r = readEnvDir(f.path.string(), Env::none());
   BOOST_TEST_REQUIRE(r.errors.size() == 1u);

@@ -7,37 +7,17 @@
 #include <string>
 
 #include "core/token_file.h"
+#include "temp_dir.h"
 
 using namespace pgvigil;
+using pgvigil::testing::TempDir;
 
-namespace {
-
-/// A scratch directory, removed at the end of the test.
-struct TokenDir {
-  std::filesystem::path path;
-  TokenDir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path() /
-           ("pgvigil-token-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path);
-  }
-  ~TokenDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& content) {
-    auto p = path / "token";
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
-    return p.string();
-  }
-};
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_SUITE(token_file)
 
 BOOST_AUTO_TEST_CASE(surrounding_whitespace_and_line_ends_are_trimmed) {
-  TokenDir dir;
+  TempDir dir("pgvigil-token-test-");
   const char* files[] = {
       "s3cret",       "s3cret\n",       "s3cret\r\n",     " s3cret",
       "  s3cret  \n", "\ts3cret\t\r\n", "s3cret\nnext\n", " s3cret \r\nsecond line\r\n",
@@ -45,21 +25,21 @@ BOOST_AUTO_TEST_CASE(surrounding_whitespace_and_line_ends_are_trimmed) {
   };
   for (std::size_t i = 0; i + 1 < std::size(files); ++i) {
     BOOST_TEST_CONTEXT("file #" << i) {
-      auto r = loadTokenFile(dir.write(files[i]));
+      auto r = loadTokenFile(dir.write("token", files[i]));
       BOOST_TEST(r.error.empty());
       BOOST_TEST(r.token.value_or("<none>") == "s3cret");
     }
   }
   // Only the first line counts: an empty first line is an empty token file.
-  auto r = loadTokenFile(dir.write(files[std::size(files) - 1]));
+  auto r = loadTokenFile(dir.write("token", files[std::size(files) - 1]));
   BOOST_TEST(!r.token);
   BOOST_TEST(r.error.find("is empty") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(empty_blank_and_missing_files_are_errors) {
-  TokenDir dir;
+  TempDir dir("pgvigil-token-test-");
   for (const char* content : {"", "\n", "   \r\n", "\t"}) {
-    auto r = loadTokenFile(dir.write(content));
+    auto r = loadTokenFile(dir.write("token", content));
     BOOST_TEST(!r.token);
     BOOST_TEST(r.error.find("is empty") != std::string::npos);
   }
@@ -69,10 +49,10 @@ BOOST_AUTO_TEST_CASE(empty_blank_and_missing_files_are_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(inner_space_or_control_byte_is_an_error_that_hides_the_content) {
-  TokenDir dir;
+  TempDir dir("pgvigil-token-test-");
   for (std::string content :
        {std::string("half secret\n"), std::string("ctl\x01secret"), std::string("del\x7fsecret")}) {
-    auto r = loadTokenFile(dir.write(content));
+    auto r = loadTokenFile(dir.write("token", content));
     BOOST_TEST(!r.token);
     BOOST_TEST(r.error.find("control character or space") != std::string::npos);
     BOOST_TEST(r.error.find("secret") == std::string::npos);
