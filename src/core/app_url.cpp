@@ -281,4 +281,13 @@ std::vector<std::string> describeIgnored(const std::vector<IgnoredParam>& ignore
   return out;
 }
 
+std::string quoteConninfoValue(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
 }  // namespace pgvigil

@@ -37,6 +37,10 @@ AppUrl normalizeAppUrl(std::string_view text, bool keepUnknown = false);
 /// Every connection keyword libpq (up to 18) accepts in a URI's query.
 const std::vector<std::string>& libpqKeywords();
 
+/// A keyword conninfo value as libpq reads it back: single quotes, with ' and \ escaped by a
+/// backslash ("host=" + quoteConninfoValue(v) is safe for any v, spaces and quotes included).
+std::string quoteConninfoValue(std::string_view value);
+
 /// "URL parameter 'schema' ignored: used by Prisma", one line per parameter.
 std::vector<std::string> describeIgnored(const std::vector<IgnoredParam>& ignored);
 

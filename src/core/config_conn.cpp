@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/app_url.h"
 #include "core/config_fields.h"
 #include "core/config_schema.h"
 #include "core/redact.h"
@@ -15,16 +16,6 @@ namespace {
 using T = TargetConfig;
 
 const char* const kStructured[] = {"host", "port", "dbname", "user", "password"};
-
-/// libpq's keyword quoting: single quotes, with ' and \ escaped by a backslash.
-std::string quoted(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
 
 std::string checkPort(const std::string& s) {
   std::size_t start = 0;
@@ -165,7 +156,7 @@ void composeConnection(Loader& loader, T& t, std::map<std::string, ValueSource>&
   auto add = [&](const char* key, const std::string& value) {
     if (value.empty()) return;
     if (!c.empty()) c += ' ';
-    c += std::string(key) + "=" + quoted(value);
+    c += std::string(key) + "=" + quoteConninfoValue(value);
   };
   add("host", t.host);
   add("port", t.port);
@@ -184,7 +175,7 @@ void rememberConnSecrets(Loader& loader, const YAML::Node& map) {
     loader.conninfos().push_back(expandEnv(url.Scalar(), loader.env()).value);
   if (password.IsDefined() && password.IsScalar()) {
     std::string p = expandEnv(password.Scalar(), loader.env()).value;
-    if (!p.empty()) loader.conninfos().push_back("password=" + quoted(p));
+    if (!p.empty()) loader.conninfos().push_back("password=" + quoteConninfoValue(p));
   }
 }
 

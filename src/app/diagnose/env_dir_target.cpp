@@ -2,9 +2,9 @@
 #include "app/diagnose/env_dir_target.h"
 
 #include <algorithm>
-#include <set>
 
 #include "app/diagnose/facts.h"
+#include "core/app_url.h"
 #include "core/redact.h"
 #include "probes/conninfo.h"
 
@@ -15,42 +15,17 @@ namespace {
 const std::vector<std::string> kUrlNames = {"DATABASE_URL", "POSTGRES_URL", "POSTGRES_PRISMA_URL",
                                             "POSTGRES_URL_NON_POOLING", "DIRECT_URL"};
 
-// Query parameters of Prisma and other drivers that libpq rejects.
-const std::set<std::string> kAppOnlyParams = {
-    "schema",         "connection_limit",     "pool_timeout", "pgbouncer",
-    "socket_timeout", "statement_cache_size", "sslaccept",    "sslidentity"};
-
 bool holdsPassword(const std::string& name) {
   return name.find("PASSWORD") != std::string::npos || name.find("PASSWD") != std::string::npos;
 }
 
-/// The URL without the query parameters libpq does not know; the dropped names go to `dropped`.
+/// The URL as libpq takes it: the parameters of application drivers (Prisma, JDBC, node-postgres)
+/// dropped and named in `dropped`, the way a target's `conninfo:` URL is (core/app_url.h).
 std::string dropAppParams(const std::string& url, std::vector<std::string>& dropped) {
-  const std::size_t q = url.find('?');
-  if (q == std::string::npos) return url;
-  std::string kept;
-  std::size_t start = q + 1;
-  while (start <= url.size()) {
-    std::size_t end = url.find('&', start);
-    if (end == std::string::npos) end = url.size();
-    std::string pair = url.substr(start, end - start);
-    std::string key = pair.substr(0, pair.find('='));
-    if (kAppOnlyParams.count(key))
-      dropped.push_back(key);
-    else if (!pair.empty())
-      kept += (kept.empty() ? "" : "&") + pair;
-    start = end + 1;
-  }
-  return url.substr(0, q) + (kept.empty() ? "" : "?" + kept);
-}
-
-std::string quoted(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\\' || c == '\'') out += '\\';
-    out += c;
-  }
-  return out + "'";
+  AppUrl app = normalizeAppUrl(url, /*keepUnknown=*/true);
+  if (!app.ok()) return url;  // libpq says what is wrong with it, in diagnose's config step
+  for (const auto& p : app.ignored) dropped.push_back(p.name);
+  return app.conninfo;
 }
 
 std::string normalHost(std::string h) {
@@ -117,7 +92,8 @@ EnvDirTarget envDirTarget(const std::string& dir, const Env& process) {
       for (const char* n : names) {
         auto v = r.report.value(n);
         if (!v) continue;
-        t.conninfo += (t.conninfo.empty() ? "" : " ") + std::string(k.keyword) + "=" + quoted(*v);
+        t.conninfo +=
+            (t.conninfo.empty() ? "" : " ") + std::string(k.keyword) + "=" + quoteConninfoValue(*v);
         used.push_back(from(n));
         break;
       }
