@@ -38,7 +38,7 @@ Field<T> connField(const char* path, std::string T::*member) {
   f.type = "string";
   f.omit = [member](const T& t) { return (t.*member).empty(); };
   const bool secret = std::string_view(path) == "password";
-  f.read = [member, secret, path](Input& in, T& t) {
+  f.read = [member, path](Input& in, T& t) {
     auto s = in.scalar("a string");
     if (!s) return false;
     if (s->text.empty()) {
