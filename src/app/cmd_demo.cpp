@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "agent/agent.h"
 #include "app/cli.h"
@@ -119,24 +120,27 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
     const std::string base =
         http ? "http://127.0.0.1:" + std::to_string(http->port()) : std::string("(endpoint off)");
     const std::string pidFile = cluster->dataDir() + "/postmaster.pid";
-    out << "\n"
-        << "pgvigil demo is running.\n"
-        << "  PostgreSQL   " << cluster->dir() << "  (port " << cluster->port()
-        << ", postmaster pid " << cluster->postmasterPid() << ")\n"
-        << "  dashboard    " << base << "/\n"
-        << "  health       curl -s " << base << "/health\n"
-        << "  status       curl -s " << base << "/status\n"
-        << "  metrics      curl -s " << base << "/metrics\n"
-        << "  connect      psql \"" << cluster->conninfo() << "\"\n"
-        << "\nTry:\n"
-        << "  kill -9 $(head -1 " << pidFile << ")      # a crash: seen at once, restarted\n"
-        << "  kill -STOP $(head -1 " << pidFile
-        << ")   # a hang: restarted after hang_after (10s)\n"
-        << "  curl -s -XPOST " << base
-        << "/targets/demo/pause   # needs a token: see docs/http.md\n"
-        << "\nEvents follow, one line per state change. Ctrl-C stops the demo and removes "
-        << cluster->dir() << ".\n\n"
-        << std::flush;
+    // Composed first and written in one call: the event log shares stdout and writes from its
+    // own thread, so a banner written piece by piece could be cut by an event line.
+    std::ostringstream banner;
+    banner << "\n"
+           << "pgvigil demo is running.\n"
+           << "  PostgreSQL   " << cluster->dir() << "  (port " << cluster->port()
+           << ", postmaster pid " << cluster->postmasterPid() << ")\n"
+           << "  dashboard    " << base << "/\n"
+           << "  health       curl -s " << base << "/health\n"
+           << "  status       curl -s " << base << "/status\n"
+           << "  metrics      curl -s " << base << "/metrics\n"
+           << "  connect      psql \"" << cluster->conninfo() << "\"\n"
+           << "\nTry:\n"
+           << "  kill -9 $(head -1 " << pidFile << ")      # a crash: seen at once, restarted\n"
+           << "  kill -STOP $(head -1 " << pidFile
+           << ")   # a hang: restarted after hang_after (10s)\n"
+           << "  curl -s -XPOST " << base
+           << "/targets/demo/pause   # needs a token: see docs/http.md\n"
+           << "\nEvents follow, one line per state change. Ctrl-C stops the demo and removes "
+           << cluster->dir() << ".\n\n";
+    out << banner.str() << std::flush;
   };
   int code = runAgent(config, hooks, err);
   out << "pgvigil demo: stopping PostgreSQL and removing " << cluster->dir() << "\n" << std::flush;

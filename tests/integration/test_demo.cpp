@@ -112,9 +112,9 @@ BOOST_AUTO_TEST_CASE(demo_watches_restarts_and_cleans_up) {
   BOOST_REQUIRE_MESSAGE(running, demo.output());
   std::smatch m;
   const std::string out = demo.output();
-  BOOST_REQUIRE(std::regex_search(out, m, std::regex("PostgreSQL +(/\\S+)")));
+  BOOST_REQUIRE_MESSAGE(std::regex_search(out, m, std::regex("PostgreSQL +(/\\S+)")), out);
   clusterDir = m[1];
-  BOOST_REQUIRE(std::regex_search(out, m, std::regex("\\(port ([0-9]+)")));
+  BOOST_REQUIRE_MESSAGE(std::regex_search(out, m, std::regex("\\(port ([0-9]+),")), out);
   const int pgPort = std::stoi(m[1]);
   HttpClient http("127.0.0.1", port);
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
