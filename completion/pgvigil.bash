@@ -3,7 +3,7 @@
 # Completes commands, sub-commands, options and their values; target names come from the config
 # the command line names (-c FILE, else $PGVIGIL_CONFIG, else the default), through
 # `pgvigil config show`, which reads the file only (it never contacts a server or the agent).
-# tests/completion/test_bash_completion.sh holds the lists here to `pgvigil COMMAND --help`.
+# tests/completion/test_completion.sh holds the lists here to `pgvigil COMMAND --help`.
 
 # The target names of a config: config show prints each as `  - name: "NAME"  # origin`.
 _pgvigil_targets() {

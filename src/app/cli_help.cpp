@@ -123,8 +123,8 @@ std::vector<CommandHelp> buildTable() {
       {"service install",
        "pgvigil service install",
        "Windows: register pgvigil run as a Windows service",
-       "This build is not a Windows build: the command says so and exits 64. On Linux, "
-       "install service/pgvigil.service instead.",
+       "On Linux the command says so and exits 64: install service/pgvigil.service instead "
+       "(docs/operations.md).",
        {kHelpOption},
        {{kExitOk, "Ok", "registered"}, {kExitUsage, "Usage", "a bad command line, or not Windows"}},
        "pgvigil service install"});

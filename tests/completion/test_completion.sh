@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# The bash completion (completion/pgvigil.bash), driven as bash drives it: COMP_WORDS and
-# COMP_CWORD set, the registered function called, COMPREPLY read. The command and option lists
+# The shell completions, driven as the shells drive them. bash (completion/pgvigil.bash):
+# COMP_WORDS and COMP_CWORD set, the registered function called, COMPREPLY read. zsh
+# (completion/_pgvigil): words and CURRENT set, compadd recorded (zsh_complete.zsh). The same
+# expectations hold for both. The command and option lists
 # are compared with what the binary itself says (`pgvigil --help`, `pgvigil COMMAND --help`), so a
 # command or option added to the help table and not to the completion fails here; target names
 # come from a real config through `pgvigil config show`.
-#   test_bash_completion.sh PGVIGIL_BINARY COMPLETION_FILE
+#   test_completion.sh bash|zsh PGVIGIL_BINARY COMPLETION_FILE
 set -uo pipefail
-bin=$1
-comp=$2
+shell=$1
+bin=$2
+comp=$3
+here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 
-# shellcheck source=/dev/null
-source "$comp"
-func=$(complete -p pgvigil | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
-[[ -n $func ]] || { echo "FAIL: $comp registers no completion function for pgvigil"; exit 1; }
+if [[ $shell == bash ]]; then
+    # shellcheck source=/dev/null
+    source "$comp"
+    func=$(complete -p pgvigil | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
+    [[ -n $func ]] || { echo "FAIL: $comp registers no completion function for pgvigil"; exit 1; }
+else
+    head -1 "$comp" | grep -qx '#compdef pgvigil' || { echo "FAIL: $comp is not #compdef pgvigil"; exit 1; }
+fi
 
 # complete WORD... : the sorted completions with the cursor at the end of the last word.
 complete_words() {
+    if [[ $shell == zsh ]]; then
+        zsh -f "$here/zsh_complete.zsh" "$comp" "$bin" "$@" | sort -u | tr '\n' ' ' | sed 's/ $//'
+        return
+    fi
     COMP_WORDS=("$bin" "$@")
     COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
     COMP_LINE="${COMP_WORDS[*]}"
@@ -97,5 +109,5 @@ PGVIGIL_CONFIG="$tmp/pgvigil.yaml" expect "main replica-2 reporting" resume ""
 echo "targets: [oops" >"$tmp/bad.yaml"
 expect "" check -c "$tmp/bad.yaml" -t ""
 
-echo "bash completion: $((checks - failures)) passed, $failures failed"
+echo "$shell completion: $((checks - failures)) passed, $failures failed"
 ((failures == 0))
