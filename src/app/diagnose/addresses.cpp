@@ -80,7 +80,9 @@ AddressVerdict judgeAddresses(const std::string& host, const std::vector<Address
   }
   if (answering == 0) {
     v.detail += " (no address answers)";
-    return v;  // the tcp or auth step says why; nothing to compare
+    v.warn = true;  // not a failure of its own: the tcp or auth step failed and says why
+    v.advice.explanation = "no address of " + host + " answers, so no client driver connects";
+    return v;
   }
   v.warn = true;
   const AddressProbe& first = probes.front();

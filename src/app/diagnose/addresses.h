@@ -42,7 +42,7 @@ struct DriverOutcome {
 std::vector<DriverOutcome> driverOutcomes(const std::vector<AddressProbe>& probes);
 
 struct AddressVerdict {
-  bool warn = false;   ///< some addresses answer and some do not
+  bool warn = false;   ///< not every address answers
   std::string detail;  ///< one line: "localhost -> ::1 refused, 127.0.0.1 answers"
   Advice advice;       ///< for a warning: what it means and what to change
 };

@@ -22,11 +22,15 @@ std::string valueText(const ServerSetting& s) {
   return durationText(Millis(ms));
 }
 
-bool nonDefault(const ServerSetting& s) {
-  return s.setting != s.boot_val;
+}  // namespace
+
+bool ServerSetting::nonDefault() const {
+  // Over TCP, pg_settings shows the kernel's own keepalive values for tcp_keepalives_* left at
+  // 0 (source "default"): those are the OS defaults, not a choice of the server's.
+  return source != "default" && setting != boot_val;
 }
 
-}  // namespace
+namespace {}  // namespace
 
 const std::vector<std::string>& idleSettingNames() {
   static const std::vector<std::string> names = {
@@ -42,7 +46,7 @@ IdleVerdict judgeIdleSettings(const std::vector<ServerSetting>& settings, const 
   const ServerSetting* inTx = nullptr;
   std::string changed;
   for (const auto& s : settings) {
-    if (!nonDefault(s)) continue;
+    if (!s.nonDefault()) continue;
     const std::string value = valueText(s);
     changed += (changed.empty() ? "" : ", ") + s.name + "=" + value;
     const bool on = millisOf(s) > 0;

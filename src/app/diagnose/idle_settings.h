@@ -24,6 +24,8 @@ struct ServerSetting {
   std::string unit;      ///< "ms", "s" or ""
   std::string boot_val;  ///< PostgreSQL's default (in `unit`)
   std::string source;    ///< "default", "configuration file", "command line", "user", ...
+  /// Set somewhere (source is not "default") to something other than PostgreSQL's default.
+  bool nonDefault() const;
 };
 
 struct IdleVerdict {

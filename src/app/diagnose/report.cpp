@@ -156,7 +156,7 @@ Poco::JSON::Object::Ptr stepToJson(const StepReport& s, const std::vector<std::s
       so->set("unit", nullable(st.unit, {}));
       so->set("default", redactSecrets(st.boot_val, secrets));
       so->set("source", nullable(st.source, {}));
-      so->set("non_default", st.setting != st.boot_val);
+      so->set("non_default", st.nonDefault());
       list->add(so);
     }
     o->set("settings", list);
