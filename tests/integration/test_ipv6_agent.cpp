@@ -42,6 +42,13 @@ BOOST_AUTO_TEST_CASE(a_target_on_ipv6_loopback_is_healthy) {
   TempDir dir;
   auto agent = startAgent(dir, "  - name: v6\n    conninfo: \"" + conninfo +
                                    "\"\n    interval: 1s\n    timeout: 800ms\n");
+  // check on the same config first: OK, over ::1.
+  AgentProcess check({.binary = pgvigilBinary(), .args = {"check", "-c", agent.configPath}});
+  const auto code = check.wait(30s);
+  BOOST_REQUIRE_MESSAGE(code.has_value(), check.output());
+  BOOST_TEST(*code == 0, check.output());
+  BOOST_TEST(check.waitForLine("PGVIGIL OK - v6", 2s).has_value(), check.output());
+
   agent.waitUp();
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 15s), agent.process->output());
   auto status = agent.http->get("/status");

@@ -60,7 +60,7 @@ std::vector<DriverOutcome> driverOutcomes(const std::vector<AddressProbe>& probe
   out.push_back(firstOnly("node-postgres on Node 17 to 19",
                           "one address, in the resolver's order, no fallback", probes.front()));
   tryEach("node-postgres on Node 20 and newer",
-          "tries each address in turn (autoSelectFamily, 250 ms per attempt)");
+          "tries each address in turn (autoSelectFamily, a short timeout per attempt)");
   out.push_back(firstOnly("pgvigil's session probe (query and connections checks)",
                           "the first address, in the resolver's order", probes.front()));
   return out;
