@@ -152,6 +152,9 @@ BOOST_AUTO_TEST_CASE(server_on_both_every_driver_connects) {
   BOOST_TEST(json.code == 0);
   auto root = parseJson(json.out);
   auto step = stepOf(root, "addresses");
+  BOOST_TEST_MESSAGE("addresses step, 2 addresses, both answering: "
+                     << step->getValue<double>("took_seconds") * 1000 << " ms; diagnose took "
+                     << json.took.count() << " ms");
   BOOST_TEST(step->getValue<std::string>("status") == "pass");
   BOOST_TEST(step->getArray("addresses")->size() == 2u);
   for (size_t i = 0; i < 2; ++i)
