@@ -46,7 +46,7 @@ std::vector<CommandHelp> buildTable() {
                "pgvigil diagnose [-c FILE] [-t TARGET] [--format text|json]\n"
                "pgvigil diagnose --conninfo STRING [--format text|json]\n"
                "pgvigil diagnose --env-dir DIR [-c FILE] [--format text|json]",
-               "step by step: config, dns, tcp, tls, auth, query, headroom",
+               "step by step: config, dns, tcp, addresses, tls, auth, query, headroom, idle",
                "Each failed step names its cause and the usual remedy. With --env-dir, the "
                "database an application's .env files name (Node/Next.js precedence); with -c as "
                "well, whether it is one of the config's targets.",
