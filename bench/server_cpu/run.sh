@@ -9,7 +9,9 @@
 # cutime/cstime) plus every live child's own, from /proc, at the start and the end of the
 # window. Prints ms of server CPU per minute for each, the watcher's part (minus the baseline)
 # and the ratios. Everything it starts is stopped on exit. monit and postgres_exporter are used
-# when installed (apt-get install -y monit prometheus-postgres-exporter).
+# when installed (apt-get install -y monit prometheus-postgres-exporter). PGVIGIL_EXTRA is appended
+# to pgvigil's target (e.g. "    checks: { connections: false }" to measure a part); ONLY=pgvigil
+# skips the others; PGVIGIL_OLD=path measures an older build the same way.
 set -euo pipefail
 bin=$(readlink -f "$1")
 secs=${2:-60}
@@ -66,6 +68,7 @@ targets:
     conninfo: "host=127.0.0.1 port=$port dbname=postgres user=postgres"
     interval: 1s
     timeout: 800ms
+${PGVIGIL_EXTRA:-}
 YAML
 "$bin" run -c "$dir/pgvigil.yaml" >"$dir/pgvigil.log" 2>&1 &
 pids+=($!)
@@ -73,7 +76,15 @@ results+=("$(measure pgvigil)")
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 sleep 2
 
-if command -v monit >/dev/null; then
+if [ -n "${PGVIGIL_OLD:-}" ]; then  # an older build, same config (e.g. before issue 10)
+  "$PGVIGIL_OLD" run -c "$dir/pgvigil.yaml" >"$dir/pgvigil-old.log" 2>&1 &
+  pids+=($!)
+  results+=("$(measure pgvigil_old)")
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  sleep 2
+fi
+
+if [ "${ONLY:-}" != pgvigil ] && command -v monit >/dev/null; then
   cat >"$dir/monitrc" <<MONIT
 set daemon 1
 set logfile $dir/monit.log
@@ -89,10 +100,18 @@ MONIT
   results+=("$(measure monit)")
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   sleep 2
+  # The same test logging in for real (a role that exists), as pgvigil's fresh session does:
+  # by default monit sends user "root", which PostgreSQL refuses before it opens the database.
+  sed -i "s/protocol pgsql then alert/protocol pgsql username \"postgres\" database \"postgres\" then alert/" "$dir/monitrc"
+  monit -I -c "$dir/monitrc" >"$dir/monit.out" 2>&1 &
+  pids+=($!)
+  results+=("$(measure monit_login)")
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  sleep 2
 fi
 
 exporter=$(command -v prometheus-postgres-exporter || true)
-if [ -n "$exporter" ]; then
+if [ "${ONLY:-}" != pgvigil ] && [ -n "$exporter" ]; then
   DATA_SOURCE_NAME="host=127.0.0.1 port=$port dbname=postgres user=postgres sslmode=disable" \
     "$exporter" --web.listen-address="127.0.0.1:$eport" >"$dir/exporter.log" 2>&1 &
   pids+=($!)
@@ -110,6 +129,7 @@ print(f"\nserver CPU per minute (ms), the watcher's part = total - baseline ({ba
 for k, v in r.items():
     if k != "baseline":
         print(f"  {k:30s} total {v:6.0f}  watcher {v - base:6.0f}")
-if "monit" in r:
-    print(f"  pgvigil / monit (watcher's part): {(r['pgvigil'] - base) / max(1e-9, r['monit'] - base):.2f}")
+for other in ("pgvigil_old", "monit", "monit_login", "postgres_exporter_1s_scrape"):
+    if other in r:
+        print(f"  pgvigil / {other} (watcher's part): {(r['pgvigil'] - base) / max(1e-9, r[other] - base):.2f}")
 PY
