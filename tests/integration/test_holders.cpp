@@ -231,6 +231,12 @@ BOOST_AUTO_TEST_CASE(saturated_server_keeps_its_figures_from_the_monitoring_sess
   agent.waitUp();
   BOOST_REQUIRE_MESSAGE(waitStatus(*agent.http, "/health", 200, 10s), agent.process->output());
   BOOST_REQUIRE(waitMonitorConnection(pg, 5s));
+  // 7 usable slots, one of them the monitoring session's (pgvigil is no superuser): at most 6
+  // others, 86 %, so the default critical 95 % can never fire, and the agent says so once.
+  auto unreachable = waitEvent(*agent.process, "connections_thresholds_unreachable", 5s);
+  BOOST_REQUIRE_MESSAGE(unreachable, agent.process->output());
+  BOOST_TEST(unreachable->find("usable=7") != std::string::npos, *unreachable);
+  BOOST_TEST(unreachable->find("set it to 85% or below") != std::string::npos, *unreachable);
 
   // Fill every slot: six sessions of "api" (as postgres: the password is the same) and one
   // more that only a superuser may open, in the reserved slot.
