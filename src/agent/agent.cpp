@@ -8,6 +8,7 @@
 #include "agent/serial_executor.h"
 #include "agent/state_event_writer.h"
 #include "core/guarded.h"
+#include "probes/connections_check.h"
 #include "probes/round_runner.h"
 
 namespace pgvigil {
@@ -54,7 +55,22 @@ Agent::Agent(Config config, AlertSink& events, AgentLog& log, AgentOptions optio
       startedAt_(clock_.wallNow()),
       store_(StateStore::pathFor(initialConfig_.agent.state_dir)) {
   if (!options_.prober)
-    options_.prober = [](const TargetConfig& t, const Clock& c) { return runRound(t, c); };
+    options_.prober = [this](const TargetConfig& t, const Clock& c) {
+      // The connections query runs on the target's monitoring session when it is open: the
+      // fresh session runs the liveness query alone, and the figures still arrive when the
+      // server is full (reference.md §3).
+      ConnectionsSource source;
+      if (connectionWatch_)
+        source = [this, &t](int excludePid,
+                            const Deadline& deadline) -> std::optional<ConnectionStats> {
+          auto answer = connectionWatch_->query(
+              t.name, [excludePid](int version) { return connectionsQuery(version, excludePid); },
+              deadline);
+          if (!answer || !answer->ok) return std::nullopt;
+          return connectionsOutcomeFromRows(answer->rows).stats;
+        };
+      return runRoundWith(t, c, source);
+    };
   if (!options_.restarterFactory)
     options_.restarterFactory = [](const RestartConfig& r, const Clock& c) {
       return makeRestarter(r, c);

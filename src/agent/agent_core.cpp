@@ -168,9 +168,13 @@ void AgentCore::roundFinished(const ProbeJob& job, const RoundResult& round, Ste
   scheduler_.done(job.target, now, action.confirmSoon);
   // The long-lived session is for seeing a crash at once; it must never hold a server that is
   // refusing, shutting down or hung (a smart shutdown waits for every session): closed on the
-  // first failed round, opened again only once a round succeeds.
+  // first failed round, opened again only once a round succeeds. Except on a full server
+  // (too_many_connections): it is up and not shutting down, and the open session is then the
+  // only way to read who holds the slots, so it is kept (a reopen while full is refused like
+  // the round's own session).
+  const bool keep = round.ok() || round.cause == Cause::kTooManyConnections;
   out.monitors.push_back(
-      {round.ok() ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
+      {keep ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
   out.statusChanged = true;
   apply(job.target, *slot, std::move(action), now, out);
   if (!slot->firstRoundDone) noteFirstRound(*slot, out);

@@ -6,22 +6,50 @@
 
 #include <cstdio>
 #include <exception>
+#include <future>
 #include <vector>
 
 #include "probes/monitor_connection.h"
 
 namespace pgvigil {
 
+struct ConnectionWatch::Request {
+  std::string sql;
+  std::promise<QueryAnswer> answer;
+  bool sent = false;
+  SteadyTime sent_at{};
+  void finish(QueryAnswer a) {
+    try {
+      answer.set_value(std::move(a));
+    } catch (const std::future_error&) {
+      // already answered
+    }
+  }
+};
+
 struct ConnectionWatch::Entry {
   std::string name;
   std::unique_ptr<MonitorConnection> conn;
   bool want_open = false;
   SteadyTime connect_started{};
+  std::shared_ptr<Request> request;  ///< the query asked for, until it is answered
+
+  ~Entry() { fail("the monitoring session was replaced"); }
+  void fail(const std::string& why) {
+    if (!request) return;
+    QueryAnswer a;
+    a.error = why;
+    request->finish(std::move(a));
+    request.reset();
+  }
 };
 
 namespace {
 /// A connect that has not finished by then is given up; the next good round asks again.
 constexpr auto kConnectTimeout = std::chrono::seconds(5);
+/// A query with no answer by then (the server cancels it after 5 s itself) closes the session:
+/// something is wrong with it, and a fresh one opens after the next good round.
+constexpr auto kQueryTimeout = std::chrono::seconds(8);
 }  // namespace
 
 ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const std::string&)> onDrop,
@@ -98,9 +126,37 @@ void ConnectionWatch::close(const std::string& name) {
     // PQfinish: a Terminate message on an idle socket (a few bytes into an empty send buffer),
     // then close(2). The poll thread may still hold the old descriptor number in its poll set;
     // it looks at the entry's state afterwards, which is kClosed now, and ignores it.
+    it->second->fail("the monitoring session was closed");
     it->second->conn->close();
   }
   wake();
+}
+
+std::optional<ConnectionWatch::QueryAnswer> ConnectionWatch::query(
+    const std::string& name, const std::function<std::string(int serverVersion)>& sql,
+    const Deadline& deadline) {
+  std::future<QueryAnswer> answer;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return std::nullopt;
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return std::nullopt;
+    Entry& entry = *it->second;
+    if (entry.request || entry.conn->state() != MonitorConnection::State::kReady ||
+        entry.conn->querying())
+      return std::nullopt;
+    entry.request = std::make_shared<Request>();
+    entry.request->sql = sql(entry.conn->serverVersion());
+    answer = entry.request->answer.get_future();
+  }
+  wake();
+  const auto left = deadline.remaining();
+  if (left <= Millis{0} || answer.wait_for(left) != std::future_status::ready) return std::nullopt;
+  try {
+    return answer.get();
+  } catch (const std::future_error&) {
+    return std::nullopt;
+  }
 }
 
 void ConnectionWatch::report(const std::string& what) noexcept {
@@ -137,6 +193,7 @@ void ConnectionWatch::run() {
         if (stopping_) return;
         for (auto& [name, entry] : entries_) {
           entry->want_open = false;
+          entry->fail("the monitoring session was closed");
           entry->conn->close();
         }
       } catch (...) {
@@ -176,6 +233,20 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
           now - entry->connect_started > kConnectTimeout)
         conn.close();
       if (conn.state() == MonitorConnection::State::kFailed) conn.close();
+      if (auto& req = entry->request) {
+        if (conn.state() != MonitorConnection::State::kReady) {
+          entry->fail("the monitoring session is not open");
+        } else if (!req->sent) {
+          req->sent = true;
+          req->sent_at = now;
+          if (!conn.sendQuery(req->sql))
+            entry->fail(conn.queryError().empty() ? std::string("could not send the query")
+                                                  : conn.queryError());
+        } else if (now - req->sent_at > kQueryTimeout) {
+          entry->fail("no answer on the monitoring session");
+          conn.close();
+        }
+      }
       if (conn.socket() >= 0 && conn.events() != 0) {
         fds.push_back({conn.socket(), conn.events(), 0});
         polled.push_back(entry);
@@ -199,6 +270,21 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
       auto& conn = *entry->conn;
       if (conn.state() == MonitorConnection::State::kConnecting) {
         conn.advance();
+      } else if (conn.state() == MonitorConnection::State::kReady && conn.querying()) {
+        const auto read = conn.readResult();
+        if (read == MonitorConnection::ReadOutcome::kDone && entry->request) {
+          QueryAnswer a;
+          a.ok = conn.queryError().empty();
+          a.error = conn.queryError();
+          a.rows = conn.rows();
+          entry->request->finish(std::move(a));
+          entry->request.reset();
+        } else if (read == MonitorConnection::ReadOutcome::kDropped) {
+          entry->fail(conn.lastError().empty() ? std::string("the monitoring session dropped")
+                                               : conn.lastError());
+          conn.close();
+          dropped.push_back(entry->name);
+        }
       } else if (conn.state() == MonitorConnection::State::kReady && conn.checkDropped()) {
         conn.close();
         dropped.push_back(entry->name);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,8 +47,24 @@ class ConnectionWatch {
   void close(const std::string& name);
   void stop();
 
+  /// The answer of a query run on a monitoring session.
+  struct QueryAnswer {
+    bool ok = false;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    std::string error;  ///< redacted, when !ok
+  };
+  /// Runs a query on the target's monitoring session (the poll thread sends it and reads the
+  /// answer without blocking) and waits for the answer until the deadline. `sql` builds the
+  /// statement for the session's server version. nullopt when there is no open, idle session
+  /// to run it on, or no answer came in time: the caller uses a session of its own.
+  /// Called from a probe worker, never from the loop.
+  std::optional<QueryAnswer> query(const std::string& name,
+                                   const std::function<std::string(int serverVersion)>& sql,
+                                   const Deadline& deadline);
+
  private:
   struct Entry;
+  struct Request;
   void run();
   /// One pass: open what was asked for, poll, read what arrived. False once stopping.
   bool pollOnce(std::vector<std::string>& dropped);

@@ -13,6 +13,7 @@
 
 #include "app/report_json.h"
 #include "core/config_loader.h"
+#include "core/connection_holders.h"
 #include "core/env.h"
 #include "core/units.h"
 #include "core/wall_time.h"
@@ -107,6 +108,8 @@ NagiosStatus statusOf(const RoundResult& round) {
     return round.cause == Cause::kInternal ? NagiosStatus::kUnknown : NagiosStatus::kCritical;
   if (round.connections_critical) return NagiosStatus::kCritical;
   if (round.verdict == Verdict::kDegraded || round.connections_warn) return NagiosStatus::kWarning;
+  // Never a silent 0: counts read by a role that cannot see the others' sessions are a warning.
+  if (round.connections && !round.connections->sees_all) return NagiosStatus::kWarning;
   return NagiosStatus::kOk;
 }
 
@@ -131,8 +134,21 @@ std::string summaryOf(const TargetReport& r) {
     }
     return "degraded";
   }
+  if (round.connections && !round.connections->sees_all)
+    return visibilityWarning(*round.connections);
   std::string s = "ok in " + human(round.latency);
   if (round.connections) s += ", connections " + connectionsText(*round.connections);
+  return s;
+}
+
+static std::string holderLines(const TargetReport& r) {
+  if (!r.round.connections) return "";
+  const ConnectionStats& c = *r.round.connections;
+  std::string s;
+  for (const auto& h : c.holders) s += "  " + holderText(h, c.usable) + "\n";
+  if (!c.sees_all) s += "  WARNING: " + visibilityWarning(c) + "\n";
+  if (auto why = unreachableThresholds(c, r.target.connections))
+    s += "  WARNING: connections " + *why + "\n";
   return s;
 }
 
@@ -257,7 +273,7 @@ std::string targetLine(const TargetReport& r) {
 
 std::string renderCheckText(const CheckReport& report) {
   std::string s = nagiosLine(report) + "\n";
-  for (const auto& t : report.targets) s += targetLine(t) + "\n";
+  for (const auto& t : report.targets) s += targetLine(t) + "\n" + holderLines(t);
   for (size_t i = 1; i < report.errors.size(); ++i) s += report.errors[i] + "\n";
   return s;
 }

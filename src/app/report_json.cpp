@@ -69,6 +69,32 @@ Poco::JSON::Object::Ptr connectionsToJson(const ConnectionStats& stats,
   o->set("critical", thresholds.critical);
   o->set("at_warn", atWarn);
   o->set("at_critical", atCritical);
+  o->set("role", stats.role);
+  o->set("sees_all_sessions", stats.sees_all);
+  o->set("hidden", stats.hidden);
+  auto holders = Poco::JSON::Array::Ptr(new Poco::JSON::Array);
+  for (const auto& h : stats.holders) {
+    auto ho = orderedObject();
+    ho->set("application", h.other ? std::string("other") : h.application);
+    ho->set("user", h.user);
+    ho->set("client", h.client);
+    ho->set("other", h.other);
+    ho->set("groups", h.groups);
+    ho->set("sessions", h.total);
+    ho->set("active", h.active);
+    ho->set("idle", h.idle);
+    ho->set("idle_in_transaction", h.idle_in_transaction);
+    ho->set("hidden", h.hidden);
+    ho->set("oldest_idle_s", h.oldest_idle
+                                 ? Poco::Dynamic::Var(double(h.oldest_idle->count()) / 1000.0)
+                                 : Poco::Dynamic::Var());
+    ho->set("oldest_idle_in_transaction_s",
+            h.oldest_idle_in_transaction
+                ? Poco::Dynamic::Var(double(h.oldest_idle_in_transaction->count()) / 1000.0)
+                : Poco::Dynamic::Var());
+    holders->add(ho);
+  }
+  o->set("holders", holders);
   return o;
 }
 

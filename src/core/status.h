@@ -20,6 +20,12 @@ struct RestartRecord {
   std::string result;  ///< toString(RestartOutcome::Result)
   std::string detail;
   Millis took{0};
+  /// Client sessions the restart cut, from the last connection figures before it (when known).
+  std::optional<int> sessions_cut{};
+  std::string applications{};  ///< their applications, "api,worker,other"
+  /// How long clients were without a server: from the last good round before the restart to
+  /// the first good one after it (set once it is up again).
+  std::optional<Millis> outage{};
 };
 
 struct TargetStatus {
@@ -28,6 +34,9 @@ struct TargetStatus {
   WallTime since{};  ///< when the current state began
   Cause cause = Cause::kNone;
   std::optional<RoundResult> last_round;
+  /// The last connection figures read (with their measured_at), kept when later rounds could
+  /// not read any: at saturation or while the server is down they are the last word.
+  std::optional<ConnectionStats> last_connections;
   int consecutive_failures = 0;
   int consecutive_successes = 0;
   std::optional<WallTime> last_success;

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "core/connection_holders.h"
 #include "core/state_store.h"
 #include "core/units.h"
 #include "core/wall_time.h"
@@ -39,7 +40,15 @@ AlertEvent connections(const EventBase& base, std::string_view name, EventLevel 
   e.fields.emplace_back("used", std::to_string(c.used));
   e.fields.emplace_back("usable", std::to_string(c.usable));
   e.fields.emplace_back("ratio", ratioText(c.ratio()));
+  if (!c.holders.empty()) e.fields.emplace_back("top_holder", holderName(c.holders.front()));
+  if (!c.sees_all) e.fields.emplace_back("hidden", std::to_string(c.hidden));
   return e;
+}
+
+/// "; api (appuser@10.0.0.5) holds 21 of 97 usable; 18 idle, oldest idle 41m", "" without
+/// holders.
+std::string whoText(const ConnectionStats& c) {
+  return c.holders.empty() ? std::string() : "; " + topHolderText(c);
 }
 
 std::string startingOrShutting(Cause cause) {
@@ -111,17 +120,44 @@ AlertEvent restartGivenUpState(const EventBase& base) {
 
 AlertEvent connectionsCritical(const EventBase& base, const ConnectionStats& c, double critical) {
   return connections(base, "connections_critical", EventLevel::kError,
-                     usageText(c) + ", critical at " + formatWholePercent(critical), c);
+                     usageText(c) + ", critical at " + formatWholePercent(critical) + whoText(c),
+                     c);
 }
 
 AlertEvent connectionsWarning(const EventBase& base, const ConnectionStats& c, double warn) {
   return connections(base, "connections_warning", EventLevel::kWarning,
-                     usageText(c) + ", warning at " + formatWholePercent(warn), c);
+                     usageText(c) + ", warning at " + formatWholePercent(warn) + whoText(c), c);
 }
 
 AlertEvent connectionsOk(const EventBase& base, const ConnectionStats& c) {
   return connections(base, "connections_ok", EventLevel::kInfo,
                      usageText(c) + ", back below the warning level", c);
+}
+
+AlertEvent connectionsVisibilityLimited(const EventBase& base, const ConnectionStats& c) {
+  AlertEvent e =
+      make(base, "connections_visibility_limited", EventLevel::kWarning, visibilityWarning(c));
+  e.cause = Cause::kNone;
+  e.fields.emplace_back("role", c.role);
+  e.fields.emplace_back("hidden", std::to_string(c.hidden));
+  e.fields.emplace_back("remedy", grantRemedy(c.role));
+  return e;
+}
+
+AlertEvent connectionsThresholdsUnreachable(const EventBase& base, const ConnectionStats& c,
+                                            const ConnectionsCheckConfig& config, std::string why) {
+  AlertEvent e =
+      make(base, "connections_thresholds_unreachable", EventLevel::kWarning, std::move(why));
+  e.cause = Cause::kNone;
+  e.fields.emplace_back("usable", std::to_string(c.usable));
+  e.fields.emplace_back("warn", formatWholePercent(config.warn));
+  e.fields.emplace_back("critical", formatWholePercent(config.critical));
+  return e;
+}
+
+void addOutage(AlertEvent& e, Millis outage) {
+  e.msg += "; clients were without a server for " + durationText(outage);
+  e.fields.emplace_back("outage", durationText(outage));
 }
 
 // --- TLS ---------------------------------------------------------------------------------
@@ -167,6 +203,13 @@ AlertEvent restartRequested(const EventBase& base, const RestartRequest& r) {
   e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
   e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
   e.fields.emplace_back("consecutive_failures", std::to_string(r.consecutive_failures));
+  if (r.clients) {
+    // The blast radius, from the last figures: who loses their session now.
+    e.msg += "; cuts " + blastRadiusText(*r.clients);
+    e.fields.emplace_back("sessions_cut", std::to_string(r.clients->used));
+    e.fields.emplace_back("applications", blastRadiusApplications(*r.clients));
+    e.fields.emplace_back("figures_at", formatWallTime(r.clients->measured_at));
+  }
   return e;
 }
 

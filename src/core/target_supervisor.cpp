@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/connection_holders.h"
 #include "core/supervisor_events.h"
 
 namespace pgvigil {
@@ -109,6 +110,25 @@ void TargetSupervisor::settle(Action& a, WallTime wallNow, const RoundResult* ro
 
 void TargetSupervisor::connectionEvents(Action& a, const RoundResult& round, WallTime wallNow) {
   if (!round.connections) return;
+  lastConnections_ = round.connections;
+  if (lastConnections_->measured_at == WallTime{}) lastConnections_->measured_at = wallNow;
+  // Never a silent 0: a role that cannot see the others' sessions is said once (again after
+  // it could see them all), and so is a threshold that this server can never reach.
+  if (!round.connections->sees_all && !visibilityWarned_) {
+    visibilityWarned_ = true;
+    emit(a, ev::connectionsVisibilityLimited(eventBase(wallNow), *round.connections), wallNow);
+  } else if (round.connections->sees_all) {
+    visibilityWarned_ = false;
+  }
+  if (round.connections->usable != unreachableWarned_) {
+    if (auto why = unreachableThresholds(*round.connections, config_.connections)) {
+      unreachableWarned_ = round.connections->usable;
+      emit(a,
+           ev::connectionsThresholdsUnreachable(eventBase(wallNow), *round.connections,
+                                                config_.connections, std::move(*why)),
+           wallNow);
+    }
+  }
   const ConnLevel level = round.connections_critical ? ConnLevel::kCritical
                           : round.connections_warn   ? ConnLevel::kWarn
                                                      : ConnLevel::kOk;
@@ -157,7 +177,19 @@ Action TargetSupervisor::onRound(const RoundResult& round, SteadyTime now, WallT
   if (graceUntil_ && round.ok()) graceUntil_.reset();  // the first good round ends the grace
   if (round.ok() && stateIsUp(health_.state())) backToUp(a);
 
+  const std::size_t before = a.events.size();
   settle(a, wallNow, &round);
+  if (outageSince_ && round.ok() && !restartInFlight_ && !graceUntil_) {
+    // Up again after a restart: how long clients were without a server.
+    const WallTime upAt = round.checked_at == WallTime{} ? wallNow : round.checked_at;
+    const Millis outage =
+        std::chrono::floor<Millis>(std::max(upAt - *outageSince_, WallTime::duration::zero()));
+    outageSince_.reset();
+    if (!history_.empty() && !history_.back().outage) history_.back().outage = outage;
+    for (std::size_t i = before; i < a.events.size(); ++i)
+      if (a.events[i].event == "target_healthy" || a.events[i].event == "target_degraded")
+        ev::addOutage(a.events[i], outage);
+  }
   considerRestart(a, now, wallNow);
   return a;
 }
@@ -264,6 +296,15 @@ void TargetSupervisor::startRestart(Action& a, std::string_view reason, std::str
   r.budget_used = budget_.used(now) + 1;
   r.budget_max = budget_.max();
   r.consecutive_failures = health_.consecutiveFailures();
+  r.clients = lastConnections_ ? &*lastConnections_ : nullptr;
+  if (lastConnections_) {
+    restartSessions_ = lastConnections_->used;
+    restartApplications_ = blastRadiusApplications(*lastConnections_);
+  } else {
+    restartSessions_.reset();
+    restartApplications_.clear();
+  }
+  if (!outageSince_) outageSince_ = lastSuccess_ ? *lastSuccess_ : wallNow;
   emit(a, ev::restartRequested(eventBase(wallNow), r), wallNow);
 }
 
@@ -278,8 +319,8 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   const Millis took = outcome.took.count() > 0 ? outcome.took : ceilMillis(now - restartStarted_);
   const WallTime startedWall = toWall(restartStarted_, now, wallNow);
   auto addHistory = [&](std::string result) {
-    history_.push_back(
-        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took});
+    history_.push_back(RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail,
+                                     took, restartSessions_, restartApplications_, std::nullopt});
     while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
   };
   a.persist = true;
@@ -473,6 +514,7 @@ TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
   s.since = since_;
   s.cause = stateIsUp(displayed_) ? Cause::kNone : health_.cause();
   s.last_round = lastRound_;
+  s.last_connections = lastConnections_;
   s.consecutive_failures = health_.consecutiveFailures();
   s.consecutive_successes = health_.consecutiveSuccesses();
   s.last_success = lastSuccess_;

@@ -139,6 +139,12 @@ class TargetSupervisor {
   WallTime since_{};
   ConnLevel connLevel_ = ConnLevel::kOk;
   std::optional<WallTime> certWarned_;  ///< notAfter of the certificate already warned about
+  /// The last connection figures any round read (kept through rounds that read none).
+  std::optional<ConnectionStats> lastConnections_;
+  bool visibilityWarned_ = false;  ///< connections_visibility_limited said, until it sees all
+  int unreachableWarned_ = -1;     ///< usable slots of the last thresholds warning
+  /// Start of the outage a restart causes: the last good round before it.
+  std::optional<WallTime> outageSince_;
 
   bool paused_ = false;
   std::optional<SteadyTime> pausedUntil_;
@@ -148,6 +154,8 @@ class TargetSupervisor {
   std::string restartReason_;  ///< "auto" | "manual" of the restart in flight
   SteadyTime restartStarted_{};
   Cause restartCause_ = Cause::kNone;
+  std::optional<int> restartSessions_;  ///< client sessions when the restart in flight began
+  std::string restartApplications_;
   std::optional<SteadyTime> graceUntil_;
   int attempts_ = 0;  ///< restarts since the target was last up
   std::optional<SteadyTime> lastAttemptEnd_;

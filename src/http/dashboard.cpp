@@ -65,8 +65,14 @@ function card(t) {
   if (cn) {
     const bar = el("div", "bar" + (cn.critical ? " crit" : cn.warn ? " warn" : "")); const fill = el("div");
     fill.style.width = Math.min(100, Math.round(cn.ratio * 100)) + "%"; bar.appendChild(fill);
-    const box = el("div"); box.appendChild(bar); box.appendChild(el("small", "", cn.used + " / " + cn.usable + " usable (" + Math.round(cn.ratio * 100) + "%)"));
+    const box = el("div"); box.appendChild(bar); box.appendChild(el("small", "", cn.used + " / " + cn.usable + " usable (" + Math.round(cn.ratio * 100) + "%)" + (cn.stale ? ", last read " + ago(cn.measured_at) : "")));
     row(dl, "connections", box);
+    if (cn.holders && cn.holders.length) {
+      const ul = el("ul", "holders");
+      cn.holders.forEach(h => ul.appendChild(el("li", "", (h.other ? "other (" + h.groups + " groups)" : (h.application || "(no application_name)") + " (" + (h.user || "?") + (h.client ? "@" + h.client : "") + ")") + ": " + h.sessions + (h.idle ? ", " + h.idle + " idle" + (h.oldest_idle_s != null ? " (oldest " + Math.floor(h.oldest_idle_s / 60) + " min)" : "") : "") + (h.idle_in_transaction ? ", " + h.idle_in_transaction + " idle in tx" : ""))));
+      row(dl, "held by", ul);
+    }
+    if (cn.visibility_warning) row(dl, "visibility", cn.visibility_warning);
   }
   const rs = t.restart;
   row(dl, "restart", rs.method + ", budget " + rs.budget.used + "/" + rs.budget.max);

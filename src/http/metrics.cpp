@@ -1,5 +1,8 @@
 #include "http/metrics.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "http/json_writer.h"
 
 namespace pgvigil {
@@ -15,7 +18,23 @@ double seconds(Micros d) {
 }
 
 void add(std::vector<Sample>& out, Metric m, std::string l0, std::string l1, double v) {
-  out.push_back(Sample{m, {std::move(l0), std::move(l1)}, v});
+  out.push_back(Sample{m, {std::move(l0), std::move(l1), "", "", ""}, v});
+}
+
+/// One sample per holder (top kTopHolders by rank, then "other"): a fixed number of series.
+template <typename Value>
+void addHolders(std::vector<Sample>& out, Metric m, const std::string& target,
+                const ConnectionStats& c, Value value) {
+  int rank = 0;
+  for (const auto& h : c.holders) {
+    ++rank;
+    std::optional<double> v = value(h);
+    if (!v) continue;
+    if (h.other)
+      out.push_back(Sample{m, {target, "other", "", "", ""}, *v});
+    else
+      out.push_back(Sample{m, {target, std::to_string(rank), h.application, h.user, h.client}, *v});
+  }
 }
 
 void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out) {
@@ -25,7 +44,11 @@ void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out
     return add(out, m, "", "", static_cast<double>(status.events_dropped));
   for (const auto& t : status.targets) {
     const auto& round = t.last_round;
-    const ConnectionStats* conn = round && round->connections ? &*round->connections : nullptr;
+    // The round's figures, else the last ones read (pgvigil_connections_age_seconds says how
+    // old): at saturation or while it is down they do not vanish.
+    const ConnectionStats* conn = round && round->connections ? &*round->connections
+                                  : t.last_connections        ? &*t.last_connections
+                                                              : nullptr;
     switch (m) {
       case Metric::kUp: {
         const CheckOutcome* q = round ? round->find("query") : nullptr;
@@ -56,6 +79,40 @@ void collectMetric(Metric m, const AgentStatus& status, std::vector<Sample>& out
         break;
       case Metric::kConnectionsUsageRatio:
         if (conn) add(out, m, t.name, "", conn->ratio());
+        break;
+      case Metric::kConnectionsAge:
+        if (conn && conn->measured_at != WallTime{})
+          add(out, m, t.name, "",
+              std::max(0.0, unixSeconds(status.now) - unixSeconds(conn->measured_at)));
+        break;
+      case Metric::kConnectionsHidden:
+        if (conn) add(out, m, t.name, "", conn->hidden);
+        break;
+      case Metric::kConnectionsSeesAll:
+        if (conn) add(out, m, t.name, "", conn->sees_all ? 1 : 0);
+        break;
+      case Metric::kHolderSessions:
+        if (conn)
+          addHolders(out, m, t.name, *conn,
+                     [](const ConnectionHolder& h) { return std::optional<double>(h.total); });
+        break;
+      case Metric::kHolderIdle:
+        if (conn)
+          addHolders(out, m, t.name, *conn,
+                     [](const ConnectionHolder& h) { return std::optional<double>(h.idle); });
+        break;
+      case Metric::kHolderIdleInTransaction:
+        if (conn)
+          addHolders(out, m, t.name, *conn, [](const ConnectionHolder& h) {
+            return std::optional<double>(h.idle_in_transaction);
+          });
+        break;
+      case Metric::kHolderOldestIdle:
+        if (conn)
+          addHolders(out, m, t.name, *conn, [](const ConnectionHolder& h) -> std::optional<double> {
+            if (!h.oldest_idle) return std::nullopt;
+            return static_cast<double>(h.oldest_idle->count()) / 1000.0;
+          });
         break;
       case Metric::kFailuresTotal:
         for (Cause c : kAllCauses) {

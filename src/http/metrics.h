@@ -24,6 +24,13 @@ enum class Metric {
   kConnectionsUsed,
   kConnectionsUsable,
   kConnectionsUsageRatio,
+  kConnectionsAge,
+  kConnectionsHidden,
+  kConnectionsSeesAll,
+  kHolderSessions,
+  kHolderIdle,
+  kHolderIdleInTransaction,
+  kHolderOldestIdle,
   kFailuresTotal,
   kRestartsTotal,
   kConsecutiveFailures,
@@ -40,7 +47,7 @@ struct MetricDef {
   std::string_view name;
   MetricType type;
   std::string_view help;
-  std::array<std::string_view, 2> labels;  ///< label names in order; "" = unused
+  std::array<std::string_view, 5> labels;  ///< label names in order; "" = unused
 };
 
 /// Every metric, in exposition order. kMetricDefs[i].metric == Metric(i).
@@ -85,6 +92,43 @@ inline constexpr MetricDef kMetricDefs[] = {
      MetricType::kGauge,
      "Client backends divided by usable slots.",
      {"target", ""}},
+    {Metric::kConnectionsAge,
+     "pgvigil_connections_age_seconds",
+     MetricType::kGauge,
+     "Age of the connection figures: 0-interval when fresh, growing while no round can read "
+     "them (they stay the last known ones).",
+     {"target", ""}},
+    {Metric::kConnectionsHidden,
+     "pgvigil_connections_hidden",
+     MetricType::kGauge,
+     "Client backends whose state the monitoring role cannot see (GRANT pg_monitor to it).",
+     {"target", ""}},
+    {Metric::kConnectionsSeesAll,
+     "pgvigil_connections_sees_all_sessions",
+     MetricType::kGauge,
+     "1 when the monitoring role can read every session (pg_monitor or superuser), else 0.",
+     {"target", ""}},
+    {Metric::kHolderSessions,
+     "pgvigil_connection_holder_sessions",
+     MetricType::kGauge,
+     "Client backends of the top holders (application, user, client address) by rank, and of "
+     "all the others as rank \"other\".",
+     {"target", "rank", "application", "user", "client"}},
+    {Metric::kHolderIdle,
+     "pgvigil_connection_holder_idle_sessions",
+     MetricType::kGauge,
+     "Idle client backends of the holder.",
+     {"target", "rank", "application", "user", "client"}},
+    {Metric::kHolderIdleInTransaction,
+     "pgvigil_connection_holder_idle_in_transaction_sessions",
+     MetricType::kGauge,
+     "Idle-in-transaction client backends of the holder.",
+     {"target", "rank", "application", "user", "client"}},
+    {Metric::kHolderOldestIdle,
+     "pgvigil_connection_holder_oldest_idle_seconds",
+     MetricType::kGauge,
+     "How long the holder's oldest idle session has been idle (absent when none is).",
+     {"target", "rank", "application", "user", "client"}},
     {Metric::kFailuresTotal,
      "pgvigil_failures_total",
      MetricType::kCounter,
@@ -138,7 +182,7 @@ const MetricDef& metricDef(Metric m);
 
 struct Sample {
   Metric metric;
-  std::array<std::string, 2> labels;  ///< values, in the order of MetricDef::labels
+  std::array<std::string, 5> labels;  ///< values, in the order of MetricDef::labels
   double value = 0;
 };
 

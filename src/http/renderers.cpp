@@ -3,6 +3,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/connection_holders.h"
 #include "events/event_format.h"
 #include "http/json_writer.h"
 #include "http/metrics.h"
@@ -78,12 +79,46 @@ void writeRound(JsonWriter& w, const RoundResult& r) {
   w.endObject();
 }
 
-void writeConnections(JsonWriter& w, const RoundResult& r) {
-  if (!r.connections) {
+void writeOptionalAge(JsonWriter& w, std::string_view key, const std::optional<Millis>& d) {
+  w.key(key);
+  if (d)
+    w.value(static_cast<double>(d->count()) / 1000.0);
+  else
+    w.null();
+}
+
+void writeHolders(JsonWriter& w, const ConnectionStats& c) {
+  w.key("holders").beginArray();
+  for (const auto& h : c.holders) {
+    w.beginObject();
+    w.key("application").value(h.other ? std::string_view("other") : h.application);
+    w.key("user").stringOrNull(h.user);
+    w.key("client").stringOrNull(h.client);
+    w.key("other").value(h.other);
+    w.key("groups").value(h.groups);
+    w.key("sessions").value(h.total);
+    w.key("active").value(h.active);
+    w.key("idle").value(h.idle);
+    w.key("idle_in_transaction").value(h.idle_in_transaction);
+    w.key("hidden").value(h.hidden);
+    writeOptionalAge(w, "oldest_idle_s", h.oldest_idle);
+    writeOptionalAge(w, "oldest_idle_in_transaction_s", h.oldest_idle_in_transaction);
+    w.endObject();
+  }
+  w.endArray();
+}
+
+/// The round's figures, or the last ones read (stale, with their age) when it read none.
+void writeConnections(JsonWriter& w, const TargetStatus& t, WallTime now) {
+  const RoundResult* r = t.last_round ? &*t.last_round : nullptr;
+  const ConnectionStats* current = r && r->connections ? &*r->connections : nullptr;
+  const ConnectionStats* shown =
+      current ? current : (t.last_connections ? &*t.last_connections : nullptr);
+  if (!shown) {
     w.null();
     return;
   }
-  const auto& c = *r.connections;
+  const auto& c = *shown;
   w.beginObject();
   w.key("used").value(c.used);
   w.key("usable").value(c.usable);
@@ -91,11 +126,31 @@ void writeConnections(JsonWriter& w, const RoundResult& r) {
   w.key("max_connections").value(c.max_connections);
   w.key("superuser_reserved").value(c.superuser_reserved);
   w.key("reserved").value(c.reserved);
-  w.key("warn").value(r.connections_warn);
-  w.key("critical").value(r.connections_critical);
+  w.key("warn").value(current && r->connections_warn);
+  w.key("critical").value(current && r->connections_critical);
   w.key("by_state").beginObject();
   for (const auto& [state, n] : c.by_state) w.key(state).value(n);
   w.endObject();
+  w.key("measured_at");
+  if (c.measured_at != WallTime{})
+    w.time(c.measured_at);
+  else
+    w.null();
+  w.key("age_s").value(
+      c.measured_at != WallTime{} && now > c.measured_at
+          ? static_cast<double>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - c.measured_at)
+                    .count()) /
+                1000.0
+          : 0.0);
+  w.key("stale").value(current == nullptr);
+  w.key("source").value(c.from_monitor ? "monitoring_session" : "probe_session");
+  w.key("role").stringOrNull(c.role);
+  w.key("sees_all_sessions").value(c.sees_all);
+  w.key("hidden").value(c.hidden);
+  w.key("visibility_warning").stringOrNull(visibilityWarning(c));
+  w.key("top_holder").stringOrNull(topHolderText(c));
+  writeHolders(w, c);
   w.endObject();
 }
 
@@ -107,6 +162,21 @@ void writeRestart(JsonWriter& w, const TargetStatus& t) {
   w.key("used").value(t.budget_used);
   w.key("max").value(t.budget_max);
   w.endObject();
+  // The blast radius of a restart now, from the last figures.
+  w.key("blast_radius");
+  if (t.last_connections) {
+    w.beginObject();
+    w.key("sessions").value(t.last_connections->used);
+    w.key("applications").beginArray();
+    for (const auto& h : t.last_connections->holders)
+      w.value(h.other ? std::string_view("other") : h.application);
+    w.endArray();
+    w.key("text").value(blastRadiusText(*t.last_connections));
+    w.key("measured_at").time(t.last_connections->measured_at);
+    w.endObject();
+  } else {
+    w.null();
+  }
   w.key("history").beginArray();
   for (auto it = t.restart_history.rbegin(); it != t.restart_history.rend(); ++it) {
     w.beginObject();
@@ -115,6 +185,17 @@ void writeRestart(JsonWriter& w, const TargetStatus& t) {
     w.key("result").value(it->result);
     w.key("detail").stringOrNull(it->detail);
     w.key("took_ms").value(static_cast<std::int64_t>(it->took.count()));
+    w.key("sessions_cut");
+    if (it->sessions_cut)
+      w.value(*it->sessions_cut);
+    else
+      w.null();
+    w.key("applications").stringOrNull(it->applications);
+    w.key("outage_ms");
+    if (it->outage)
+      w.value(static_cast<std::int64_t>(it->outage->count()));
+    else
+      w.null();
     w.endObject();
   }
   w.endArray();
@@ -268,10 +349,7 @@ Rendered renderStatus(const AgentStatus& status) {
     else
       w.null();
     w.key("connections");
-    if (t.last_round)
-      writeConnections(w, *t.last_round);
-    else
-      w.null();
+    writeConnections(w, t, status.now);
     w.key("restart");
     writeRestart(w, t);
     w.key("metrics");

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/connection_holders.h"
 #include "core/units.h"
 #include "probes/pg_probe.h"
 
@@ -28,15 +29,41 @@ std::string percent(double fraction) {
 
 }  // namespace
 
-std::string connectionsQuery(int serverVersionNum) {
+std::string connectionsQuery(int serverVersionNum, int excludePid) {
   std::string reserved =
       serverVersionNum >= 160000 ? "current_setting('reserved_connections')" : "'0'";
-  return "SELECT (SELECT coalesce(string_agg(s || '=' || n, ',' ORDER BY s), '') FROM "
-         "(SELECT coalesce(state, 'unknown') AS s, count(*) AS n FROM pg_catalog.pg_stat_activity "
-         "WHERE backend_type = 'client backend' AND pid <> pg_catalog.pg_backend_pid() "
-         "GROUP BY 1) AS states), "
+  const std::string top = std::to_string(kTopHolders);
+  return "WITH a AS (SELECT coalesce(application_name, '') AS app, coalesce(usename::text, '') "
+         "AS usr, CASE WHEN client_addr IS NOT NULL THEN host(client_addr) WHEN client_port = -1 "
+         "THEN 'local' ELSE '' END AS addr, coalesce(state, 'unknown') AS st, state IS NULL AS "
+         "hidden, extract(epoch FROM pg_catalog.now() - state_change) AS age "
+         "FROM pg_catalog.pg_stat_activity "
+         "WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT "
+         "NULL AND datid IS NOT NULL)) AND pid <> pg_catalog.pg_backend_pid() AND pid <> " +
+         std::to_string(excludePid) +
+         "), g AS (SELECT app, usr, addr, count(*) AS n, "
+         "count(*) FILTER (WHERE st = 'active') AS act, "
+         "count(*) FILTER (WHERE st = 'idle') AS idl, "
+         "count(*) FILTER (WHERE st LIKE 'idle in transaction%') AS iit, "
+         "count(*) FILTER (WHERE hidden) AS hid, "
+         "max(age) FILTER (WHERE st = 'idle') AS oi, "
+         "max(age) FILTER (WHERE st LIKE 'idle in transaction%') AS oiit, "
+         "row_number() OVER (ORDER BY count(*) DESC, app, usr, addr) AS rk "
+         "FROM a GROUP BY app, usr, addr) "
+         "SELECT 'h', app, usr, addr, n::text, act::text, idl::text, iit::text, hid::text, "
+         "oi::text, oiit::text, '1' FROM g WHERE rk <= " +
+         top +
+         " UNION ALL SELECT 'o', NULL, NULL, NULL, sum(n)::text, sum(act)::text, sum(idl)::text, "
+         "sum(iit)::text, sum(hid)::text, max(oi)::text, max(oiit)::text, count(*)::text FROM g "
+         "WHERE rk > " +
+         top +
+         " HAVING count(*) > 0 "
+         "UNION ALL SELECT 's', (SELECT coalesce(string_agg(st || '=' || c, ',' ORDER BY st), '') "
+         "FROM (SELECT st, count(*) AS c FROM a GROUP BY st) AS states), "
          "current_setting('max_connections'), current_setting('superuser_reserved_connections'), " +
-         reserved;
+         reserved +
+         ", pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')::text, current_user::text, "
+         "current_setting('is_superuser'), NULL, NULL, NULL, NULL";
 }
 
 std::optional<ConnectionStats> parseConnectionsRow(
@@ -69,6 +96,67 @@ std::optional<ConnectionStats> parseConnectionsRow(
   return stats;
 }
 
+namespace {
+
+std::optional<Millis> ageOf(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return std::nullopt;
+  try {
+    size_t used = 0;
+    double v = std::stod(*s, &used);
+    if (used != s->size() || !(v >= 0) || v > 1e9) return std::nullopt;
+    return Millis(static_cast<long long>(v * 1000.0));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<ConnectionStats> parseConnectionsRows(
+    const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  std::optional<ConnectionStats> stats;
+  std::vector<ConnectionHolder> holders;
+  for (const auto& row : rows) {
+    if (row.size() != 12 || !row[0]) return std::nullopt;
+    const std::string& kind = *row[0];
+    if (kind == "s") {
+      if (stats) return std::nullopt;  // one settings row
+      stats = parseConnectionsRow(row[1], row[2], row[3], row[4]);
+      if (!stats) return std::nullopt;
+      if (!row[5] || !row[7]) return std::nullopt;
+      stats->sees_all = *row[5] == "true" || *row[5] == "t";
+      stats->role = row[6].value_or("");
+      stats->superuser = *row[7] == "on";
+      continue;
+    }
+    if (kind != "h" && kind != "o") return std::nullopt;
+    ConnectionHolder h;
+    h.other = kind == "o";
+    if (!h.other) {
+      h.application = row[1].value_or("");
+      h.user = row[2].value_or("");
+      h.client = row[3].value_or("");
+    }
+    auto total = toInt(row[4]), act = toInt(row[5]), idl = toInt(row[6]), iit = toInt(row[7]),
+         hid = toInt(row[8]), groups = toInt(row[11]);
+    if (!total || !act || !idl || !iit || !hid || !groups) return std::nullopt;
+    h.total = *total;
+    h.active = *act;
+    h.idle = *idl;
+    h.idle_in_transaction = *iit;
+    h.hidden = *hid;
+    h.groups = *groups;
+    h.oldest_idle = ageOf(row[9]);
+    h.oldest_idle_in_transaction = ageOf(row[10]);
+    holders.push_back(std::move(h));
+  }
+  if (!stats) return std::nullopt;
+  for (const auto& h : holders) stats->hidden += h.hidden;
+  rankHolders(holders);
+  stats->holders = std::move(holders);
+  return stats;
+}
+
 ConnectionsJudgement judgeConnections(const ConnectionStats& stats,
                                       const ConnectionsCheckConfig& config) {
   ConnectionsJudgement j;
@@ -82,8 +170,24 @@ ConnectionsJudgement judgeConnections(const ConnectionStats& stats,
         std::to_string(stats.usable) + " usable; " +
         (j.critical ? "critical " + percent(config.critical) : "warn " + percent(config.warn)) +
         ")";
+    // Who holds them, in words: what the person on call needs first.
+    if (!stats.holders.empty()) j.reason += "; " + topHolderText(stats);
   }
   return j;
+}
+
+ConnectionsOutcome connectionsOutcomeFromRows(
+    const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  ConnectionsOutcome out;
+  out.outcome.check = "connections";
+  out.outcome.ok = true;
+  out.stats = parseConnectionsRows(rows);
+  if (!out.stats) {
+    out.outcome.ok = false;
+    out.outcome.cause = Cause::kInternal;
+    out.outcome.message = "unparsable answer to the connections query";
+  }
+  return out;
 }
 
 ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline,
@@ -93,20 +197,9 @@ ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline,
                              options, observer);
   out.outcome = q.outcome;
   if (!q.outcome.ok) return out;
-  if (q.rows.size() != 1 || q.rows[0].size() != 4) {
-    out.outcome.ok = false;
-    out.outcome.cause = Cause::kInternal;
-    out.outcome.message = "unexpected answer to the connections query";
-    return out;
-  }
-  const auto& row = q.rows[0];
-  out.stats = parseConnectionsRow(row[0], row[1], row[2], row[3]);
-  if (!out.stats) {
-    out.outcome.ok = false;
-    out.outcome.cause = Cause::kInternal;
-    out.outcome.message = "unparsable answer to the connections query";
-  }
-  return out;
+  ConnectionsOutcome parsed = connectionsOutcomeFromRows(q.rows);
+  parsed.outcome.latency = q.outcome.latency;
+  return parsed;
 }
 
 }  // namespace pgvigil

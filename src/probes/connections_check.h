@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -15,10 +16,27 @@
 
 namespace pgvigil {
 
-/// The query for a server of this version (PQserverVersion(): 150004, 160002, ...). Columns:
-/// by_state ("active=3,idle=5"), max_connections, superuser_reserved_connections,
-/// reserved_connections (0 before 16).
-std::string connectionsQuery(int serverVersionNum);
+/// The query for a server of this version (PQserverVersion(): 150004, 160002, ...): one query
+/// whose rows are text, 12 columns each, the first saying what the row is:
+/// - 'h' (at most kTopHolders rows): application_name, user, client address, sessions, active,
+///   idle, idle in transaction, hidden (state not visible), oldest idle and oldest idle in
+///   transaction age in seconds (NULL when none), 1;
+/// - 'o' (only when there are more groups): the same summed over the rest, the last column the
+///   number of groups;
+/// - 's' (always one): by_state ("active=3,idle=5"), max_connections,
+///   superuser_reserved_connections, reserved_connections (0 before 16), whether the role reads
+///   every session (pg_read_all_stats), current_user, is_superuser.
+/// Client backends are counted with the rows a role without pg_read_all_stats sees with a NULL
+/// backend_type, a user and a database (another user's session: only pid, user, database and
+/// application_name are shown; the launchers have a user but no database).
+/// Neither the session that runs it nor `excludePid` (the round's fresh session, when the query
+/// runs on the monitoring session) is counted.
+std::string connectionsQuery(int serverVersionNum, int excludePid = 0);
+
+/// Parses the rows of that query (holders ranked by rankHolders); nullopt when the settings
+/// row is missing or a value is not a number.
+std::optional<ConnectionStats> parseConnectionsRows(
+    const std::vector<std::vector<std::optional<std::string>>>& rows);
 
 /// Parses one row of that query; nullopt when a value is missing or not a number.
 std::optional<ConnectionStats> parseConnectionsRow(
@@ -45,5 +63,10 @@ struct [[nodiscard]] ConnectionsOutcome {
 ConnectionsOutcome runConnectionsCheck(PGconn* conn, const Deadline& deadline,
                                        const PgProbeOptions& options = {},
                                        ProbeObserver& observer = ProbeObserver::none());
+
+/// The outcome of the query's rows (already read, e.g. on the monitoring session): ok with the
+/// stats, or kInternal "unparsable answer to the connections query".
+ConnectionsOutcome connectionsOutcomeFromRows(
+    const std::vector<std::vector<std::optional<std::string>>>& rows);
 
 }  // namespace pgvigil

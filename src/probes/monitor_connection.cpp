@@ -13,6 +13,9 @@
 namespace pgvigil {
 namespace {
 constexpr Millis kDnsBound{2000};
+/// The connections query reads pg_stat_activity: milliseconds. Anything longer is cancelled by
+/// the server itself, so that a query in flight never holds the session for long.
+constexpr int kStatementTimeoutMs = 5000;
 }  // namespace
 
 MonitorConnection::MonitorConnection(std::string conninfo, std::string applicationName)
@@ -23,6 +26,8 @@ MonitorConnection::~MonitorConnection() = default;
 void MonitorConnection::close() {
   conn_.reset();  // PQfinish sends Terminate when the session is up
   state_ = State::kClosed;
+  querying_ = false;
+  flushPending_ = false;
 }
 
 void MonitorConnection::onNotice(void* self, const PGresult* result) {
@@ -49,6 +54,8 @@ void MonitorConnection::setFailure(State state, Phase phase, const std::string& 
   sqlstate_ = std::move(sqlstate);
   lastError_ = redactSecrets(cleanPgMessage(raw), connInfoSecrets(conninfo_));
   state_ = state;
+  querying_ = false;
+  flushPending_ = false;
 }
 
 bool MonitorConnection::open() {
@@ -79,8 +86,9 @@ bool MonitorConnection::open() {
         resolved.endpoints.front().address != info->host())
       info->params["hostaddr"] = resolved.endpoints.front().address;
   }
-  // No statement will ever run; connect_timeout is a backstop for openAndWait's deadline.
-  ConnectParams params = buildConnectParams(*info, applicationName_, 10, 0);
+  // One statement runs here: the connections query, bounded server-side as well;
+  // connect_timeout is a backstop for openAndWait's deadline.
+  ConnectParams params = buildConnectParams(*info, applicationName_, 10, kStatementTimeoutMs);
   // keepalives notice a peer that vanished without a FIN (host down, network cut).
   for (const auto& [k, v] :
        std::initializer_list<std::pair<const char*, const char*>>{{"keepalives", "1"},
@@ -163,10 +171,88 @@ short MonitorConnection::events() const {
     case State::kConnecting:
       return poll_ == PGRES_POLLING_READING ? POLLIN : POLLOUT;
     case State::kReady:
-      return POLLIN;
+      return flushPending_ ? short(POLLIN | POLLOUT) : short(POLLIN);
     default:
       return 0;
   }
+}
+
+int MonitorConnection::serverVersion() const {
+  return conn_ && state_ == State::kReady ? PQserverVersion(conn_.get()) : 0;
+}
+
+bool MonitorConnection::sendQuery(const std::string& sql) {
+  if (state_ != State::kReady || querying_) return false;
+  PGconn* conn = conn_.get();
+  // The session is non-blocking (advance()): PQsendQuery queues the message and writes what the
+  // socket takes; PQflush says whether the rest must wait for POLLOUT.
+  if (!PQsendQuery(conn, sql.c_str())) {
+    queryError_ = cleanPgMessage(PQerrorMessage(conn));
+    return false;
+  }
+  querying_ = true;
+  rows_.clear();
+  queryError_.clear();
+  const int f = PQflush(conn);
+  if (f < 0) {
+    setFailure(State::kDropped, Phase::kQuery, PQerrorMessage(conn), "");
+    conn_.reset();
+    return false;
+  }
+  flushPending_ = f == 1;
+  return true;
+}
+
+MonitorConnection::ReadOutcome MonitorConnection::readResult() {
+  if (state_ == State::kDropped) return ReadOutcome::kDropped;
+  if (state_ != State::kReady || !querying_) return ReadOutcome::kDone;
+  PGconn* conn = conn_.get();
+  auto drop = [&] {
+    std::string raw = fatalNotice_ ? "FATAL:  " + lastError_ : PQerrorMessage(conn);
+    setFailure(State::kDropped, Phase::kQuery, raw, fatalNotice_ ? sqlstate_ : "");
+    conn_.reset();
+    return ReadOutcome::kDropped;
+  };
+  if (flushPending_) {
+    const int f = PQflush(conn);
+    if (f < 0) return drop();
+    flushPending_ = f == 1;
+  }
+  if (!PQconsumeInput(conn) || PQstatus(conn) == CONNECTION_BAD) return drop();
+  while (!PQisBusy(conn)) {
+    PGresult* res = PQgetResult(conn);
+    if (!res) {
+      querying_ = false;
+      if (PQstatus(conn) == CONNECTION_BAD || fatalNotice_) return drop();
+      return ReadOutcome::kDone;
+    }
+    const ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK) {
+      const int n = PQntuples(res), m = PQnfields(res);
+      rows_.reserve(std::size_t(n));
+      for (int i = 0; i < n; ++i) {
+        std::vector<std::optional<std::string>> row;
+        row.reserve(std::size_t(m));
+        for (int j = 0; j < m; ++j)
+          row.push_back(PQgetisnull(res, i, j) ? std::nullopt
+                                               : std::optional<std::string>(PQgetvalue(res, i, j)));
+        rows_.push_back(std::move(row));
+      }
+    } else if (st != PGRES_COMMAND_OK) {
+      const char* msg = PQresultErrorMessage(res);
+      queryError_ =
+          redactSecrets(cleanPgMessage(msg ? msg : "query failed"), connInfoSecrets(conninfo_));
+      const char* sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+      if (sev && (std::string(sev) == "FATAL" || std::string(sev) == "PANIC")) {
+        const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        fatalNotice_ = true;
+        sqlstate_ = code ? code : "";
+        lastError_ = queryError_;
+      }
+    }
+    PQclear(res);
+  }
+  return ReadOutcome::kPending;
 }
 
 bool MonitorConnection::checkDropped() {

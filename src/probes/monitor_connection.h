@@ -13,7 +13,9 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/types.h"
@@ -52,6 +54,24 @@ class MonitorConnection {
   /// cause()/lastError()/sqlstate() say why. False (still up) otherwise. Safe to call anytime.
   bool checkDropped();
 
+  /// Sends `sql` on the ready, idle session without blocking (the connections query runs here,
+  /// so that its figures arrive even when no new session can be opened). Its answer is read by
+  /// readResult() whenever socket() is readable. False when the session is not ready, already
+  /// running a query, or the send failed.
+  bool sendQuery(const std::string& sql);
+  bool querying() const { return querying_; }
+  enum class ReadOutcome { kPending, kDone, kDropped };
+  /// Reads what arrived for the query in flight without blocking. kDone: rows() or
+  /// queryError() hold the answer and the session is idle again; kDropped: the session is gone
+  /// (state() kDropped, as for checkDropped()).
+  ReadOutcome readResult();
+  /// The rows of the last query (text; nullopt for SQL NULL).
+  const std::vector<std::vector<std::optional<std::string>>>& rows() const { return rows_; }
+  /// The last query's error (redacted), "" when it succeeded.
+  const std::string& queryError() const { return queryError_; }
+  /// PQserverVersion() of the open session, 0 when there is none.
+  int serverVersion() const;
+
   /// Why the last connect failed or the session dropped (shutting_down for 57P01 on a fast
   /// shutdown, reset for EOF or a crash), kNone while fine.
   Cause cause() const { return cause_; }
@@ -73,6 +93,10 @@ class MonitorConnection {
   std::string lastError_;
   std::string sqlstate_;
   bool fatalNotice_ = false;
+  bool querying_ = false;
+  bool flushPending_ = false;
+  std::vector<std::vector<std::optional<std::string>>> rows_;
+  std::string queryError_;
 };
 
 }  // namespace pgvigil

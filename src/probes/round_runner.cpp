@@ -1,5 +1,6 @@
 #include "probes/round_runner.h"
 
+#include "core/connection_holders.h"
 #include "core/redact.h"
 #include "probes/connections_check.h"
 #include "probes/conninfo.h"
@@ -33,7 +34,21 @@ void finishFailure(RoundResult& r, const CheckOutcome& failed, const Clock& cloc
 
 namespace {
 
-RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
+/// Judges the figures against the thresholds and puts them in the round.
+void takeConnections(RoundResult& r, const TargetConfig& target, ConnectionStats stats,
+                     CheckOutcome& outcome) {
+  ConnectionsJudgement j = judgeConnections(stats, target.connections);
+  r.connections = std::move(stats);
+  r.connections_warn = j.warn;
+  r.connections_critical = j.critical;
+  if (j.warn) {
+    outcome.message = j.reason;
+    r.degraded_reason = j.reason;
+  }
+}
+
+RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock,
+                            const ConnectionsSource& source) {
   RoundResult r;
   r.started = clock.now();
   r.checked_at = clock.wallNow();
@@ -98,6 +113,18 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
   if (!session.conn) {
     r.checks.push_back(session.outcome);
     finishFailure(r, session.outcome, clock, secrets);
+    // A full server still answers on the monitoring session: the figures (and who holds the
+    // slots) are what the person on call needs now, so they stay in the failed round.
+    if (wantConnections && source && session.outcome.cause == Cause::kTooManyConnections) {
+      if (auto stats = source(0, deadline)) {
+        CheckOutcome ignored;
+        stats->measured_at = clock.wallNow();
+        stats->from_monitor = true;
+        takeConnections(r, target, std::move(*stats), ignored);
+        if (!r.connections->holders.empty()) r.message += "; " + topHolderText(*r.connections);
+        r.message = redactSecrets(r.message, secrets);
+      }
+    }
     return done();
   }
   r.server_version = serverVersion(session.conn.get());
@@ -115,17 +142,29 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
   }
 
   if (wantConnections) {
-    ConnectionsOutcome c = runConnectionsCheck(session.conn.get(), deadline);
-    if (!wantQuery) c.outcome.latency += session.outcome.latency;
-    if (c.outcome.ok && c.stats) {
-      ConnectionsJudgement j = judgeConnections(*c.stats, target.connections);
-      r.connections = c.stats;
-      r.connections_warn = j.warn;
-      r.connections_critical = j.critical;
-      if (j.warn) {
-        c.outcome.message = j.reason;
-        r.degraded_reason = j.reason;
+    ConnectionsOutcome c;
+    std::optional<ConnectionStats> fromMonitor;
+    if (source) {
+      const SteadyTime asked = clock.now();
+      // At most half of what is left: should that session be slow, the fresh one still has
+      // time to run the query itself.
+      const Deadline half(clock, deadline.remaining() / 2);
+      fromMonitor = source(PQbackendPID(session.conn.get()), half);
+      if (fromMonitor) {
+        c.outcome.check = "connections";
+        c.outcome.ok = true;
+        c.outcome.latency = since(clock, asked);
+        fromMonitor->from_monitor = true;
+        c.stats = std::move(fromMonitor);
       }
+    }
+    if (!c.stats) {
+      c = runConnectionsCheck(session.conn.get(), deadline);
+      if (!wantQuery) c.outcome.latency += session.outcome.latency;
+    }
+    if (c.outcome.ok && c.stats) {
+      c.stats->measured_at = clock.wallNow();
+      takeConnections(r, target, std::move(*c.stats), c.outcome);
     }
     r.checks.push_back(c.outcome);
     if (!c.outcome.ok) {
@@ -141,8 +180,13 @@ RoundResult runRoundOrThrow(const TargetConfig& target, const Clock& clock) {
 }  // namespace
 
 RoundResult runRound(const TargetConfig& target, const Clock& clock) {
+  return runRoundWith(target, clock, ConnectionsSource{});
+}
+
+RoundResult runRoundWith(const TargetConfig& target, const Clock& clock,
+                         const ConnectionsSource& source) {
   try {
-    return runRoundOrThrow(target, clock);
+    return runRoundOrThrow(target, clock, source);
   } catch (const std::exception& e) {
     // Out of memory or threads: still a result, never an exception (the message holds no
     // conninfo, so there is nothing to redact).

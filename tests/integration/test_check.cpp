@@ -288,4 +288,37 @@ BOOST_AUTO_TEST_CASE(diagnose_over_the_unix_socket_and_a_port_with_no_server) {
   BOOST_TEST(contains(wrongPort.out, std::to_string(pg.port())));
 }
 
+BOOST_AUTO_TEST_CASE(names_the_holders_and_warns_for_a_role_outside_pg_monitor) {
+  // Issue 10: `check` names who holds the slots, and a role that cannot see other users'
+  // sessions is a WARNING with the remedy, never an OK with a silent 0.
+  PgCluster pg;
+  pg.query("CREATE ROLE app LOGIN");
+  pg.openIdle(3);  // as postgres: another user's sessions for `app`
+  TempDir tmp;
+  const std::string asPostgres =
+      tmp.write("all.yaml", configYaml(targetYaml("main", pg.conninfo(), "    timeout: 3s\n")));
+  Run all = runPgvigil({"check", "-c", asPostgres});
+  BOOST_TEST_INFO(all.all());
+  BOOST_TEST(all.code == 0);
+  // The long output lists the holders, one per line, under the target's line.
+  BOOST_TEST(contains(all.out, "\n  (no application_name) (postgres@127.0.0.1) holds 3 of "));
+  BOOST_TEST(contains(all.out, "3 idle, oldest idle "));
+
+  const std::string asApp = tmp.write(
+      "app.yaml", configYaml(targetYaml("main", pg.conninfo("user=app"), "    timeout: 3s\n")));
+  Run limited = runPgvigil({"check", "-c", asApp});
+  BOOST_TEST_INFO(limited.all());
+  BOOST_TEST(limited.code == 1);
+  BOOST_TEST(limited.firstLine().rfind("PGVIGIL WARNING - main: role app cannot see other "
+                                       "users' sessions (3 of 3 hidden",
+                                       0) == 0);
+  BOOST_TEST(contains(limited.firstLine(), "GRANT pg_monitor TO app"));
+  BOOST_TEST(contains(limited.firstLine(), "main_connections_used=3;"));  // counted, not 0
+  Run json = runPgvigil({"check", "-c", asApp, "--format", "json"});
+  auto conns = parseJson(json.out)->getArray("targets")->getObject(0)->getObject("connections");
+  BOOST_TEST(conns->getValue<bool>("sees_all_sessions") == false);
+  BOOST_TEST(conns->getValue<int>("hidden") == 3);
+  BOOST_TEST(conns->getValue<int>("used") == 3);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

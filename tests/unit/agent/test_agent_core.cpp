@@ -71,6 +71,7 @@ struct Sim {
   AgentCore core;
 
   std::map<std::string, bool> up;  ///< by target; missing: up
+  Cause downCause = Cause::kNone;  ///< the cause of a down round; kNone: roundFor's own
   Millis roundTakes = 5ms;
   Millis restartTakes = 3s;
   bool restartsWork = true;
@@ -170,8 +171,9 @@ struct Sim {
       if (p.isRound) {
         --inFlight[p.probe.target];
         const bool isUp = !up.count(p.probe.target) || up[p.probe.target];
-        core.roundFinished(p.probe, roundFor(isUp, clock.wallNow()), clock.now(), clock.wallNow(),
-                           fx);
+        RoundResult round = roundFor(isUp, clock.wallNow());
+        if (!isUp && downCause != Cause::kNone) round.cause = downCause;
+        core.roundFinished(p.probe, round, clock.now(), clock.wallNow(), fx);
       } else {
         RestartOutcome o;
         o.result =
@@ -283,6 +285,23 @@ BOOST_AUTO_TEST_CASE(state_is_saved_before_the_event_that_announces_a_restart) {
   auto restartJob = std::find_if(
       it, sim.journal.end(), [](const std::string& s) { return s.rfind("restart:main", 0) == 0; });
   BOOST_TEST((restartJob != sim.journal.end()));
+}
+
+BOOST_AUTO_TEST_CASE(monitoring_session_stays_open_on_a_full_server) {
+  // "too many clients" is a server that is up, not shutting down: the open session is the only
+  // one that can still read who holds the slots, so it is kept.
+  Sim sim;
+  TargetConfig t = target("main", RestartMethod::kNone);
+  sim.start(configOf({t}));
+  sim.run(2s);
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kEnsure));
+  sim.downCause = Cause::kTooManyConnections;
+  sim.up["main"] = false;
+  const auto from = sim.monitors.size();
+  sim.run(10s);
+  BOOST_TEST(sim.monitors.size() > from);
+  for (std::size_t i = from; i < sim.monitors.size(); ++i)
+    BOOST_TEST((sim.monitors[i].op != MonitorCommand::Op::kClose));
 }
 
 BOOST_AUTO_TEST_CASE(monitoring_session_closes_on_a_failed_round_and_reopens_after_a_good_one) {

@@ -1040,4 +1040,69 @@ BOOST_AUTO_TEST_CASE(unhealthy_is_critical_only_when_no_restart_can_help) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_role_that_cannot_see_others_is_said_once_not_every_round) {
+  Harness h;
+  RoundResult r = withConnections(14, 100, false, false);
+  r.connections->sees_all = false;
+  r.connections->hidden = 13;
+  r.connections->role = "app";
+  h.rounds(r, 3);
+  BOOST_TEST(h.count("connections_visibility_limited") == 1, h.seq());
+  const AlertEvent& e = h.lastEvent("connections_visibility_limited");
+  BOOST_TEST(toString(e.level) == "warning");
+  BOOST_TEST(field(e, "remedy") == "GRANT pg_monitor TO app");
+  BOOST_TEST(field(e, "hidden") == "13");
+  BOOST_TEST(e.msg.find("13 of 14 hidden") != std::string::npos, e.msg);
+  h.round(withConnections(14, 100, false, false));  // granted: sees all
+  h.rounds(r, 2);                                   // revoked again: said again, once
+  BOOST_TEST(h.count("connections_visibility_limited") == 2, h.seq());
+}
+
+BOOST_AUTO_TEST_CASE(thresholds_that_cannot_fire_are_said_once_per_server_size) {
+  Harness h;
+  h.rounds(withConnections(3, 17, false, false), 4);  // 16 of 17 at most: 95% never fires
+  BOOST_TEST(h.count("connections_thresholds_unreachable") == 1, h.seq());
+  const AlertEvent& e = h.lastEvent("connections_thresholds_unreachable");
+  BOOST_TEST(field(e, "usable") == "17");
+  BOOST_TEST(field(e, "critical") == "95%");
+  BOOST_TEST(e.msg.find("set it to 94% or below") != std::string::npos, e.msg);
+  h.rounds(withConnections(3, 100, false, false), 2);  // a bigger server: nothing to say
+  BOOST_TEST(h.count("connections_thresholds_unreachable") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(restart_says_what_it_cuts_and_how_long_clients_waited) {
+  Harness h;
+  RoundResult r = withConnections(14, 100, false, false);
+  ConnectionHolder api;
+  api.application = "api";
+  api.total = 9;
+  ConnectionHolder worker;
+  worker.application = "worker";
+  worker.total = 5;
+  r.connections->holders = {api, worker};
+  h.round(r);
+  h.rounds(failed(Cause::kRefused), 3);  // the failed rounds read no figures: the last ones count
+  const AlertEvent& req = h.lastEvent("restart_requested");
+  BOOST_TEST(field(req, "sessions_cut") == "14");
+  BOOST_TEST(field(req, "applications") == "api,worker");
+  BOOST_TEST(req.msg.find("; cuts 14 client sessions (api 9, worker 5)") != std::string::npos,
+             req.msg);
+  h.finish(kOk);
+  h.round(good());
+  const AlertEvent& up = h.lastEvent("target_healthy");
+  // From the last good round to the first good one after the restart: 3 rounds of 5 s, the
+  // restart's 2 s, one more round of 5 s.
+  BOOST_TEST(field(up, "outage") == "22s");
+  BOOST_TEST(up.msg.find("clients were without a server for 22s") != std::string::npos, up.msg);
+  auto st = h.sup->status(h.clock.now(), h.clock.wallNow());
+  BOOST_REQUIRE(!st.restart_history.empty());
+  BOOST_TEST(st.restart_history.back().sessions_cut.value_or(-1) == 14);
+  BOOST_TEST(st.restart_history.back().applications == "api,worker");
+  BOOST_TEST(st.restart_history.back().outage.value_or(Millis{0}).count() == 22000);
+  BOOST_REQUIRE(st.last_connections.has_value());
+  BOOST_TEST(st.last_connections->used == 14);
+  h.rounds(good(), 2);
+  BOOST_TEST(h.count("target_healthy") == 2);  // the outage is said once
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/connection_holders.h"
 #include "http/metrics.h"
 #include "promtool.h"
 #include "sample_status.h"
@@ -58,7 +59,15 @@ BOOST_AUTO_TEST_CASE(the_table_declares_the_spec_metrics_once) {
   BOOST_TEST(names.count("pgvigil_events_dropped_total") == 1u);
   // Issue 11: the seconds the server's TLS certificate has left.
   BOOST_TEST(names.count("pgvigil_server_certificate_expiry_seconds") == 1u);
-  BOOST_TEST(names.size() == spec.size() + 3);
+  // Issue 10: who holds the slots (top holders + other), visibility, the figures' age.
+  for (const char* n :
+       {"pgvigil_connections_age_seconds", "pgvigil_connections_hidden",
+        "pgvigil_connections_sees_all_sessions", "pgvigil_connection_holder_sessions",
+        "pgvigil_connection_holder_idle_sessions",
+        "pgvigil_connection_holder_idle_in_transaction_sessions",
+        "pgvigil_connection_holder_oldest_idle_seconds"})
+    BOOST_TEST(names.count(n) == 1u, n);
+  BOOST_TEST(names.size() == spec.size() + 3 + 7);
   BOOST_TEST(metricDef(Metric::kTargetState).labels[1] == "state");
   BOOST_TEST(metricDef(Metric::kRestartsTotal).labels[1] == "result");
 }
@@ -110,6 +119,49 @@ BOOST_AUTO_TEST_CASE(round_values_follow_the_last_round) {
   BOOST_TEST(linesStarting(text, "pgvigil_connections_used{target=\"replica\"").empty());
   BOOST_TEST(
       linesStarting(text, "pgvigil_last_success_timestamp_seconds{target=\"new-one\"").empty());
+}
+
+BOOST_AUTO_TEST_CASE(holders_are_top_n_plus_other_whatever_the_number_of_groups) {
+  auto s = richStatus();
+  auto& c = *s.targets[0].last_round->connections;
+  std::vector<ConnectionHolder> groups;
+  for (int i = 0; i < 40; ++i) {  // 40 applications: the series stay kTopHolders + 1
+    ConnectionHolder h;
+    h.application = "app" + std::to_string(i);
+    h.user = "u";
+    h.client = "10.0.0.1";
+    h.total = 1 + i % 7;
+    h.idle = h.total;
+    h.oldest_idle = Millis(1000 * i);
+    groups.push_back(h);
+  }
+  rankHolders(groups);
+  c.holders = groups;
+  auto text = renderPrometheus(s);
+  auto series = linesStarting(text, "pgvigil_connection_holder_sessions{target=\"main\",");
+  BOOST_TEST(series.size() == kTopHolders + 1);
+  BOOST_TEST(hasLine(text,
+                     "pgvigil_connection_holder_sessions{target=\"main\",rank=\"other\","
+                     "application=\"\",user=\"\",client=\"\"} " +
+                         std::to_string(c.holders.back().total)));
+  BOOST_TEST(linesStarting(text, "pgvigil_connection_holder_sessions{target=\"main\",rank=\"1\",")
+                 .size() == 1u);
+  BOOST_TEST(linesStarting(text, "pgvigil_connection_holder_oldest_idle_seconds{target=\"main\",")
+                 .size() == kTopHolders + 1);
+  auto r = promtoolCheck(text);
+  BOOST_TEST(r.exit_code == 0, r.output);
+}
+
+BOOST_AUTO_TEST_CASE(last_known_figures_stay_with_their_age) {
+  auto s = richStatus();
+  auto& t = s.targets[0];
+  ConnectionStats last = *t.last_round->connections;
+  last.measured_at = s.now - 30s;
+  t.last_connections = last;
+  t.last_round->connections.reset();  // this round read none (a full server, no session)
+  auto text = renderPrometheus(s);
+  BOOST_TEST(hasLine(text, "pgvigil_connections_used{target=\"main\"} 42"));
+  BOOST_TEST(hasLine(text, "pgvigil_connections_age_seconds{target=\"main\"} 30"));
 }
 
 BOOST_AUTO_TEST_CASE(every_metric_has_help_and_type_once) {

@@ -165,6 +165,59 @@ BOOST_AUTO_TEST_CASE(status_has_the_agent_and_every_detail_of_a_target) {
   BOOST_TEST(fresh->getValue<bool>("stale") == true);
 }
 
+BOOST_AUTO_TEST_CASE(status_names_the_holders_and_keeps_the_last_figures_with_their_age) {
+  AgentStatus s = richStatus();
+  auto& t = s.targets[1];  // replica: its last round read no figures
+  ConnectionStats c;
+  c.used = 14;
+  c.usable = 17;
+  c.role = "app";
+  c.sees_all = false;
+  c.hidden = 4;
+  c.from_monitor = true;
+  c.measured_at = s.now - std::chrono::seconds(30);
+  ConnectionHolder api;
+  api.application = "api";
+  api.user = "appuser";
+  api.client = "10.0.0.5";
+  api.total = 10;
+  api.idle = 9;
+  api.oldest_idle = std::chrono::minutes(41);
+  ConnectionHolder other;
+  other.other = true;
+  other.groups = 3;
+  other.total = 4;
+  c.holders = {api, other};
+  t.last_connections = c;
+  auto o = parseObject(renderStatus(s).body);
+  auto conn = o->getArray("targets")->getObject(1)->getObject("connections");
+  BOOST_REQUIRE(conn);
+  BOOST_TEST(conn->getValue<int>("used") == 14);
+  BOOST_TEST(conn->getValue<bool>("stale") == true);
+  BOOST_TEST(conn->getValue<double>("age_s") == 30.0);
+  BOOST_TEST(conn->getValue<std::string>("source") == "monitoring_session");
+  BOOST_TEST(conn->getValue<bool>("sees_all_sessions") == false);
+  BOOST_TEST(conn->getValue<std::string>("visibility_warning").find("GRANT pg_monitor TO app") !=
+             std::string::npos);
+  BOOST_TEST(conn->getValue<std::string>("top_holder") ==
+             "api (appuser@10.0.0.5) holds 10 of 17 usable; 9 idle, oldest idle 41m");
+  auto holders = conn->getArray("holders");
+  BOOST_REQUIRE(holders->size() == 2u);
+  BOOST_TEST(holders->getObject(0)->getValue<int>("sessions") == 10);
+  BOOST_TEST(holders->getObject(0)->getValue<double>("oldest_idle_s") == 2460.0);
+  BOOST_TEST(holders->getObject(0)->isNull("oldest_idle_in_transaction_s"));
+  BOOST_TEST(holders->getObject(1)->getValue<std::string>("application") == "other");
+  BOOST_TEST(holders->getObject(1)->getValue<int>("groups") == 3);
+  auto blast =
+      o->getArray("targets")->getObject(1)->getObject("restart")->getObject("blast_radius");
+  BOOST_REQUIRE(blast);
+  BOOST_TEST(blast->getValue<int>("sessions") == 14);
+  BOOST_TEST(blast->getValue<std::string>("text") == "14 client sessions (api 10, other 4)");
+  // The healthy target's figures are its round's own: fresh.
+  auto mainConn = o->getArray("targets")->getObject(0)->getObject("connections");
+  BOOST_TEST(mainConn->getValue<bool>("stale") == false);
+}
+
 BOOST_AUTO_TEST_CASE(status_metrics_come_from_the_metric_table) {
   auto o = parseObject(renderStatus(richStatus()).body);
   auto metrics = o->getArray("targets")->getObject(0)->getObject("metrics");
