@@ -22,6 +22,14 @@ struct RestartRecord {
   Millis took{0};
 };
 
+/// Whether the target's restart path can work, as the last preflight check or attempt found it
+/// (core/restart_path.h).
+struct RestartPathStatus {
+  bool ok = true;
+  WallTime checked_at{};
+  std::string problem;  ///< empty when ok
+};
+
 struct TargetStatus {
   std::string name;
   TargetState state = TargetState::kUnknown;
@@ -38,7 +46,8 @@ struct TargetStatus {
   std::optional<WallTime> next_restart_allowed;
   int budget_used = 0;  ///< restarts within the current budget window
   int budget_max = 0;
-  std::optional<WallTime> paused_until;  ///< set while paused with an expiry
+  std::optional<WallTime> paused_until;           ///< set while paused with an expiry
+  std::optional<RestartPathStatus> restart_path;  ///< unset: method none, or not checked yet
   // counters since agent start (Prometheus counters)
   std::vector<std::pair<Cause, std::uint64_t>> failures_total;
   std::uint64_t restarts_succeeded = 0;

@@ -36,6 +36,10 @@ class SystemdRestarter final : public Restarter {
   /// ("job failed"), the deadline first -> kTimedOut (the job is left to systemd).
   RestartOutcome restart(const Deadline& deadline) override;
   ServiceState query(const Deadline& deadline) override;
+  /// The unit is loaded (LoadState not not-found, masked or in error) and this process may
+  /// restart it: root, or polkit's CheckAuthorization for org.freedesktop.systemd1.manage-units
+  /// (details unit, verb=restart; no interaction) says yes — what systemd itself asks polkit.
+  RestartPathCheck preflight(const Deadline& deadline) override;
 
   /// The unit's properties, for callers that want more than the ServiceState (diagnose).
   /// Returns false with a one-line reason when the bus cannot answer in time.
