@@ -195,6 +195,7 @@ void Agent::loop() {
         // Whatever the last inputs decided is still carried out (events, state).
         fx.probes.clear();
         fx.restarts.clear();
+        fx.pathChecks.clear();
         execute(fx, now, wall);
         return;
       }

@@ -34,7 +34,7 @@ std::string usageText() {
                                                 one round of every check; Nagios exit codes
   pgvigil diagnose [-c FILE] [-t TARGET] | --conninfo STRING  [--format text|json]
   pgvigil diagnose --env-dir DIR [-c FILE]     the database an application's .env files name
-                                                step by step: config, dns, tcp, tls, auth, query, headroom
+                                                step by step: config, dns, tcp, tls, auth, query, headroom, restart
   pgvigil config validate [-c FILE]             0 valid, 2 invalid
   pgvigil config show     [-c FILE]             effective config with sources, secrets redacted
   pgvigil pause   [-c FILE] TARGET [--for 30m]  ask the running agent (listen address and token from the config)

@@ -458,6 +458,19 @@ BOOST_AUTO_TEST_CASE(polkit_rule_lets_pgvigil_restart_only_its_units) {
             std::to_string(kAgentUid) + ":" + std::to_string(kAgentUid));
 }
 
+// Issue 10: the preflight check finds what a restart would run into, restarting nothing.
+BOOST_AUTO_TEST_CASE(preflight_finds_a_missing_unit) {
+  runInside("preflight_finds_a_missing_unit");
+}
+BOOST_AUTO_TEST_CASE(preflight_asks_polkit_for_the_agents_user) {
+  BOOST_REQUIRE(ContainerSuite::container->ensureActive(kOtherUnit, 30s));
+  runInside("preflight_asks_polkit_for_the_agents_user",
+            std::to_string(kAgentUid) + ":" + std::to_string(kAgentUid));
+}
+BOOST_AUTO_TEST_CASE(preflight_of_an_unprivileged_user_is_not_allowed) {
+  runInside("preflight_of_an_unprivileged_user_is_not_allowed", "65534:65534");  // nobody
+}
+
 // The shipped unit's hardening (service/pgvigil.service, ExecStart swapped for a stand-in) still
 // lets the process reach the system bus, pass polkit as User=pgvigil, restart PostgreSQL's unit
 // and report READY=1 (Type=notify).
@@ -754,6 +767,47 @@ BOOST_AUTO_TEST_CASE(polkit_rule_lets_pgvigil_restart_only_its_units) {
   BOOST_CHECK_EQUAL(denied.result, Result::kPermissionDenied);
   BOOST_TEST_MESSAGE("pgvigil restarting " << kOtherUnit << ": " << denied.detail);
   BOOST_CHECK_EQUAL(mainPid(kOtherUnit), otherPid);
+}
+
+BOOST_AUTO_TEST_CASE(preflight_finds_a_missing_unit) {
+  BOOST_REQUIRE_EQUAL(::geteuid(), 0u);
+  SystemdRestarter missing(kMissingUnit, SystemClock::instance());
+  pgvigil::RestartPathCheck c = missing.preflight(Deadline(SystemClock::instance(), 5s));
+  BOOST_CHECK(!c.ok);
+  BOOST_CHECK_EQUAL(c.problem, std::string("unit ") + kMissingUnit + " does not exist");
+  // Root may manage every unit: the configured one is fine, and it was not touched.
+  const std::string unit = env("PGV_UNIT");
+  const pid_t before = mainPid(unit);
+  SystemdRestarter mine(unit, SystemClock::instance());
+  pgvigil::RestartPathCheck ok = mine.preflight(Deadline(SystemClock::instance(), 5s));
+  BOOST_CHECK_MESSAGE(ok.ok, ok.problem);
+  BOOST_CHECK_EQUAL(mainPid(unit), before);
+}
+
+BOOST_AUTO_TEST_CASE(preflight_asks_polkit_for_the_agents_user) {
+  BOOST_REQUIRE_EQUAL(::geteuid(), static_cast<uid_t>(kAgentUid));
+  const std::string unit = env("PGV_UNIT");
+  const pid_t before = mainPid(unit);
+  SystemdRestarter mine(unit, SystemClock::instance());
+  pgvigil::RestartPathCheck ok = mine.preflight(Deadline(SystemClock::instance(), 10s));
+  BOOST_CHECK_MESSAGE(ok.ok, ok.problem);
+  BOOST_CHECK_EQUAL(mainPid(unit), before);  // asked, not restarted
+  // Running, but not in the rule's list: polkit says no, and the check says why.
+  SystemdRestarter other(kOtherUnit, SystemClock::instance());
+  pgvigil::RestartPathCheck denied = other.preflight(Deadline(SystemClock::instance(), 10s));
+  BOOST_CHECK(!denied.ok);
+  BOOST_CHECK_MESSAGE(denied.problem.find("polkit does not allow") != std::string::npos,
+                      denied.problem);
+  BOOST_TEST_MESSAGE("pgvigil, " << kOtherUnit << ": " << denied.problem);
+}
+
+BOOST_AUTO_TEST_CASE(preflight_of_an_unprivileged_user_is_not_allowed) {
+  BOOST_REQUIRE_NE(::geteuid(), 0u);
+  SystemdRestarter r(env("PGV_UNIT"), SystemClock::instance());
+  pgvigil::RestartPathCheck c = r.preflight(Deadline(SystemClock::instance(), 10s));
+  BOOST_CHECK(!c.ok);
+  BOOST_CHECK_MESSAGE(c.problem.find("not allowed to restart") != std::string::npos, c.problem);
+  BOOST_TEST_MESSAGE("as uid " << ::geteuid() << ": " << c.problem);
 }
 
 // ExecStart of the stand-in unit: the shipped hardening, User=pgvigil.
