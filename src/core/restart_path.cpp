@@ -22,6 +22,7 @@ bool restartResultIsPathFailure(RestartOutcome::Result result) {
 std::optional<AlertEvent> RestartPathWatch::update(std::string_view target, RestartMethod method,
                                                    const RestartPathCheck& check, WallTime wall) {
   const bool wasBroken = status_ && !status_->ok;
+  if (check.ok && !check.conclusive && wasBroken) return std::nullopt;  // cannot tell: keep it
   const std::string previousProblem = wasBroken ? status_->problem : std::string();
   status_ = RestartPathStatus{check.ok, wall, check.ok ? std::string() : check.problem};
   if (!check.ok) {

@@ -21,6 +21,10 @@ namespace pgvigil {
 struct RestartPathCheck {
   bool ok = true;
   std::string problem;  ///< one line, redacted, when !ok: "container 'pg' does not exist"
+  /// false: ok only because the check could not tell (systemd as non-root: polkit answers "with
+  /// a password" to a unit-specific rule too). Such an answer never clears a broken path that a
+  /// refused attempt found.
+  bool conclusive = true;
 };
 
 /// A restart attempt that never reached the thing to restart (Docker daemon down or socket

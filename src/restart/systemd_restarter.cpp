@@ -73,7 +73,8 @@ RestartPathCheck polkitAllowsRestart(sd_bus* bus, const std::string& unit,
       "not allowed to restart " + unit + " (uid " + std::to_string(::geteuid()) + ", not root): ";
   const char* self = nullptr;
   int r = sd_bus_get_unique_name(bus, &self);
-  if (r < 0 || !self) return {};  // cannot ask: cannot tell
+  const RestartPathCheck kCannotTell{true, "", false};
+  if (r < 0 || !self) return kCannotTell;
   sd_bus_message* raw = nullptr;
   r = sd_bus_message_new_method_call(bus, &raw, kPolkitName, kPolkitPath, kPolkitIface,
                                      "CheckAuthorization");
@@ -85,7 +86,7 @@ RestartPathCheck polkitAllowsRestart(sd_bus* bus, const std::string& unit,
   if (r >= 0) r = sd_bus_message_append(call.get(), "s", kManageUnits);
   if (r >= 0) r = sd_bus_message_append(call.get(), "a{ss}", 0);
   if (r >= 0) r = sd_bus_message_append(call.get(), "us", 0u, "");
-  if (r < 0) return {};
+  if (r < 0) return kCannotTell;
   BusError error;
   sd_bus_message* rawReply = nullptr;
   r = sd_bus_call(bus, call.get(), usecFor(deadline.remaining()), error.get(), &rawReply);
@@ -95,13 +96,14 @@ RestartPathCheck polkitAllowsRestart(sd_bus* bus, const std::string& unit,
         error.hasName(SD_BUS_ERROR_NAME_HAS_NO_OWNER))
       return {false, notAllowed + "polkit is not running (" + error.text() +
                          "); without it only root may manage units"};
-    return {};  // polkit would not say: cannot tell
+    return kCannotTell;  // polkit would not say
   }
   int authorized = 0;
   int challenge = 0;
   r = sd_bus_message_enter_container(reply.get(), 'r', "bba{ss}");
   if (r >= 0) r = sd_bus_message_read(reply.get(), "bb", &authorized, &challenge);
-  if (r < 0 || authorized || challenge) return {};
+  if (r >= 0 && authorized) return {};
+  if (r < 0 || challenge) return kCannotTell;
   return {false, notAllowed + "polkit does not allow " + std::string(kManageUnits) +
                      "; install packaging/polkit/50-pgvigil.rules with this unit in its list"};
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -89,6 +90,7 @@ BOOST_AUTO_TEST_CASE(missing_docker_socket_is_reported_at_start) {
   PgCluster pg;
   TempDir dir;
   const std::string socket = dir.path() + "/no-such-docker.sock";
+  const auto started = std::chrono::steady_clock::now();
   auto agent = startAgent(dir, mainTarget(pg,
                                           "      method: docker\n      container: pg\n"
                                           "      docker_host: unix://" +
@@ -96,6 +98,11 @@ BOOST_AUTO_TEST_CASE(missing_docker_socket_is_reported_at_start) {
   agent.waitUp();
   auto line = waitEvent(*agent.process, "restart_path_broken", 10s);
   BOOST_REQUIRE_MESSAGE(line, agent.process->output());
+  BOOST_TEST_MESSAGE("agent start to restart_path_broken: "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count()
+                     << " ms");
   BOOST_TEST(line->find("target=main") != std::string::npos, *line);
   BOOST_TEST(line->find(socket) != std::string::npos, *line);
   auto path = waitRestartPath(agent, false);

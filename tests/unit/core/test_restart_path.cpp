@@ -49,6 +49,22 @@ BOOST_AUTO_TEST_CASE(a_new_path_after_a_broken_one_announces_its_ok) {
   BOOST_TEST(ok->fields[0].second == "systemd");
 }
 
+// A check that could not tell (ok, not conclusive) does not clear what a refused attempt found:
+// no restart_path_ok between two refused attempts.
+BOOST_AUTO_TEST_CASE(an_inconclusive_ok_keeps_a_broken_path_broken) {
+  RestartPathWatch w;
+  BOOST_TEST(
+      w.update("main", RestartMethod::kSystemd, {false, "permission denied"}, kT0).has_value());
+  BOOST_TEST(!w.update("main", RestartMethod::kSystemd, {true, "", false}, kT0).has_value());
+  BOOST_TEST(w.broken());
+  BOOST_TEST(w.status()->problem == "permission denied");
+  BOOST_TEST(w.update("main", RestartMethod::kSystemd, {true, "", true}, kT0).has_value());
+  BOOST_TEST(!w.broken());
+  RestartPathWatch fresh;  // nothing known: an inconclusive ok shows as ok
+  BOOST_TEST(!fresh.update("main", RestartMethod::kSystemd, {true, "", false}, kT0).has_value());
+  BOOST_TEST(fresh.status()->ok);
+}
+
 BOOST_AUTO_TEST_CASE(path_failures_are_the_results_that_never_reached_the_restarter) {
   using R = RestartOutcome::Result;
   for (R r : {R::kUnreachable, R::kNotFound, R::kPermissionDenied, R::kSpawnFailed})
