@@ -37,6 +37,8 @@ constexpr auto kPublishPeriod = std::chrono::seconds(1);
 /// Monitoring sessions to open after good rounds are handed to the service thread together,
 /// at most this often (a close is handed over at once).
 constexpr auto kEnsurePeriod = std::chrono::milliseconds(250);
+/// One preflight check of a restart path (docker inspect, D-Bus and polkit, stat).
+constexpr auto kPreflightTimeout = std::chrono::seconds(5);
 /// Control requests are answered by the loop in microseconds; this bound is for a dead loop.
 constexpr auto kControlTimeout = std::chrono::seconds(5);
 
@@ -99,6 +101,7 @@ void Agent::start() {
   started_ = true;
   writer_ = std::make_unique<StateEventWriter>(store_, events_, log_, options_.max_queued_events);
   service_ = std::make_unique<SerialExecutor>(log_, "service");
+  checks_ = std::make_unique<SerialExecutor>(log_, "checks");
   if (options_.watch_connections)
     connectionWatch_ = std::make_unique<ConnectionWatch>(
         clock_, [this](const std::string& name) { post(Dropped{name}); },
@@ -160,6 +163,8 @@ void Agent::stop() {
     }
     mailbox_.clear();
   }
+  // Checks still queued are run (each bounded); their answers find no loop and are dropped.
+  checks_->stop();
   // Watchers and monitoring sessions end (each session with a clean Terminate).
   service_->post([this] {
     for (auto& [name, slot] : watchers_)
@@ -206,6 +211,7 @@ void Agent::loop() {
         // Whatever the last inputs decided is still carried out (events, state).
         fx.probes.clear();
         fx.restarts.clear();
+        fx.pathChecks.clear();
         execute(fx, now, wall);
         return;
       }
@@ -233,6 +239,8 @@ bool Agent::handle(Input& input, SteadyTime now, WallTime wall, Effects& fx) {
     core_.serviceState(s->target, s->generation, s->state, now, wall, fx);
   } else if (auto* dropped = std::get_if<Dropped>(&input)) {
     core_.connectionDropped(dropped->target, now, fx);
+  } else if (auto* checked = std::get_if<PathChecked>(&input)) {
+    core_.restartPathChecked(checked->job, checked->check, now, wall, fx);
   } else if (auto* c = std::get_if<Control>(&input)) {
     ControlResult result;
     switch (c->kind) {
@@ -345,6 +353,25 @@ void Agent::execute(Effects& fx, SteadyTime now, WallTime wall) {
     for (std::size_t i = 0; i < fx.probes.size(); ++i) jobsCv_.notify_one();
   }
   for (const auto& job : fx.restarts) startRestart(job);
+  for (auto& job : fx.pathChecks) {
+    std::shared_ptr<Restarter> restarter;
+    if (auto it = restarters_.find(job.target);
+        it != restarters_.end() && it->second.generation == job.restarter)
+      restarter = it->second.restarter;
+    checks_->post([this, job = std::move(job), restarter] {
+      if (!running_) return;  // stopping: what is still queued is not worth waiting for
+      RestartPathCheck check;
+      try {
+        if (!restarter)
+          check = {false, "restart method not available in this build"};
+        else
+          check = restarter->preflight(Deadline(clock_, kPreflightTimeout));
+      } catch (...) {
+        check = {false, "internal error: " + describeException(std::current_exception())};
+      }
+      post(PathChecked{job, std::move(check)});
+    });
+  }
   if (fx.firstRoundsDone) {
     {
       std::lock_guard lock(firstMutex_);

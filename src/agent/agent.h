@@ -11,6 +11,8 @@
 // - one thread per restart in flight (rare, bounded by restart.timeout).
 // - the service thread: builds and stops service watchers (stop joins their threads) and drives
 //   the monitoring sessions (ConnectionWatch); it may block, nobody waits for it.
+// - the checks thread: preflight checks of the restart paths (docker ping, D-Bus and polkit,
+//   stat of the command), bounded; nobody waits for it either.
 // - the writer: saves the restart state, then emits the events that announce it, in order. A
 //   stalled disk delays events, never /health; events waiting for it are bounded.
 // - ConnectionWatch's poll thread and each watcher's own thread.
@@ -128,6 +130,10 @@ class Agent final : public StatusProvider {
   struct Dropped {
     std::string target;
   };
+  struct PathChecked {
+    PathCheckJob job;
+    RestartPathCheck check;
+  };
   struct Control {
     enum class Kind { kPause, kResume, kRestart } kind = Kind::kPause;
     std::string target;
@@ -139,7 +145,8 @@ class Agent final : public StatusProvider {
     std::shared_ptr<std::promise<void>> done;
   };
   struct Stop {};
-  using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, Control, Reload, Stop>;
+  using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, PathChecked, Control,
+                             Reload, Stop>;
 
   void post(Input input, bool wake = true);
   void loop();
@@ -194,6 +201,9 @@ class Agent final : public StatusProvider {
   std::map<std::string, WatcherSlot> watchers_;  ///< service thread only
   std::unique_ptr<ConnectionWatch> connectionWatch_;
   std::unique_ptr<SerialExecutor> service_;
+  /// Preflight checks of restart paths (Restarter::preflight), one at a time, each bounded by
+  /// kPreflightTimeout: a slow Docker daemon or D-Bus delays only the next check.
+  std::unique_ptr<SerialExecutor> checks_;
   std::unique_ptr<StateEventWriter> writer_;
 
   // published state

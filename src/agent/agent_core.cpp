@@ -89,6 +89,48 @@ AgentCore::Slot& AgentCore::add(const TargetConfig& config, SteadyTime now, Effe
 void AgentCore::newRestartPath(const std::string& name, Slot& slot, Effects& out) {
   slot.generation = nextGeneration_++;
   out.restarters.push_back({name, slot.incarnation, slot.generation, slot.config->restart});
+  slot.path.reset();
+  checkPath(name, slot, out);
+}
+
+void AgentCore::checkPath(const std::string& name, Slot& slot, Effects& out) {
+  if (slot.config->restart.method == RestartMethod::kNone) {
+    slot.nextPathCheck = SteadyTime::max();
+    return;
+  }
+  if (slot.pathCheckRunning) {
+    slot.pathCheckAgain = true;
+    return;
+  }
+  slot.pathCheckRunning = true;
+  slot.nextPathCheck = SteadyTime::max();
+  out.pathChecks.push_back({name, slot.incarnation, slot.generation});
+}
+
+void AgentCore::notePath(const std::string& name, Slot& slot, const RestartPathCheck& check,
+                         SteadyTime now, WallTime wall, Effects& out) {
+  if (auto event = slot.path.update(name, slot.config->restart.method, check, wall)) {
+    out.events.push_back(std::move(*event));
+    out.stateChanged = true;
+  }
+  out.statusChanged = true;
+  // A broken path is looked at again soon, so that its repair is announced without a crash.
+  if (!slot.pathCheckRunning)
+    slot.nextPathCheck = now + (check.ok ? kRestartPathRecheckOk : kRestartPathRecheckBroken);
+}
+
+void AgentCore::restartPathChecked(const PathCheckJob& job, const RestartPathCheck& check,
+                                   SteadyTime now, WallTime wall, Effects& out) {
+  Slot* slot = find(job.target);
+  if (!slot || slot->incarnation != job.incarnation) return;
+  slot->pathCheckRunning = false;
+  if (slot->generation != job.restarter || slot->pathCheckAgain) {
+    // About a path a reload replaced, or asked for again while it ran: check (again) now.
+    slot->pathCheckAgain = false;
+    checkPath(job.target, *slot, out);
+    return;
+  }
+  notePath(job.target, *slot, check, now, wall, out);
 }
 
 void AgentCore::start(const Config& config, const PersistedState& saved, SteadyTime now,
@@ -144,8 +186,10 @@ void AgentCore::tick(SteadyTime now, WallTime wall, Effects& out) {
   // period; sweeping on every input would cost O(targets) per finished round.
   if (now >= nextSweep_) {
     nextSweep_ = now + options_.sweepPeriod;
-    for (auto& [name, slot] : slots_)
+    for (auto& [name, slot] : slots_) {
       apply(name, slot, slot.supervisor.onTick(now, wall), now, out);
+      if (now >= slot.nextPathCheck) checkPath(name, slot, out);
+    }
   }
 }
 
@@ -187,6 +231,15 @@ void AgentCore::restartFinished(const RestartJob& job, const RestartOutcome& out
   slot->restartRunning = false;
   apply(job.target, *slot, slot->supervisor.onRestartFinished(outcome, service, now, wall), now,
         out);
+  // The attempt itself says whether the path works: one that never reached the restarter
+  // breaks it (restart_path_broken), one that did shows it works. Not for an attempt of a path a
+  // reload has replaced meanwhile.
+  if (job.restarter == slot->generation) {
+    if (restartResultIsPathFailure(outcome.result))
+      notePath(job.target, *slot, {false, outcome.detail}, now, wall, out);
+    else if (outcome.result != RestartOutcome::Result::kTimedOut)
+      notePath(job.target, *slot, {true, {}}, now, wall, out);
+  }
   // Confirm at once: the first good round ends the grace.
   scheduler_.runNow(job.target, now);
   out.statusChanged = true;
@@ -286,6 +339,10 @@ void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effect
     }
     order_.push_back(t.name);
   }
+  // A reload checks every restart path again (a container created, a polkit rule installed,
+  // a command made executable since are seen now); a changed path was just handed out.
+  for (auto& [name, slot] : slots_)
+    if (!slot.pathCheckRunning) checkPath(name, slot, out);
   config_ = next;
   out.statusChanged = out.stateChanged = true;
   if (!firstRoundsAnnounced_ && firstRoundsDone()) {
@@ -308,7 +365,10 @@ AgentStatus AgentCore::status(SteadyTime now, WallTime wall) {
   s.now = wall;
   s.targets.reserve(order_.size());
   for (const auto& name : order_)
-    if (const Slot* slot = find(name)) s.targets.push_back(slot->supervisor.status(now, wall));
+    if (const Slot* slot = find(name)) {
+      s.targets.push_back(slot->supervisor.status(now, wall));
+      s.targets.back().restart_path = slot->path.status();
+    }
   return s;
 }
 

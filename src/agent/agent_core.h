@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/control_result.h"
 #include "core/restart_outcome.h"
+#include "core/restart_path.h"
 #include "core/round_result.h"
 #include "core/scheduler.h"
 #include "core/state_store.h"
@@ -66,6 +67,14 @@ struct RestarterChange {
   std::optional<RestartConfig> config;
 };
 
+/// Check, off the loop, whether the restarter of generation `restarter` of the target can work
+/// (Restarter::preflight), then hand the answer back with restartPathChecked().
+struct PathCheckJob {
+  std::string target;
+  std::uint64_t incarnation = 0;
+  std::uint64_t restarter = 0;  ///< generation of the restart path to check
+};
+
 /// The long-lived monitoring session of a target (ConnectionWatch).
 struct MonitorCommand {
   enum class Op {
@@ -89,13 +98,14 @@ struct [[nodiscard]] Effects {
   std::vector<AlertEvent> events;
   std::vector<ProbeJob> probes;
   std::vector<RestartJob> restarts;
+  std::vector<PathCheckJob> pathChecks;
   bool statusChanged = false;    ///< something /status shows changed
   bool stateChanged = false;     ///< a displayed state changed: publish at once
   bool firstRoundsDone = false;  ///< every target has finished its first round (READY=1)
 
   bool empty() const {
     return restarters.empty() && monitors.empty() && !persist && events.empty() && probes.empty() &&
-           restarts.empty() && !statusChanged;
+           restarts.empty() && pathChecks.empty() && !statusChanged;
   }
 };
 
@@ -126,6 +136,9 @@ class AgentCore {
                        SteadyTime now, WallTime wall, Effects& out);
   void serviceState(std::string_view target, std::uint64_t generation, ServiceState state,
                     SteadyTime now, WallTime wall, Effects& out);
+  /// A preflight check of a restart path is over (restart_path_broken / restart_path_ok).
+  void restartPathChecked(const PathCheckJob& job, const RestartPathCheck& check, SteadyTime now,
+                          WallTime wall, Effects& out);
   /// A monitoring session dropped: a hint, never a verdict — a fresh round confirms it.
   void connectionDropped(std::string_view target, SteadyTime now, Effects& out);
 
@@ -160,6 +173,10 @@ class AgentCore {
     std::optional<RestartConfig> pendingRestart;  ///< changed while a restart ran
     bool restartRunning = false;
     bool firstRoundDone = false;
+    RestartPathWatch path;
+    bool pathCheckRunning = false;
+    bool pathCheckAgain = false;  ///< asked for while one ran (new path, reload)
+    SteadyTime nextPathCheck = SteadyTime::max();
     Slot(TargetConfigPtr c, Random01 random, WallTime startedAt)
         : config(c), supervisor(*c, std::move(random), startedAt) {}
   };
@@ -169,6 +186,10 @@ class AgentCore {
   Slot& add(const TargetConfig& config, SteadyTime now, Effects& out);
   void newRestartPath(const std::string& name, Slot& slot, Effects& out);
   void apply(const std::string& name, Slot& slot, Action action, SteadyTime now, Effects& out);
+  /// Hands out a preflight check of the slot's restart path (method none: nothing to check).
+  void checkPath(const std::string& name, Slot& slot, Effects& out);
+  void notePath(const std::string& name, Slot& slot, const RestartPathCheck& check, SteadyTime now,
+                WallTime wall, Effects& out);
   void noteFirstRound(Slot& slot, Effects& out);
 
   Random01 random_;

@@ -42,25 +42,26 @@ std::vector<CommandHelp> buildTable() {
         {kExitUnknown, "Unknown", "UNKNOWN: config error or internal error"},
         {kExitUsage, "Usage", "a bad command line"}},
        "pgvigil check -t main --format json"});
-  t.push_back({"diagnose",
-               "pgvigil diagnose [-c FILE] [-t TARGET] [--format text|json]\n"
-               "pgvigil diagnose --conninfo STRING [--format text|json]\n"
-               "pgvigil diagnose --env-dir DIR [-c FILE] [--format text|json]",
-               "step by step: config, dns, tcp, addresses, tls, auth, query, headroom, idle",
-               "Each failed step names its cause and the usual remedy. With --env-dir, the "
-               "database an application's .env files name (Node/Next.js precedence); with -c as "
-               "well, whether it is one of the config's targets.",
-               {kConfigOption,
-                {"-t, --target TARGET", "only this target (default: every target)"},
-                {"--conninfo STRING", "a libpq conninfo or URI instead of the config's targets"},
-                {"--env-dir DIR", "an application's folder of .env files"},
-                {"--format text|json", "plain text (default) or one JSON document"},
-                kHelpOption},
-               {{kExitOk, "Ok", "every step passed"},
-                {kExitCritical, "Critical", "a step failed"},
-                {kExitUnknown, "Unknown", "config error or internal error"},
-                {kExitUsage, "Usage", "a bad command line"}},
-               "pgvigil diagnose --conninfo 'host=127.0.0.1 port=5432 user=postgres'"});
+  t.push_back(
+      {"diagnose",
+       "pgvigil diagnose [-c FILE] [-t TARGET] [--format text|json]\n"
+       "pgvigil diagnose --conninfo STRING [--format text|json]\n"
+       "pgvigil diagnose --env-dir DIR [-c FILE] [--format text|json]",
+       "step by step: config, dns, tcp, addresses, tls, auth, query, headroom, idle, restart",
+       "Each failed step names its cause and the usual remedy. With --env-dir, the "
+       "database an application's .env files name (Node/Next.js precedence); with -c as "
+       "well, whether it is one of the config's targets.",
+       {kConfigOption,
+        {"-t, --target TARGET", "only this target (default: every target)"},
+        {"--conninfo STRING", "a libpq conninfo or URI instead of the config's targets"},
+        {"--env-dir DIR", "an application's folder of .env files"},
+        {"--format text|json", "plain text (default) or one JSON document"},
+        kHelpOption},
+       {{kExitOk, "Ok", "every step passed"},
+        {kExitCritical, "Critical", "a step failed"},
+        {kExitUnknown, "Unknown", "config error or internal error"},
+        {kExitUsage, "Usage", "a bad command line"}},
+       "pgvigil diagnose --conninfo 'host=127.0.0.1 port=5432 user=postgres'"});
   t.push_back({"config validate",
                "pgvigil config validate [-c FILE]",
                "check the config; every error as FILE:LINE:COL: message",

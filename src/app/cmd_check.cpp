@@ -19,6 +19,7 @@
 #include "core/wall_time.h"
 #include "probes/conninfo.h"
 #include "probes/round_runner.h"
+#include "restart/restarter.h"
 
 namespace pgvigil {
 
@@ -268,6 +269,10 @@ std::string targetLine(const TargetReport& r) {
         line += " " + outcome->message;
     }
   }
+  if (r.restart_path) {
+    line += "; restart path (" + std::string(toString(r.target.restart.method)) + "): ";
+    line += r.restart_path->ok ? "OK" : "BROKEN " + r.restart_path->problem;
+  }
   return line;
 }
 
@@ -322,6 +327,16 @@ std::string renderCheckJson(const CheckReport& report) {
                                               round.connections_warn, round.connections_critical));
     else
       o->set("connections", Poco::Dynamic::Var());
+    if (t.restart_path) {
+      auto p = orderedObject();
+      p->set("method", std::string(toString(t.target.restart.method)));
+      p->set("ok", t.restart_path->ok);
+      p->set("problem", t.restart_path->ok ? Poco::Dynamic::Var()
+                                           : Poco::Dynamic::Var(t.restart_path->problem));
+      o->set("restart_path", p);
+    } else {
+      o->set("restart_path", Poco::Dynamic::Var());
+    }
     targets->add(o);
   }
   root->set("targets", targets);
@@ -331,8 +346,15 @@ std::string renderCheckJson(const CheckReport& report) {
   return toJsonLine(root);
 }
 
+RestartPathCheck preflightRestartPath(const RestartConfig& config, const Clock& clock) {
+  RestarterPtr restarter = makeRestarter(config, clock);
+  if (!restarter) return {false, "restart method not available in this build"};
+  return restarter->preflight(Deadline(clock, std::chrono::seconds(5)));
+}
+
 CheckReport collectCheck(const Config& config, std::string_view onlyTarget,
-                         const RoundRunner& runner, const Clock& clock) {
+                         const RoundRunner& runner, const Clock& clock,
+                         const PathChecker& pathChecker) {
   CheckReport report;
   report.checked_at = clock.wallNow();
   std::vector<const TargetConfig*> selected;
@@ -370,8 +392,26 @@ CheckReport collectCheck(const Config& config, std::string_view onlyTarget,
         return r;
       }
     }));
-  for (size_t i = 0; i < selected.size(); ++i)
-    report.targets.push_back(TargetReport{*selected[i], rounds[i].get()});
+  // The restart paths alongside (each bounded by the checker's own deadline).
+  std::vector<std::optional<std::future<RestartPathCheck>>> paths;
+  for (const TargetConfig* t : selected) {
+    if (!pathChecker || t->restart.method == RestartMethod::kNone) {
+      paths.emplace_back();
+      continue;
+    }
+    paths.emplace_back(std::async(std::launch::async, [&pathChecker, &clock, t] {
+      try {
+        return pathChecker(t->restart, clock);
+      } catch (const std::exception& e) {
+        return RestartPathCheck{false, std::string("internal error: ") + e.what()};
+      }
+    }));
+  }
+  for (size_t i = 0; i < selected.size(); ++i) {
+    TargetReport r{*selected[i], rounds[i].get(), std::nullopt};
+    if (paths[i]) r.restart_path = paths[i]->get();
+    report.targets.push_back(std::move(r));
+  }
   return report;
 }
 
@@ -403,7 +443,8 @@ int runCheck(const CheckOptions& options, std::ostream& out, std::ostream& err) 
       report.errors.front() = "config: " + report.errors.front();
       return printCheck(report, options.format, out);
     }
-    report = collectCheck(*loaded.config, options.target, runRound, SystemClock::instance());
+    report = collectCheck(*loaded.config, options.target, runRound, SystemClock::instance(),
+                          preflightRestartPath);
     return printCheck(report, options.format, out);
   } catch (const std::exception& e) {
     out << "PGVIGIL UNKNOWN - internal error: " << e.what() << "\n";

@@ -17,6 +17,7 @@
 #include "app/cli.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/restart_path.h"
 #include "core/round_result.h"
 
 namespace pgvigil {
@@ -44,6 +45,9 @@ NagiosStatus worse(NagiosStatus a, NagiosStatus b);
 struct TargetReport {
   TargetConfig target;
   RoundResult round;
+  /// The restart path's preflight (method none, or no checker: unset). Mentioned in the long
+  /// output and the JSON; it does not change the plugin state, which is about the server.
+  std::optional<RestartPathCheck> restart_path = std::nullopt;
 };
 
 /// A whole `check` run: the targets' rounds, or the errors that kept it from judging.
@@ -88,10 +92,17 @@ std::string renderCheckJson(const CheckReport& report);
 /// Runs one round on a target; runRound() in production, a fake in tests.
 using RoundRunner = std::function<RoundResult(const TargetConfig&, const Clock&)>;
 
+/// Checks a restart path without restarting (Restarter::preflight in production).
+using PathChecker = std::function<RestartPathCheck(const RestartConfig&, const Clock&)>;
+/// Restarter::preflight of makeRestarter(config), bounded by 5 s.
+RestartPathCheck preflightRestartPath(const RestartConfig& config, const Clock& clock);
+
 /// Runs the selected targets' rounds concurrently (each bounded by its own timeout) and
 /// collects them in config order. Returns a report with an error for an unknown target name.
+/// With a `pathChecker`, each target's restart path (method not none) is checked alongside.
 CheckReport collectCheck(const Config& config, std::string_view onlyTarget,
-                         const RoundRunner& runner, const Clock& clock);
+                         const RoundRunner& runner, const Clock& clock,
+                         const PathChecker& pathChecker = {});
 
 /// Prints a report in the requested format and returns its exit code.
 int printCheck(const CheckReport& report, OutputFormat format, std::ostream& out);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <optional>
 #include <ostream>
 #include <vector>
@@ -96,6 +97,52 @@ std::string joinFiles(const std::vector<std::string>& files) {
   return out;
 }
 
+/// The `restart` step: would the target's restart path work (Restarter::preflight)? A broken
+/// one is a warning: it says nothing about the server, but a crash could not be undone.
+StepReport restartPathStep(const TargetConfig& target) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string method(toString(target.restart.method));
+  StepReport s;
+  s.step = "restart";
+  RestartPathCheck check;
+  try {
+    check = preflightRestartPath(target.restart, SystemClock::instance());
+  } catch (const std::exception& e) {
+    check = {false, std::string("internal error: ") + e.what()};
+  }
+  s.took = since(start);
+  if (check.ok) {
+    s.status = StepStatus::kPass;
+    s.detail = "restart path (" + method + ") can work";
+    return s;
+  }
+  s.status = StepStatus::kWarn;
+  s.detail = "restart path (" + method + ") cannot work: " + oneLine(check.problem);
+  s.advice.explanation =
+      "a restart would not reach the restarter; the agent reports restart_path_broken at start "
+      "and restarter_unreachable on each attempt";
+  switch (target.restart.method) {
+    case RestartMethod::kDocker:
+      s.advice.remedies = {
+          "check restart.docker_host (the socket exists and this user may open "
+          "it: the docker group) and that restart.container names a container "
+          "of `docker ps -a`"};
+      break;
+    case RestartMethod::kSystemd:
+      s.advice.remedies = {
+          "check that `systemctl status UNIT` finds restart.unit, and run the "
+          "agent as root or install packaging/polkit/50-pgvigil.rules with the "
+          "unit in its list"};
+      break;
+    default:
+      s.advice.remedies = {
+          "check that restart.command[0] exists and is executable by the "
+          "agent's user (and, for pg-restart, that its PGDATA exists)"};
+      break;
+  }
+  return s;
+}
+
 /// Diagnoses one target; returns 0 (every step passed), 2 (one failed) or 3 (bad conninfo).
 int diagnoseTarget(const TargetConfig& target, const std::string& origin,
                    const std::optional<Millis>& timeoutOverride, Output& output,
@@ -135,6 +182,7 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   output.step(config);
   const StepsOutcome steps =
       runSteps(*info, target, facts, [&](const StepReport& s) { output.step(s); });
+  if (target.restart.method != RestartMethod::kNone) output.step(restartPathStep(target));
   if (steps.ok) return output.end(kExitOk, "", Cause::kNone);
   return output.end(kExitCritical, steps.failed_step, steps.failed_cause);
 }

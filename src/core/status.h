@@ -28,6 +28,14 @@ struct RestartRecord {
   std::optional<Millis> outage{};
 };
 
+/// Whether the target's restart path can work, as the last preflight check or attempt found it
+/// (core/restart_path.h).
+struct RestartPathStatus {
+  bool ok = true;
+  WallTime checked_at{};
+  std::string problem;  ///< empty when ok
+};
+
 struct TargetStatus {
   std::string name;
   TargetState state = TargetState::kUnknown;
@@ -47,7 +55,8 @@ struct TargetStatus {
   std::optional<WallTime> next_restart_allowed;
   int budget_used = 0;  ///< restarts within the current budget window
   int budget_max = 0;
-  std::optional<WallTime> paused_until;  ///< set while paused with an expiry
+  std::optional<WallTime> paused_until;           ///< set while paused with an expiry
+  std::optional<RestartPathStatus> restart_path;  ///< unset: method none, or not checked yet
   // counters since agent start (Prometheus counters)
   std::vector<std::pair<Cause, std::uint64_t>> failures_total;
   std::uint64_t restarts_succeeded = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/connection_holders.h"
+#include "core/restart_path.h"
 #include "core/supervisor_events.h"
 
 namespace pgvigil {
@@ -201,6 +202,7 @@ void TargetSupervisor::backToUp(Action& a) {
   if (restartInFlight_) return;  // the attempt in flight is counted when it finishes
   if (attempts_ != 0) a.persist = true;
   attempts_ = 0;
+  lastAttemptUnreachable_ = false;
   currentBackoff_ = Millis{0};
 }
 
@@ -270,9 +272,11 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
   }
   if (!budget_.allow(now)) {
     givenUp_ = true;
-    emit(a,
-         ev::restartGivenUp(eventBase(wallNow), budget_.used(now), budget_.max(), budget_.window()),
-         wallNow);
+    // When the last attempt never reached the restarter, that is why the budget is spent: say
+    // so, not the target's cause (refused) that no attempt could have cured.
+    ev::EventBase base = eventBase(wallNow);
+    if (lastAttemptUnreachable_) base.cause = Cause::kRestarterUnreachable;
+    emit(a, ev::restartGivenUp(base, budget_.used(now), budget_.max(), budget_.window()), wallNow);
     return;
   }
   startRestart(a, "auto", why, now, wallNow);
@@ -353,6 +357,10 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   attempt.budget_max = budget_.max();
   ev::EventBase base = eventBase(wallNow);
   base.cause = restartCause_;
+  // An attempt that never reached the restarter (no Docker socket, D-Bus refused, not allowed,
+  // no such unit, command not startable) has its own cause: the target's would mislead.
+  lastAttemptUnreachable_ = restartResultIsPathFailure(outcome.result);
+  if (lastAttemptUnreachable_) base.cause = Cause::kRestarterUnreachable;
 
   if (outcome.succeeded()) {
     ++restartsSucceeded_;

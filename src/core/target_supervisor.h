@@ -157,7 +157,8 @@ class TargetSupervisor {
   std::optional<int> restartSessions_;  ///< client sessions when the restart in flight began
   std::string restartApplications_;
   std::optional<SteadyTime> graceUntil_;
-  int attempts_ = 0;  ///< restarts since the target was last up
+  int attempts_ = 0;                     ///< restarts since the target was last up
+  bool lastAttemptUnreachable_ = false;  ///< the last attempt never reached the restarter
   std::optional<SteadyTime> lastAttemptEnd_;
   Millis currentBackoff_{0};  ///< drawn (with jitter) when the last attempt ended
   std::string deferred_;      ///< the restart_deferred reason already announced

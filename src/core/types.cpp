@@ -6,7 +6,7 @@
 namespace pgvigil {
 namespace {
 
-constexpr std::array<std::pair<Cause, std::string_view>, 12> kCauseNames{{
+constexpr std::array<std::pair<Cause, std::string_view>, 13> kCauseNames{{
     {Cause::kRefused, "refused"},
     {Cause::kTimeout, "timeout"},
     {Cause::kReset, "reset"},
@@ -19,6 +19,7 @@ constexpr std::array<std::pair<Cause, std::string_view>, 12> kCauseNames{{
     {Cause::kNoDatabase, "no_database"},
     {Cause::kQueryError, "query_error"},
     {Cause::kInternal, "internal"},
+    {Cause::kRestarterUnreachable, "restarter_unreachable"},
 }};
 
 constexpr std::array<std::pair<TargetState, std::string_view>, 8> kStateNames{{

@@ -37,6 +37,10 @@ enum class Cause {
   kNoDatabase,
   kQueryError,
   kInternal,
+  /// Not a round's cause: a restart attempt that never reached the restarter (Docker socket
+  /// missing, D-Bus refused, not allowed, no such unit/container, command not startable). Named
+  /// in restart_failed and restart_given_up instead of the target's cause; not in kAllCauses.
+  kRestarterUnreachable,
 };
 inline constexpr Cause kAllCauses[] = {
     Cause::kRefused,    Cause::kTimeout,    Cause::kReset,        Cause::kDns,

@@ -202,6 +202,19 @@ void writeRestart(JsonWriter& w, const TargetStatus& t) {
   w.endObject();
 }
 
+/// {"ok":false,"checked_at":"…","problem":"…"}; null for method none or before the first check.
+void writeRestartPath(JsonWriter& w, const std::optional<RestartPathStatus>& p) {
+  if (!p) {
+    w.null();
+    return;
+  }
+  w.beginObject();
+  w.key("ok").value(p->ok);
+  w.key("checked_at").time(p->checked_at);
+  w.key("problem").stringOrNull(p->problem);
+  w.endObject();
+}
+
 /// The target's samples from the metric table: {"up":1,"failures_total":{"refused":3,…},…}.
 /// `mine` are the indices of its samples (per-target metrics only), in the table's order.
 void writeMetrics(JsonWriter& w, const std::vector<Sample>& samples,
@@ -352,6 +365,8 @@ Rendered renderStatus(const AgentStatus& status) {
     writeConnections(w, t, status.now);
     w.key("restart");
     writeRestart(w, t);
+    w.key("restart_path");
+    writeRestartPath(w, t.restart_path);
     w.key("metrics");
     auto mine = byTarget.find(t.name);
     writeMetrics(w, samples, mine == byTarget.end() ? kNone : mine->second);

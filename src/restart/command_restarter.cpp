@@ -3,9 +3,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/redact.h"
 #include "core/units.h"
+#include "restart/command_preflight.h"
 
 namespace pgvigil {
 
@@ -106,6 +108,14 @@ RestartOutcome CommandRestarter::restart(const Deadline& deadline) {
   std::string last = lastLine(outcome.output);
   if (!last.empty()) detail += ": " + last;
   return finish(RestartOutcome::Result::kFailed, std::move(detail));
+}
+
+RestartPathCheck CommandRestarter::preflight(const Deadline& deadline) {
+  (void)deadline;  // stat and access only
+  const char* path = std::getenv("PATH");
+  RestartPathCheck check = checkCommandPath(argv_, path ? path : "");
+  if (!check.ok) check.problem = redactSecrets(check.problem, options_.secrets);
+  return check;
 }
 
 }  // namespace pgvigil

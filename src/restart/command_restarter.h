@@ -35,6 +35,9 @@ class CommandRestarter final : public Restarter {
   /// kSucceeded on exit 0; kFailed "exited 1: <last line>" or "killed by signal 9 (SIGKILL)";
   /// kTimedOut "killed after 1m timeout (SIGTERM)"; kSpawnFailed "no such file: /usr/bin/x".
   RestartOutcome restart(const Deadline& deadline) override;
+  /// The executable exists and may be run; for pg-restart, its data directory exists
+  /// (command_preflight.h).
+  RestartPathCheck preflight(const Deadline& deadline) override;
 
  private:
   std::vector<std::string> argv_;

@@ -135,6 +135,16 @@ RestartOutcome::Result toRestartResult(DockerError::Kind kind) {
 DockerRestarter::DockerRestarter(std::string container, std::string dockerHost, const Clock& clock)
     : container_(std::move(container)), client_(std::move(dockerHost)), clock_(clock) {}
 
+RestartPathCheck DockerRestarter::preflight(const Deadline& deadline) {
+  ContainerState st;
+  const DockerError err = client_.inspect(container_, deadline, &st);
+  if (!err) return {};
+  if (err.kind == DockerError::Kind::kNotFound)
+    return {false,
+            "container '" + container_ + "' does not exist (docker " + client_.hostText() + ")"};
+  return {false, err.message};
+}
+
 RestartOutcome DockerRestarter::restart(const Deadline& deadline) {
   const auto started = clock_.now();
   RestartOutcome outcome;

@@ -77,6 +77,8 @@ class DockerRestarter final : public Restarter {
   /// kRunning, kFailed (crashed, killed, OOM, restarting), kOperatorStopped (docker stop, paused,
   /// never started), kNotFound; kUnknown when the daemon cannot be asked.
   ServiceState query(const Deadline& deadline) override;
+  /// The daemon answers and the container exists (GET /containers/{id}/json).
+  RestartPathCheck preflight(const Deadline& deadline) override;
 
  private:
   std::string container_;

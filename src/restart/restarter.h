@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/guarded.h"
 #include "core/restart_outcome.h"
+#include "core/restart_path.h"
 
 namespace pgvigil {
 
@@ -24,6 +25,15 @@ class Restarter {
   virtual ServiceState query(const Deadline& deadline) {
     (void)deadline;
     return ServiceState::kUnknown;
+  }
+  /// Whether a restart could work now, without restarting anything (docs/restarters.md,
+  /// "Preflight"): docker — the daemon answers and the container exists; systemd — the unit is
+  /// loaded and this process may manage it (root, or polkit says yes); command — the executable
+  /// exists and may be run by this user. Cheap, bounded by the deadline, safe to call while
+  /// restart() runs on another thread. Never throws. ok where a method has nothing to check.
+  virtual RestartPathCheck preflight(const Deadline& deadline) {
+    (void)deadline;
+    return {};
   }
 };
 using RestarterPtr = std::unique_ptr<Restarter>;

@@ -2,8 +2,11 @@
 // end, over the sd-bus toolkit (systemd_bus.h). See systemd_restarter.h for the contract.
 #include "restart/systemd_restarter.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <exception>
 #include <map>
 
 #include "restart/systemd_bus.h"
@@ -52,6 +55,59 @@ RestartOutcome outcomeFromFailure(const BusFailure& f) {
   return out;
 }
 
+constexpr const char* kPolkitName = "org.freedesktop.PolicyKit1";
+constexpr const char* kPolkitPath = "/org/freedesktop/PolicyKit1/Authority";
+constexpr const char* kPolkitIface = "org.freedesktop.PolicyKit1.Authority";
+constexpr const char* kManageUnits = "org.freedesktop.systemd1.manage-units";
+
+/// Asks polkit whether this connection's process may manage units. polkit lets only trusted
+/// callers (root, an action owner) pass details, so an unprivileged agent asks without the unit
+/// and verb that systemd itself passes on RestartUnit: a rule that names the unit (as
+/// packaging/polkit/50-pgvigil.rules does) then answers "with a password" (a challenge), exactly
+/// as no rule at all does with polkit's defaults. So: authorized -> ok; a plain no (no challenge)
+/// -> broken; a challenge -> cannot tell, ok (a real attempt's permission_denied marks the path
+/// broken then); no polkit on the bus -> broken (without it only root may manage units).
+RestartPathCheck polkitAllowsRestart(sd_bus* bus, const std::string& unit,
+                                     const Deadline& deadline) {
+  const std::string notAllowed =
+      "not allowed to restart " + unit + " (uid " + std::to_string(::geteuid()) + ", not root): ";
+  const char* self = nullptr;
+  int r = sd_bus_get_unique_name(bus, &self);
+  const RestartPathCheck kCannotTell{true, "", false};
+  if (r < 0 || !self) return kCannotTell;
+  sd_bus_message* raw = nullptr;
+  r = sd_bus_message_new_method_call(bus, &raw, kPolkitName, kPolkitPath, kPolkitIface,
+                                     "CheckAuthorization");
+  MessagePtr call(raw, &sd_bus_message_unref);
+  if (r >= 0) r = sd_bus_message_open_container(call.get(), 'r', "sa{sv}");
+  if (r >= 0) r = sd_bus_message_append(call.get(), "s", "system-bus-name");
+  if (r >= 0) r = sd_bus_message_append(call.get(), "a{sv}", 1, "name", "s", self);
+  if (r >= 0) r = sd_bus_message_close_container(call.get());
+  if (r >= 0) r = sd_bus_message_append(call.get(), "s", kManageUnits);
+  if (r >= 0) r = sd_bus_message_append(call.get(), "a{ss}", 0);
+  if (r >= 0) r = sd_bus_message_append(call.get(), "us", 0u, "");
+  if (r < 0) return kCannotTell;
+  BusError error;
+  sd_bus_message* rawReply = nullptr;
+  r = sd_bus_call(bus, call.get(), usecFor(deadline.remaining()), error.get(), &rawReply);
+  MessagePtr reply(rawReply, &sd_bus_message_unref);
+  if (r < 0) {
+    if (error.hasName(SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+        error.hasName(SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+      return {false, notAllowed + "polkit is not running (" + error.text() +
+                         "); without it only root may manage units"};
+    return kCannotTell;  // polkit would not say
+  }
+  int authorized = 0;
+  int challenge = 0;
+  r = sd_bus_message_enter_container(reply.get(), 'r', "bba{ss}");
+  if (r >= 0) r = sd_bus_message_read(reply.get(), "bb", &authorized, &challenge);
+  if (r >= 0 && authorized) return {};
+  if (r < 0 || challenge) return kCannotTell;
+  return {false, notAllowed + "polkit does not allow " + std::string(kManageUnits) +
+                     "; install packaging/polkit/50-pgvigil.rules with this unit in its list"};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -66,6 +122,29 @@ bool SystemdRestarter::status(const Deadline& deadline, SystemdUnitStatus& out,
   if (fetchStatus(bus_address_, unit_, deadline, out, failure)) return true;
   error = failure.text;
   return false;
+}
+
+RestartPathCheck SystemdRestarter::preflight(const Deadline& deadline) {
+  try {
+    BusFailure failure;
+    BusPtr bus = openBus(bus_address_, deadline, failure);
+    if (!bus) return {false, "systemd not reachable over D-Bus: " + failure.text};
+    std::string path;
+    SystemdUnitStatus st;
+    if (!loadUnit(bus.get(), unit_, deadline, path, failure) ||
+        !readStatus(bus.get(), path, deadline, st, failure)) {
+      if (failure.kind == BusFailure::Kind::kNotFound)
+        return {false, "unit " + unit_ + " does not exist"};
+      return {false, "cannot read unit " + unit_ + ": " + failure.text};
+    }
+    if (st.load_state == "not-found") return {false, "unit " + unit_ + " does not exist"};
+    if (st.load_state != "loaded")
+      return {false, "unit " + unit_ + " cannot be started: LoadState " + st.load_state};
+    if (::geteuid() == 0) return {};
+    return polkitAllowsRestart(bus.get(), unit_, deadline);
+  } catch (...) {
+    return {false, "internal error: " + describeException(std::current_exception())};
+  }
 }
 
 ServiceState SystemdRestarter::query(const Deadline& deadline) {

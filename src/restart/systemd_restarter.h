@@ -36,6 +36,12 @@ class SystemdRestarter final : public Restarter {
   /// ("job failed"), the deadline first -> kTimedOut (the job is left to systemd).
   RestartOutcome restart(const Deadline& deadline) override;
   ServiceState query(const Deadline& deadline) override;
+  /// The unit is loaded (LoadState not not-found, masked or in error) and this process is not
+  /// known to be refused: root, or polkit's CheckAuthorization for
+  /// org.freedesktop.systemd1.manage-units (no interaction) does not say a plain no. polkit
+  /// takes the unit and verb only from root, so a unit-specific rule cannot be verified by an
+  /// unprivileged agent (docs/restarters-systemd.md); polkit missing from the bus is a no.
+  RestartPathCheck preflight(const Deadline& deadline) override;
 
   /// The unit's properties, for callers that want more than the ServiceState (diagnose).
   /// Returns false with a one-line reason when the bus cannot answer in time.

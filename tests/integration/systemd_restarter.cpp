@@ -458,6 +458,15 @@ BOOST_AUTO_TEST_CASE(polkit_rule_lets_pgvigil_restart_only_its_units) {
             std::to_string(kAgentUid) + ":" + std::to_string(kAgentUid));
 }
 
+// Issue 10: the preflight check finds what a restart would run into, restarting nothing.
+BOOST_AUTO_TEST_CASE(preflight_finds_a_missing_unit) {
+  runInside("preflight_finds_a_missing_unit");
+}
+BOOST_AUTO_TEST_CASE(preflight_as_the_agents_user_passes_polkit_and_restarts_nothing) {
+  runInside("preflight_as_the_agents_user_passes_polkit_and_restarts_nothing",
+            std::to_string(kAgentUid) + ":" + std::to_string(kAgentUid));
+}
+
 // The shipped unit's hardening (service/pgvigil.service, ExecStart swapped for a stand-in) still
 // lets the process reach the system bus, pass polkit as User=pgvigil, restart PostgreSQL's unit
 // and report READY=1 (Type=notify).
@@ -754,6 +763,38 @@ BOOST_AUTO_TEST_CASE(polkit_rule_lets_pgvigil_restart_only_its_units) {
   BOOST_CHECK_EQUAL(denied.result, Result::kPermissionDenied);
   BOOST_TEST_MESSAGE("pgvigil restarting " << kOtherUnit << ": " << denied.detail);
   BOOST_CHECK_EQUAL(mainPid(kOtherUnit), otherPid);
+}
+
+BOOST_AUTO_TEST_CASE(preflight_finds_a_missing_unit) {
+  BOOST_REQUIRE_EQUAL(::geteuid(), 0u);
+  SystemdRestarter missing(kMissingUnit, SystemClock::instance());
+  pgvigil::RestartPathCheck c = missing.preflight(Deadline(SystemClock::instance(), 5s));
+  BOOST_CHECK(!c.ok);
+  BOOST_CHECK_EQUAL(c.problem, std::string("unit ") + kMissingUnit + " does not exist");
+  // Root may manage every unit: the configured one is fine, and it was not touched.
+  const std::string unit = env("PGV_UNIT");
+  const pid_t before = mainPid(unit);
+  SystemdRestarter mine(unit, SystemClock::instance());
+  pgvigil::RestartPathCheck ok = mine.preflight(Deadline(SystemClock::instance(), 5s));
+  BOOST_CHECK_MESSAGE(ok.ok, ok.problem);
+  BOOST_CHECK_EQUAL(mainPid(unit), before);
+}
+
+// As User=pgvigil under the shipped rule: the unit is found and polkit, asked without the unit
+// (only root may pass it), does not refuse; nothing is restarted. A missing unit is found by
+// any user.
+BOOST_AUTO_TEST_CASE(preflight_as_the_agents_user_passes_polkit_and_restarts_nothing) {
+  BOOST_REQUIRE_EQUAL(::geteuid(), static_cast<uid_t>(kAgentUid));
+  const std::string unit = env("PGV_UNIT");
+  const pid_t before = mainPid(unit);
+  SystemdRestarter mine(unit, SystemClock::instance());
+  pgvigil::RestartPathCheck ok = mine.preflight(Deadline(SystemClock::instance(), 10s));
+  BOOST_CHECK_MESSAGE(ok.ok, ok.problem);
+  BOOST_CHECK_EQUAL(mainPid(unit), before);  // asked, not restarted
+  SystemdRestarter missing(kMissingUnit, SystemClock::instance());
+  pgvigil::RestartPathCheck gone = missing.preflight(Deadline(SystemClock::instance(), 10s));
+  BOOST_CHECK(!gone.ok);
+  BOOST_CHECK_EQUAL(gone.problem, std::string("unit ") + kMissingUnit + " does not exist");
 }
 
 // ExecStart of the stand-in unit: the shipped hardening, User=pgvigil.

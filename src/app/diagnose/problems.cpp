@@ -128,6 +128,8 @@ Problem problemFor(Cause cause, Phase phase, std::string_view m) {
       // A unix socket that may not be opened: check leaves it unclassified too.
       if (has(m, "Permission denied")) return Problem::kSocketPermission;
       return Problem::kInternal;
+    case Cause::kRestarterUnreachable:  // never a round's cause
+      return Problem::kInternal;
   }
   return Problem::kInternal;
 }

@@ -20,6 +20,12 @@ namespace pgvigil {
 std::ostream& operator<<(std::ostream& os, TargetState s) {
   return os << toString(s);
 }
+std::ostream& operator<<(std::ostream& os, Cause c) {
+  return os << toString(c);
+}
+std::ostream& operator<<(std::ostream& os, EventLevel l) {
+  return os << toString(l);
+}
 }  // namespace pgvigil
 
 namespace {
@@ -75,6 +81,9 @@ struct Sim {
   Millis roundTakes = 5ms;
   Millis restartTakes = 3s;
   bool restartsWork = true;
+  /// What a restart that does not work says (kFailed: it ran and failed).
+  RestartOutcome::Result failure = RestartOutcome::Result::kFailed;
+  std::vector<PathCheckJob> pathChecks;  ///< preflight checks handed out, in order
 
   struct Pending {
     SteadyTime at;
@@ -130,7 +139,18 @@ struct Sim {
       if (restarterGen.count(r.target)) BOOST_TEST(restarterGen[r.target] == r.restarter);
       pending.push_back({clock.now() + restartTakes, false, {}, r});
     }
+    for (auto& c : fx.pathChecks) pathChecks.push_back(c);
     if (fx.firstRoundsDone) firstRoundsDone = true;
+  }
+
+  /// Answers the oldest preflight check still open with `check`.
+  void answerPathCheck(const RestartPathCheck& check) {
+    BOOST_TEST_REQUIRE(!pathChecks.empty());
+    PathCheckJob job = pathChecks.front();
+    pathChecks.erase(pathChecks.begin());
+    Effects fx;
+    core.restartPathChecked(job, check, clock.now(), clock.wallNow(), fx);
+    execute(fx);
   }
 
   void start(const Config& config, const PersistedState& saved = {}) {
@@ -176,8 +196,7 @@ struct Sim {
         core.roundFinished(p.probe, round, clock.now(), clock.wallNow(), fx);
       } else {
         RestartOutcome o;
-        o.result =
-            restartsWork ? RestartOutcome::Result::kSucceeded : RestartOutcome::Result::kFailed;
+        o.result = restartsWork ? RestartOutcome::Result::kSucceeded : failure;
         o.detail = restartsWork ? "exited 0" : "exited 1";
         o.took = restartTakes;
         if (restartsWork) up[p.restart.target] = true;
@@ -533,6 +552,143 @@ BOOST_AUTO_TEST_CASE(status_lists_targets_in_config_order) {
   s = sim.core.status(sim.clock.now(), sim.clock.wallNow());
   BOOST_REQUIRE(s.targets.size() == 2u);
   BOOST_TEST(s.targets[0].name == "c");
+}
+
+// Issue 10: the restart path is checked at start, before anything has failed. A broken path is
+// one restart_path_broken event and a /status field at once; the same answer again says nothing
+// new; it is checked again 30 s later, and its repair is one restart_path_ok.
+BOOST_AUTO_TEST_CASE(restart_path_is_checked_at_start_and_announced_once_per_change) {
+  Sim sim;
+  TargetConfig alertsOnly = target("alerts", RestartMethod::kNone);
+  sim.start(configOf({target("main", RestartMethod::kDocker), alertsOnly}));
+  // One check, for the target that has a restart path, handed out by start() itself.
+  BOOST_TEST_REQUIRE(sim.pathChecks.size() == 1u);
+  BOOST_TEST(sim.pathChecks[0].target == "main");
+  BOOST_TEST(sim.pathChecks[0].restarter == *sim.core.generationOf("main"));
+  BOOST_TEST(!sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets[0].restart_path);
+
+  sim.answerPathCheck({false, "container 'main' does not exist"});
+  BOOST_TEST(sim.count("restart_path_broken", "main") == 1u);
+  const AlertEvent& e = sim.events.back();
+  BOOST_TEST(e.event == "restart_path_broken");
+  BOOST_TEST(e.level == EventLevel::kError);
+  BOOST_TEST(e.msg.find("container 'main' does not exist") != std::string::npos);
+  auto st = sim.core.status(sim.clock.now(), sim.clock.wallNow());
+  BOOST_TEST_REQUIRE(st.targets[0].restart_path.has_value());
+  BOOST_TEST(!st.targets[0].restart_path->ok);
+  BOOST_TEST(st.targets[0].restart_path->problem == "container 'main' does not exist");
+  BOOST_TEST(!st.targets[1].restart_path.has_value());  // method none: nothing to check
+  BOOST_TEST(sim.restartsRun == 0);                     // no crash, no restart: found anyway
+
+  // Checked again after 30 s, not before; the same problem is not announced again.
+  sim.run(29s);
+  BOOST_TEST(sim.pathChecks.empty());
+  sim.run(2s);
+  BOOST_TEST_REQUIRE(sim.pathChecks.size() == 1u);
+  sim.answerPathCheck({false, "container 'main' does not exist"});
+  BOOST_TEST(sim.count("restart_path_broken", "main") == 1u);
+  // Another problem is a change.
+  sim.run(31s);
+  sim.answerPathCheck({false, "docker daemon not reachable: no socket: unix:///nope.sock"});
+  BOOST_TEST(sim.count("restart_path_broken", "main") == 2u);
+  // Repaired: one restart_path_ok, then a check every 5 minutes.
+  sim.run(31s);
+  sim.answerPathCheck({true, ""});
+  BOOST_TEST(sim.count("restart_path_ok", "main") == 1u);
+  st = sim.core.status(sim.clock.now(), sim.clock.wallNow());
+  BOOST_TEST(st.targets[0].restart_path->ok);
+  BOOST_TEST(st.targets[0].restart_path->problem.empty());
+  sim.run(4min);
+  BOOST_TEST(sim.pathChecks.empty());
+  sim.run(61s);
+  BOOST_TEST_REQUIRE(sim.pathChecks.size() == 1u);
+  sim.answerPathCheck({true, ""});
+  BOOST_TEST(sim.count("restart_path_ok", "main") == 1u);  // ok after ok: nothing to say
+}
+
+// A path that was fine at start and is fine says nothing at all: no event for a good check.
+BOOST_AUTO_TEST_CASE(a_working_restart_path_makes_no_event) {
+  Sim sim;
+  sim.start(configOf({target("main")}));
+  sim.answerPathCheck({true, ""});
+  BOOST_TEST(sim.count("restart_path_ok") == 0u);
+  BOOST_TEST(sim.count("restart_path_broken") == 0u);
+}
+
+// A reload checks every path again (a container created meanwhile is seen), and an answer about
+// a path the reload replaced is dropped and the new path checked.
+BOOST_AUTO_TEST_CASE(reload_checks_again_and_drops_answers_about_a_replaced_path) {
+  Sim sim;
+  TargetConfig t = target("main", RestartMethod::kDocker);
+  sim.start(configOf({t}));
+  sim.answerPathCheck({false, "container 'main' does not exist"});
+  BOOST_TEST_REQUIRE(sim.count("restart_path_broken") == 1u);
+  sim.reload(configOf({t}));  // unchanged config: checked again all the same
+  BOOST_TEST_REQUIRE(sim.pathChecks.size() == 1u);
+  sim.answerPathCheck({true, ""});
+  BOOST_TEST(sim.count("restart_path_ok") == 1u);
+
+  // The container changes while a check of the old one runs.
+  sim.reload(configOf({t}));
+  BOOST_TEST_REQUIRE(sim.pathChecks.size() == 1u);
+  TargetConfig moved = t;
+  moved.restart.container = "other";
+  sim.reload(configOf({moved}));
+  BOOST_TEST(sim.pathChecks.size() == 1u);  // the running check is not doubled
+  sim.answerPathCheck({false, "container 'main' does not exist"});  // about the old path
+  BOOST_TEST(sim.count("restart_path_broken") == 1u);
+  BOOST_TEST_REQUIRE(sim.pathChecks.size() == 1u);  // the new path is checked instead
+  BOOST_TEST(sim.pathChecks[0].restarter == *sim.core.generationOf("main"));
+  sim.answerPathCheck({false, "container 'other' does not exist"});
+  BOOST_TEST(sim.count("restart_path_broken") == 2u);
+}
+
+// Attempts that never reach the restarter have their own cause, restarter_unreachable, in
+// restart_failed and restart_given_up (never the target's refused); they break the path in
+// /status with one restart_path_broken; they count against the budget (docs/restarters.md).
+BOOST_AUTO_TEST_CASE(unreachable_restarter_is_its_own_cause_and_names_the_given_up) {
+  Sim sim;
+  TargetConfig t = target("main", RestartMethod::kDocker);
+  t.restart.budget = BudgetConfig{2, 1h};
+  sim.start(configOf({t}));
+  sim.answerPathCheck({true, ""});
+  sim.run(2s);
+  sim.up["main"] = false;
+  sim.restartsWork = false;
+  sim.failure = RestartOutcome::Result::kUnreachable;
+  sim.run(2min);
+  BOOST_TEST(sim.restartsRun == 2);
+  BOOST_TEST_REQUIRE(sim.count("restart_failed", "main") == 2u);
+  for (const auto& e : sim.events)
+    if (e.event == "restart_failed") BOOST_TEST(e.cause == Cause::kRestarterUnreachable);
+  BOOST_TEST(sim.count("restart_path_broken", "main") == 1u);
+  BOOST_TEST_REQUIRE(sim.count("restart_given_up", "main") == 1u);
+  auto given = std::find_if(sim.events.begin(), sim.events.end(),
+                            [](const AlertEvent& e) { return e.event == "restart_given_up"; });
+  BOOST_TEST(given->cause == Cause::kRestarterUnreachable);
+  BOOST_TEST(toString(given->cause) == "restarter_unreachable");
+  auto st = sim.core.status(sim.clock.now(), sim.clock.wallNow());
+  BOOST_TEST_REQUIRE(st.targets[0].restart_path.has_value());
+  BOOST_TEST(!st.targets[0].restart_path->ok);
+}
+
+// A restart that ran and failed (the command exited 1) keeps the target's cause: the restarter
+// was reached.
+BOOST_AUTO_TEST_CASE(a_failed_restart_keeps_the_targets_cause) {
+  Sim sim;
+  TargetConfig t = target("main");
+  t.restart.budget = BudgetConfig{1, 1h};
+  sim.start(configOf({t}));
+  sim.run(2s);
+  sim.up["main"] = false;
+  sim.restartsWork = false;
+  sim.run(1min);
+  BOOST_TEST_REQUIRE(sim.count("restart_failed", "main") == 1u);
+  BOOST_TEST_REQUIRE(sim.count("restart_given_up", "main") == 1u);
+  for (const auto& e : sim.events)
+    if (e.event == "restart_failed" || e.event == "restart_given_up")
+      BOOST_TEST(e.cause == Cause::kRefused);
+  BOOST_TEST(sim.count("restart_path_broken") == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

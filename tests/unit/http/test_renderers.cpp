@@ -322,4 +322,20 @@ BOOST_AUTO_TEST_CASE(status_names_the_server_certificate_expiry_of_a_tls_round) 
       targets->getObject(1)->getObject("last_round")->isNull("server_certificate_not_after"));
 }
 
+// Issue 10: each target's restart_path, null until checked (or for method none).
+BOOST_AUTO_TEST_CASE(status_shows_the_restart_path) {
+  AgentStatus s = richStatus();
+  s.targets[0].restart_path = RestartPathStatus{true, s.now, ""};
+  s.targets[1].restart_path = RestartPathStatus{false, s.now, "container 'replica' does not exist"};
+  auto targets = parseObject(renderStatus(s).body)->getArray("targets");
+  auto ok = targets->getObject(0)->getObject("restart_path");
+  BOOST_TEST(ok->getValue<bool>("ok"));
+  BOOST_TEST(ok->isNull("problem"));
+  BOOST_TEST(ok->getValue<std::string>("checked_at") == "2023-11-14T22:15:00.000Z");
+  auto broken = targets->getObject(1)->getObject("restart_path");
+  BOOST_TEST(!broken->getValue<bool>("ok"));
+  BOOST_TEST(broken->getValue<std::string>("problem") == "container 'replica' does not exist");
+  BOOST_TEST(targets->getObject(2)->isNull("restart_path"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
