@@ -95,13 +95,16 @@ std::string buildDeb(const std::string& outDir) {
   return m[1].str();
 }
 
-/// Images this test made, removed at the end (the engine's destructor removes containers).
-struct Images {
+/// Containers and images this test made, removed at the end, containers first (an image in use
+/// cannot be removed). The engine's own destructor would remove the containers only after.
+struct Made {
   DockerEngine& engine;
-  std::vector<std::string> names;
-  ~Images() {
+  std::vector<std::string> containers;
+  std::vector<std::string> images;
+  ~Made() {
+    for (const auto& c : containers) engine.removeContainer(c);
     std::string ignored;
-    for (const auto& n : names) engine.docker({"rmi", "-f", n}, &ignored);
+    for (const auto& i : images) engine.docker({"rmi", "-f", i}, &ignored);
   }
 };
 
@@ -117,7 +120,7 @@ BOOST_AUTO_TEST_CASE(image_watches_and_restarts_a_postgres_container) {
   PgCluster pg;
   pg.stopFast();  // configured; a container serves its data dir from now on
   DockerEngine engine;
-  Images images{engine, {}};
+  Made made{engine, {}, {}};
 
   // The .deb, the base, the image.
   const std::string ctx = dir.path() + "/context";
@@ -131,10 +134,10 @@ BOOST_AUTO_TEST_CASE(image_watches_and_restarts_a_postgres_container) {
   rootArgs.insert(rootArgs.end(), kBasePackages.begin(), kBasePackages.end());
   CommandResult root = runCommand(rootArgs, 900s);
   BOOST_REQUIRE_MESSAGE(root.ok(), "debian-root.sh: " << root.output);
-  images.names.push_back(kBaseImage);
+  made.images.push_back(kBaseImage);
   engine.dockerOk({"import", baseTar, kBaseImage});
   ::setenv("DOCKER_BUILDKIT", "0", 1);  // the classic builder: no buildx on this machine
-  images.names.push_back(kImage);
+  made.images.push_back(kImage);
   std::string buildOut;
   const auto buildStart = Clk::now();
   int built = engine.docker(
@@ -155,6 +158,9 @@ BOOST_AUTO_TEST_CASE(image_watches_and_restarts_a_postgres_container) {
 
   // PostgreSQL in its container (postgres:15 stands in: the host's binaries, its data dir).
   const std::string pgName = "pgv-img-pg-" + std::to_string(::getpid());
+  const std::string agentName = "pgv-img-agent-" + std::to_string(::getpid());
+  const std::string appName = "pgv-img-app-" + std::to_string(::getpid());
+  made.containers = {appName, agentName, pgName};
   auto startPg = [&] {
     std::vector<std::string> args{"--network", "host", "--stop-signal", "SIGINT"};
     if (auto ids = postgresUserIfRoot())
@@ -192,7 +198,6 @@ BOOST_AUTO_TEST_CASE(image_watches_and_restarts_a_postgres_container) {
           "\n      docker_host: unix:///var/run/docker.sock\n      timeout: 30s\n"
           "      grace: 20s\n      backoff: { initial: 1s, max: 5s }\n");
   ::chmod(config.c_str(), 0644);
-  const std::string agentName = "pgv-img-agent-" + std::to_string(::getpid());
   engine.runContainer(
       agentName, {"--network", "host", "--group-add", std::to_string(st.st_gid), "-v",
                   socket + ":/var/run/docker.sock", "-v", config + ":/etc/pgvigil/pgvigil.yaml:ro",
@@ -218,7 +223,6 @@ BOOST_AUTO_TEST_CASE(image_watches_and_restarts_a_postgres_container) {
   BOOST_REQUIRE(waitStatus(http, "/health/db", 200, 30s));
 
   // The app: its health check asks pgvigil's /health/db.
-  const std::string appName = "pgv-img-app-" + std::to_string(::getpid());
   engine.runContainer(appName, {"--network", "host", "--health-cmd",
                                 "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(httpPort) +
                                     " && printf \"GET /health/db HTTP/1.0\\r\\n\\r\\n\" >&3 && "
