@@ -10,6 +10,8 @@
 //  * kill -9 of the postmaster: the unit fails, pgvigil restarts it through D-Bus (the shipped
 //    polkit rule), /health/main is 200 again and /metrics counts a successful restart;
 //  * `systemctl reload pgvigil`: same main pid, still active, still healthy;
+//  * `pgvigil pause|resume` as root reach the agent with the package's token;
+//  * `systemctl stop` of the cluster (an operator's stop) is respected: it stays inactive;
 //  * `apt-get purge pgvigil`: no user, no group, no /var/lib/pgvigil, no /etc/pgvigil, no unit
 //    file or enablement link, nothing left running.
 // PGVIGIL_TEST_DEB=path skips the package build (for iterating on this test only).
@@ -281,6 +283,23 @@ BOOST_AUTO_TEST_CASE(package_installs_runs_restarts_reloads_and_purges) {
   BOOST_CHECK_EQUAL(box.out("systemctl is-active pgvigil"), "active");
   BOOST_CHECK_EQUAL(box.out("systemctl show -P MainPID pgvigil"), mainPid);
   BOOST_CHECK(healthy());
+
+  // The control CLI, as root, with the token the package made: pause and resume reach the agent.
+  BOOST_CHECK(box.sh("pgvigil pause -c /etc/pgvigil/pgvigil.yaml main --for 1m").ok());
+  BOOST_CHECK(box.sh(thisRun + " | grep -q 'event=target_paused'").ok());
+  BOOST_CHECK(box.sh("pgvigil resume -c /etc/pgvigil/pgvigil.yaml main").ok());
+  BOOST_CHECK(
+      waitFor(10s, [&] { return box.sh(thisRun + " | grep -q 'event=target_resumed'").ok(); }));
+
+  // An operator's `systemctl stop` of the cluster is respected: down, and it stays down through
+  // more than unhealthy_after rounds (3 x 5 s) and the first backoff.
+  BOOST_REQUIRE(box.sh("systemctl stop postgresql@15-main", 120s).ok());
+  BOOST_CHECK(waitFor(30s, [&] { return http.get("/health/main").status == 503; }));
+  std::this_thread::sleep_for(25s);
+  BOOST_CHECK_EQUAL(box.out("systemctl is-active postgresql@15-main"), "inactive");
+  BOOST_CHECK(box.sh(thisRun + " | grep -q 'event=restart_deferred'").ok());
+  BOOST_REQUIRE(box.sh("systemctl start postgresql@15-main", 120s).ok());
+  BOOST_CHECK(waitFor(60s, healthy));
 
   // Purge: nothing of the package is left.
   CommandResult purge = box.sh("DEBIAN_FRONTEND=noninteractive apt-get purge -y -q pgvigil", 300s);
