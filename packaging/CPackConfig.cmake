@@ -1,7 +1,7 @@
 # The Debian package: `bash scripts/package.sh` (docs/packaging.md). CPack's DEB generator packs
 # exactly what `cmake --install` installs, so every install rule of the tree (man pages and
 # completions included, wherever they are declared) is in the .deb without a second file list;
-# the maintainer scripts, conffiles and lintian overrides are in packaging/debian/.
+# the maintainer scripts and conffiles are in packaging/debian/.
 include(GNUInstallDirs)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/polkit/50-pgvigil.rules
         DESTINATION ${CMAKE_INSTALL_DATADIR}/polkit-1/rules.d)
@@ -24,8 +24,6 @@ add_custom_command(OUTPUT ${PGVIGIL_CHANGELOG_GZ}
                    DEPENDS ${CMAKE_BINARY_DIR}/packaging/changelog VERBATIM)
 add_custom_target(pgvigil_changelog ALL DEPENDS ${PGVIGIL_CHANGELOG_GZ})
 install(FILES ${PGVIGIL_CHANGELOG_GZ} DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pgvigil)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/debian/lintian-overrides
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME pgvigil)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME pgvigil)
