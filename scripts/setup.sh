@@ -15,7 +15,8 @@ test_pkgs=(docker.io prometheus chromium procps iproute2 dbus systemd polkitd
            g++-mingw-w64-x86-64-posix wine64 wine
            clang libclang-rt-14-dev llvm-14 ccache  # sanitizer + fuzz builds; llvm-symbolizer
            clang-format                             # the formatting check of scripts/test.sh
-           zsh)                                     # the zsh completion's test
+           zsh                                      # the zsh completion's test
+           dpkg-dev mmdebstrap lintian)             # scripts/package.sh and its install test
 bench_pkgs=(hyperfine wrk monit prometheus-postgres-exporter check-postgres time valgrind)
 
 want=("${build_pkgs[@]}")

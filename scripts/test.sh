@@ -23,6 +23,10 @@ cache=()
 if [ "${PGVIGIL_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
   export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/pgvigil-ccache}
   export CCACHE_BASEDIR=$PWD  # relative paths: hits across clones in different directories
+  # ... which -g defeats unless the working directory stays out of the hash (the debug info of a
+  # cached object may then name another clone's directory). Also lets scripts/package.sh's build
+  # dir reuse this build's objects.
+  export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
   cache=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 

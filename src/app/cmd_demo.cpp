@@ -43,8 +43,7 @@ std::string findPgRestartScript() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    const fs::path installed =
-        self.parent_path().parent_path() / "libexec" / "pgvigil" / "pg-restart";
+    const fs::path installed = self.parent_path().parent_path() / "lib" / "pgvigil" / "pg-restart";
     if (fs::exists(installed, ec)) return installed.string();
   }
   const fs::path configured = fs::path(PGVIGIL_LIBEXEC_DIR) / "pg-restart";

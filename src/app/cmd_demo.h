@@ -13,7 +13,8 @@ namespace pgvigil {
 class LocalCluster;
 
 /// Where the escalating restart recipe (scripts/pg-restart) is: $PGVIGIL_PG_RESTART, next to the
-/// installed binary (../libexec/pgvigil/pg-restart), or the source tree it was built from.
+/// installed binary (../lib/pgvigil/pg-restart, as the .deb has it), or the source tree it was
+/// built from.
 std::string findPgRestartScript();
 
 /// The embedded default config for a cluster (exposed for tests).
