@@ -291,7 +291,11 @@ void runInside(const std::string& name, const std::string& user = "") {
   std::vector<std::string> envs = {std::string(kInsideEnv) + "=1", "PGV_UNIT=" + c.pgUnit(),
                                    "PGV_CONNINFO=" + c.pgConninfo()};
   CommandResult r = c.exec(
-      {selfExe(), "--run_test=inside/" + name, "--log_level=message", "--report_level=short"}, 120s,
+      // Log and report both on stdout: on two streams they interleave in the merged output and
+      // cut the verdict line this function looks for.
+      {selfExe(), "--run_test=inside/" + name, "--log_level=message", "--report_level=short",
+       "--report_sink=stdout"},
+      120s,
       envs, user);
   BOOST_TEST_MESSAGE("inside/" << name << (user.empty() ? "" : " as " + user) << ":\n" << r.output);
   BOOST_CHECK_MESSAGE(!r.timed_out, "inside/" << name << " timed out");

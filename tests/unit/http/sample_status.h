@@ -36,6 +36,26 @@ inline TargetStatus richTarget(std::string name, TargetState state, WallTime che
     c.max_connections = 100;
     c.superuser_reserved = 3;
     c.by_state = {{"active", 5}, {"idle", 30}, {"idle in transaction", 7}};
+    ConnectionHolder web;
+    web.application = "web";
+    web.user = "app";
+    web.client = "10.0.0.7";
+    web.total = 30;
+    web.active = 4;
+    web.idle = 22;
+    web.idle_in_transaction = 4;
+    web.oldest_idle = Millis{95'000};
+    web.oldest_idle_in_transaction = Millis{12'000};
+    ConnectionHolder rest;
+    rest.other = true;
+    rest.groups = 3;
+    rest.total = 12;
+    rest.active = 1;
+    rest.idle = 8;
+    rest.idle_in_transaction = 3;
+    c.holders = {web, rest};
+    c.role = "pgvigil";
+    c.measured_at = checkedAt;
     r.connections = c;
     r.server_version = "15.18";
   } else {
