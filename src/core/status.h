@@ -20,6 +20,7 @@ struct RestartRecord {
   std::string result;  ///< toString(RestartOutcome::Result)
   std::string detail;
   Millis took{0};
+  std::string output = {};  ///< the end of the restart command's output, bounded, redacted
 };
 
 struct TargetStatus {
@@ -39,6 +40,11 @@ struct TargetStatus {
   int budget_used = 0;  ///< restarts within the current budget window
   int budget_max = 0;
   std::optional<WallTime> paused_until;  ///< set while paused with an expiry
+  /// Set while pgvigil waits for the server to come up after its restart (restart.grace).
+  std::optional<WallTime> grace_until;
+  /// The next instant the restart engine acts by itself (pause, grace or backoff end, hang_after
+  /// or recovery_grace reached): TargetSupervisor::nextDeadline. Empty when none is known.
+  std::optional<WallTime> next_change_at;
   // counters since agent start (Prometheus counters)
   std::vector<std::pair<Cause, std::uint64_t>> failures_total;
   std::uint64_t restarts_succeeded = 0;

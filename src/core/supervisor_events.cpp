@@ -36,9 +36,9 @@ AlertEvent connections(const EventBase& base, std::string_view name, EventLevel 
                        std::string msg, const ConnectionStats& c) {
   AlertEvent e = make(base, name, level, std::move(msg));
   e.cause = Cause::kNone;
-  e.fields.emplace_back("used", std::to_string(c.used));
-  e.fields.emplace_back("usable", std::to_string(c.usable));
-  e.fields.emplace_back("ratio", ratioText(c.ratio()));
+  e.addNumber("used", c.used);
+  e.addNumber("usable", c.usable);
+  e.addNumber("ratio", ratioText(c.ratio()));
   return e;
 }
 
@@ -76,7 +76,7 @@ AlertEvent targetUnhealthy(const EventBase& base, std::string_view roundMessage,
       causeIsDownOrHung(cause) || cause == Cause::kStartingUp || cause == Cause::kShuttingDown;
   AlertEvent e = make(base, "target_unhealthy",
                       restartCanHelp ? EventLevel::kError : EventLevel::kCritical, std::move(msg));
-  e.fields.emplace_back("consecutive_failures", std::to_string(consecutiveFailures));
+  e.addNumber("consecutive_failures", consecutiveFailures);
   if (phase != Phase::kNone) e.fields.emplace_back("phase", std::string(toString(phase)));
   return e;
 }
@@ -162,11 +162,11 @@ AlertEvent restartRequested(const EventBase& base, const RestartRequest& r) {
   AlertEvent e = make(base, "restart_requested", EventLevel::kWarning,
                       "restarting (" + method + "): " + r.why);
   e.fields.emplace_back("reason", r.reason);
-  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.addNumber("attempt", r.attempt);
   e.fields.emplace_back("method", method);
-  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
-  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
-  e.fields.emplace_back("consecutive_failures", std::to_string(r.consecutive_failures));
+  e.addNumber("budget_used", r.budget_used);
+  e.addNumber("budget_max", r.budget_max);
+  e.addNumber("consecutive_failures", r.consecutive_failures);
   return e;
 }
 
@@ -175,32 +175,36 @@ AlertEvent restartSucceeded(const EventBase& base, const RestartAttempt& r, Mill
                       "restart done in " + durationText(r.took) + "; waiting up to grace " +
                           durationText(grace) + " for PostgreSQL to come up");
   e.fields.emplace_back("reason", r.reason);
-  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.addNumber("attempt", r.attempt);
   e.fields.emplace_back("took", durationText(r.took));
   if (!r.detail.empty()) e.fields.emplace_back("detail", r.detail);
   e.fields.emplace_back("grace", durationText(grace));
-  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
-  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  e.addNumber("budget_used", r.budget_used);
+  e.addNumber("budget_max", r.budget_max);
   return e;
 }
 
 AlertEvent restartFailed(const EventBase& base, const RestartAttempt& r,
                          RestartOutcome::Result result, Millis backoff,
-                         std::optional<WallTime> nextRestartAt) {
+                         std::optional<WallTime> nextRestartAt, bool budgetSpent) {
   const std::string resultText(toString(result));
+  const std::string next =
+      budgetSpent ? "; no further attempt: the restart budget is spent (" +
+                        std::to_string(r.budget_used) + " of " + std::to_string(r.budget_max) + ")"
+                  : "; next attempt after a backoff of " + durationText(backoff);
   AlertEvent e = make(base, "restart_failed", EventLevel::kError,
                       "restart failed (" + resultText + ")" +
-                          (r.detail.empty() ? std::string() : ": " + r.detail) +
-                          "; next attempt after a backoff of " + durationText(backoff));
+                          (r.detail.empty() ? std::string() : ": " + r.detail) + next);
   e.fields.emplace_back("reason", r.reason);
-  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.addNumber("attempt", r.attempt);
   e.fields.emplace_back("result", resultText);
   if (!r.detail.empty()) e.fields.emplace_back("detail", r.detail);
+  if (!r.output.empty()) e.fields.emplace_back("output", r.output);
   e.fields.emplace_back("took", durationText(r.took));
-  e.fields.emplace_back("backoff", durationText(backoff));
+  if (!budgetSpent) e.fields.emplace_back("backoff", durationText(backoff));
   if (nextRestartAt) e.fields.emplace_back("next_restart_at", formatWallTime(*nextRestartAt));
-  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
-  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  e.addNumber("budget_used", r.budget_used);
+  e.addNumber("budget_max", r.budget_max);
   return e;
 }
 
@@ -210,8 +214,8 @@ AlertEvent restartGivenUp(const EventBase& base, int budgetUsed, int budgetMax, 
       "restart budget spent (" + std::to_string(budgetUsed) + " restarts within " +
           durationText(window) +
           "): not restarting; alerts only until it is healthy again or an operator resumes it");
-  e.fields.emplace_back("budget_used", std::to_string(budgetUsed));
-  e.fields.emplace_back("budget_max", std::to_string(budgetMax));
+  e.addNumber("budget_used", budgetUsed);
+  e.addNumber("budget_max", budgetMax);
   e.fields.emplace_back("budget_window", durationText(window));
   return e;
 }

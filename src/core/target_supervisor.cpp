@@ -279,7 +279,8 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   const WallTime startedWall = toWall(restartStarted_, now, wallNow);
   auto addHistory = [&](std::string result) {
     history_.push_back(
-        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took});
+        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took,
+                      outcome.succeeded() ? std::string() : outcome.output});
     while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
   };
   a.persist = true;
@@ -308,6 +309,7 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   attempt.attempt = attempts_;
   attempt.took = took;
   attempt.detail = outcome.detail;
+  attempt.output = outcome.output;
   attempt.budget_used = budget_.used(now);
   attempt.budget_max = budget_.max();
   ev::EventBase base = eventBase(wallNow);
@@ -325,10 +327,24 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   ++restartsFailed_;
   deferred_ =
       std::string(defer::kBackoff);  // restart_failed already says when the next one may come
-  const SteadyTime next = budget_.nextAllowed(std::max(now, *backoffEnd()));
-  std::optional<WallTime> nextAt;
-  if (next != SteadyTime::max()) nextAt = toWall(next, now, wallNow);
-  emit(a, ev::restartFailed(base, attempt, outcome.result, currentBackoff_, nextAt), wallNow);
+  // The next attempt is due when the backoff ends (considerRestart, from a round or the tick at
+  // that instant). If the budget does not allow a restart at that moment, the engine would give
+  // up then, not wait for the budget: say so now, and give up now, rather than announce a retry
+  // that will never be made.
+  const SteadyTime next = *backoffEnd();
+  if (!budget_.allow(next)) {
+    emit(a, ev::restartFailed(base, attempt, outcome.result, currentBackoff_, std::nullopt, true),
+         wallNow);
+    givenUp_ = true;
+    emit(a,
+         ev::restartGivenUp(eventBase(wallNow), budget_.used(now), budget_.max(), budget_.window()),
+         wallNow);
+    return a;
+  }
+  emit(a,
+       ev::restartFailed(base, attempt, outcome.result, currentBackoff_,
+                         toWall(next, now, wallNow)),
+       wallNow);
   return a;
 }
 
@@ -447,7 +463,34 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
       settle(a, wallNow, nullptr);
     }
   }
+  // A backoff, hang_after or recovery_grace that ends now: the confirming round starts at the
+  // instant announced (restart_failed, restart_deferred, /status), not at the next scheduled
+  // round up to an interval later. Never a restart on a timer: the round decides.
+  if (lastTick_ && restartMayBeDue()) {
+    for (auto at : {backoffEnd(), timeoutDeadline(), startingUpDeadline()}) {
+      if (at && *lastTick_ < *at && *at <= now) {
+        a.probeNow = true;
+        break;
+      }
+    }
+  }
+  lastTick_ = now;
   return a;
+}
+
+bool TargetSupervisor::restartMayBeDue() const {
+  return config_.restart.method != RestartMethod::kNone && !paused_ && !restartInFlight_ &&
+         !graceUntil_ && !givenUp_ && !operatorStopped_ && health_.consecutiveFailures() > 0;
+}
+
+std::optional<SteadyTime> TargetSupervisor::timeoutDeadline() const {
+  if (auto since = health_.timeoutSince()) return *since + config_.restart.hang_after;
+  return std::nullopt;
+}
+
+std::optional<SteadyTime> TargetSupervisor::startingUpDeadline() const {
+  if (auto since = health_.startingUpSince()) return *since + config_.restart.recovery_grace;
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,9 +504,26 @@ std::optional<SteadyTime> TargetSupervisor::nextRestartAllowed(SteadyTime now) c
   if (auto end = backoffEnd()) t = std::max(t, *end);
   if (graceUntil_) t = std::max(t, *graceUntil_);
   if (paused_) t = std::max(t, *pausedUntil_);
-  const SteadyTime b = budget_.nextAllowed(t);
-  if (b == SteadyTime::max()) return std::nullopt;
-  return b;
+  // The engine never waits for the budget: a restart due at t that the budget does not allow is
+  // a give-up, so no restart time is announced then.
+  if (!budget_.allow(t)) return std::nullopt;
+  return t;
+}
+
+std::optional<SteadyTime> TargetSupervisor::nextDeadline(SteadyTime now) const {
+  std::optional<SteadyTime> best;
+  auto consider = [&](std::optional<SteadyTime> t) {
+    if (t && *t > now && (!best || *t < *best)) best = t;
+  };
+  if (paused_) consider(pausedUntil_);
+  consider(graceUntil_);
+  if (!paused_ && !restartInFlight_ && !givenUp_ && !operatorStopped_ &&
+      config_.restart.method != RestartMethod::kNone) {
+    consider(backoffEnd());
+    consider(timeoutDeadline());
+    consider(startingUpDeadline());
+  }
+  return best;
 }
 
 TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
@@ -483,6 +543,8 @@ TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
   s.budget_used = budget_.used(now);
   s.budget_max = budget_.max();
   if (paused_ && pausedUntil_) s.paused_until = toWall(*pausedUntil_, now, wallNow);
+  if (graceUntil_) s.grace_until = toWall(*graceUntil_, now, wallNow);
+  if (auto next = nextDeadline(now)) s.next_change_at = toWall(*next, now, wallNow);
   for (Cause c : kAllCauses) {
     auto it = failuresTotal_.find(c);
     s.failures_total.emplace_back(c, it == failuresTotal_.end() ? 0 : it->second);

@@ -76,7 +76,9 @@ class TargetSupervisor {
   /// An operator asks for a restart now: no backoff, no budget check (it is counted), no hold
   /// for pause or operator stop; refused with method none or while a restart runs.
   Action requestRestart(SteadyTime now, WallTime wallNow);
-  /// Time passes: a pause expires, a restart's grace runs out. Call it from the loop's tick.
+  /// Time passes: a pause expires, a restart's grace runs out; a backoff, hang_after or
+  /// recovery_grace that ended since the previous tick asks for a confirming round at once
+  /// (probeNow), whose result decides the restart. Call it from the loop's tick.
   Action onTick(SteadyTime now, WallTime wallNow);
   /// Config reload: thresholds, backoff, budget, grace and method change; state is kept.
   void reconfigure(const TargetConfig& config);
@@ -93,6 +95,10 @@ class TargetSupervisor {
   /// When the next automatic restart is allowed by backoff and budget (empty: no restart
   /// method, or one is running now).
   std::optional<SteadyTime> nextRestartAllowed(SteadyTime now) const;
+  /// The next instant after `now` at which onTick() may change something by itself (pause end,
+  /// grace end, backoff end, hang_after or recovery_grace reached); empty when none is known.
+  /// The agent wakes for it, so a restart comes at the time its events announced.
+  std::optional<SteadyTime> nextDeadline(SteadyTime now) const;
   const TargetConfig& config() const { return config_; }
 
   /// What survives an agent restart (StateStore), in wall-clock time.
@@ -127,6 +133,11 @@ class TargetSupervisor {
   void endPause(Action& a, std::string msg, WallTime wallNow);
   void backToUp(Action& a);
   std::optional<SteadyTime> backoffEnd() const;
+  /// When the current run of timeouts reaches hang_after / of starting_up reaches recovery_grace.
+  std::optional<SteadyTime> timeoutDeadline() const;
+  std::optional<SteadyTime> startingUpDeadline() const;
+  /// Failing, and nothing but time holds a restart back.
+  bool restartMayBeDue() const;
   WallTime toWall(SteadyTime t, SteadyTime now, WallTime wallNow) const;
 
   TargetConfig config_;
@@ -153,6 +164,7 @@ class TargetSupervisor {
   std::optional<SteadyTime> lastAttemptEnd_;
   Millis currentBackoff_{0};  ///< drawn (with jitter) when the last attempt ended
   std::string deferred_;      ///< the restart_deferred reason already announced
+  std::optional<SteadyTime> lastTick_;  ///< the previous onTick(): deadlines crossed since
 
   std::optional<RoundResult> lastRound_;
   std::optional<WallTime> lastSuccess_;
