@@ -24,9 +24,9 @@ enum class ReasonClass {
   kGivenUp,       ///< the restart budget is spent: alerts only until someone acts
 };
 inline constexpr ReasonClass kAllReasonClasses[] = {
-    ReasonClass::kDown,       ReasonClass::kHung,      ReasonClass::kStarting,
-    ReasonClass::kRecovering, ReasonClass::kRestarting, ReasonClass::kSaturated,
-    ReasonClass::kAuthOrConfig, ReasonClass::kPaused,  ReasonClass::kGivenUp,
+    ReasonClass::kDown,         ReasonClass::kHung,       ReasonClass::kStarting,
+    ReasonClass::kRecovering,   ReasonClass::kRestarting, ReasonClass::kSaturated,
+    ReasonClass::kAuthOrConfig, ReasonClass::kPaused,     ReasonClass::kGivenUp,
 };
 /// "down", "hung", "starting", "recovering", "restarting", "saturated", "auth_or_config",
 /// "paused", "given_up".

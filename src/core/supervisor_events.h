@@ -109,9 +109,9 @@ struct RestartAttempt {
 /// (when not empty), grace, budget_used, budget_max.
 AlertEvent restartSucceeded(const EventBase& base, const RestartAttempt& r, Millis grace);
 /// restart_failed (error). Fields: reason, attempt, result, detail (when not empty), output (the
-/// command's last lines, when any), took, backoff, next_restart_at (when the budget allows one), budget_used, budget_max.
-/// `budgetSpent`: the budget will not allow the next attempt, so none is announced (no backoff,
-/// no next_restart_at; the message says so) and restart_given_up follows.
+/// command's last lines, when any), took, backoff, next_restart_at (when the budget allows one),
+/// budget_used, budget_max. `budgetSpent`: the budget will not allow the next attempt, so none is
+/// announced (no backoff, no next_restart_at; the message says so) and restart_given_up follows.
 AlertEvent restartFailed(const EventBase& base, const RestartAttempt& r,
                          RestartOutcome::Result result, Millis backoff,
                          std::optional<WallTime> nextRestartAt, bool budgetSpent = false);

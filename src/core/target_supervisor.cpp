@@ -278,9 +278,8 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   const Millis took = outcome.took.count() > 0 ? outcome.took : ceilMillis(now - restartStarted_);
   const WallTime startedWall = toWall(restartStarted_, now, wallNow);
   auto addHistory = [&](std::string result) {
-    history_.push_back(
-        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took,
-                      outcome.succeeded() ? std::string() : outcome.output});
+    history_.push_back(RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail,
+                                     took, outcome.succeeded() ? std::string() : outcome.output});
     while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
   };
   a.persist = true;
@@ -341,10 +340,10 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
          wallNow);
     return a;
   }
-  emit(a,
-       ev::restartFailed(base, attempt, outcome.result, currentBackoff_,
-                         toWall(next, now, wallNow)),
-       wallNow);
+  emit(
+      a,
+      ev::restartFailed(base, attempt, outcome.result, currentBackoff_, toWall(next, now, wallNow)),
+      wallNow);
   return a;
 }
 

@@ -162,8 +162,8 @@ class TargetSupervisor {
   std::optional<SteadyTime> graceUntil_;
   int attempts_ = 0;  ///< restarts since the target was last up
   std::optional<SteadyTime> lastAttemptEnd_;
-  Millis currentBackoff_{0};  ///< drawn (with jitter) when the last attempt ended
-  std::string deferred_;      ///< the restart_deferred reason already announced
+  Millis currentBackoff_{0};            ///< drawn (with jitter) when the last attempt ended
+  std::string deferred_;                ///< the restart_deferred reason already announced
   std::optional<SteadyTime> lastTick_;  ///< the previous onTick(): deadlines crossed since
 
   std::optional<RoundResult> lastRound_;

@@ -171,7 +171,8 @@ std::string_view overallStatus(const AgentStatus& status) {
 void addRetryHeaders(Rendered& r, std::optional<ReasonClass> reason,
                      std::optional<WallTime> retryAt, WallTime now) {
   if (reason) r.headers.emplace_back("X-Pgvigil-Reason", std::string(toString(*reason)));
-  if (retryAt) r.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds(*retryAt, now)));
+  if (retryAt)
+    r.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds(*retryAt, now)));
 }
 
 }  // namespace

@@ -65,8 +65,8 @@ double cureOnce() {
   const double toHealthy = std::chrono::duration<double>(Clock::now() - stopped).count();
   BOOST_TEST(requested->find("cause=timeout") != std::string::npos, *requested);
   BOOST_TEST(pg.waitReady(10s));
-  std::cout << "SIGSTOP: restart requested after " << toRequest << " s, healthy after "
-            << toHealthy << " s (hang_after " << kHangAfter << " s)" << std::endl;
+  std::cout << "SIGSTOP: restart requested after " << toRequest << " s, healthy after " << toHealthy
+            << " s (hang_after " << kHangAfter << " s)" << std::endl;
   return toHealthy;
 }
 

@@ -157,11 +157,11 @@ BOOST_AUTO_TEST_CASE(down_without_a_restart_method_has_no_retry_time) {
 BOOST_AUTO_TEST_CASE(down_after_a_failed_restart_retries_at_the_next_attempt) {
   PgCluster pg;
   TempDir dir;
-  auto agent =
-      startAgent(dir, target(pg.conninfo(),
-                             commandRestart({"/bin/false"},
-                                            "      backoff: { initial: 20s, max: 1m, jitter: 0% }\n"
-                                            "      budget: { max: 5, window: 1h }\n")));
+  auto agent = startAgent(
+      dir,
+      target(pg.conninfo(), commandRestart({"/bin/false"},
+                                           "      backoff: { initial: 20s, max: 1m, jitter: 0% }\n"
+                                           "      budget: { max: 5, window: 1h }\n")));
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
   pg.kill9();
@@ -241,7 +241,8 @@ BOOST_AUTO_TEST_CASE(given_up_has_no_retry_time) {
   PgCluster pg;
   TempDir dir;
   auto agent = startAgent(
-      dir, target(pg.conninfo(), commandRestart({"/bin/false"}, "      budget: { max: 1, window: 1h }\n")));
+      dir, target(pg.conninfo(),
+                  commandRestart({"/bin/false"}, "      budget: { max: 1, window: 1h }\n")));
   agent.waitUp();
   BOOST_REQUIRE(waitEvent(*agent.process, "target_healthy", 10s));
   pg.kill9();

@@ -559,8 +559,7 @@ BOOST_AUTO_TEST_CASE(announced_retry_times_are_the_times_the_engine_uses) {
       const auto at = parseWallTime(announced);
       BOOST_REQUIRE(at.has_value());
       BOOST_TEST(std::count(sim.probeTimes.begin(), sim.probeTimes.end(), *at) == 1);
-      BOOST_TEST(formatWallTime(sim.restartTimes[i + 1]) ==
-                 formatWallTime(*at + sim.roundTakes));
+      BOOST_TEST(formatWallTime(sim.restartTimes[i + 1]) == formatWallTime(*at + sim.roundTakes));
       BOOST_REQUIRE(sim.nextAfterOutcome[i].has_value());
       BOOST_TEST(formatWallTime(*sim.nextAfterOutcome[i]) == announced);
       // The wait is the backoff it names (1 s doubling), from the end of the failed attempt.

@@ -27,9 +27,8 @@ BOOST_AUTO_TEST_SUITE(retry_guidance)
 BOOST_AUTO_TEST_CASE(names_are_the_nine_classes) {
   std::set<std::string> names;
   for (ReasonClass r : kAllReasonClasses) names.insert(std::string(toString(r)));
-  BOOST_TEST((names == std::set<std::string>{"down", "hung", "starting", "recovering",
-                                             "restarting", "saturated", "auth_or_config",
-                                             "paused", "given_up"}));
+  BOOST_TEST((names == std::set<std::string>{"down", "hung", "starting", "recovering", "restarting",
+                                             "saturated", "auth_or_config", "paused", "given_up"}));
 }
 
 // Every state x cause x grace: up states have no class, the overlay states win over the cause,
@@ -66,8 +65,8 @@ BOOST_AUTO_TEST_CASE(every_state_and_cause) {
         // starting_up: pgvigil's own restart coming up, or recovery on its own; a server
         // shutting down shows as starting_up but is on its way down.
         const std::string startingUp = cause == Cause::kShuttingDown ? "down"
-                                       : grace                        ? "starting"
-                                                                      : "recovering";
+                                       : grace                       ? "starting"
+                                                                     : "recovering";
         BOOST_TEST(classOf(TargetState::kStartingUp, cause, grace) == startingUp);
       }
     }

@@ -176,7 +176,12 @@ BOOST_AUTO_TEST_CASE(restart_succeeded) {
 }
 
 BOOST_AUTO_TEST_CASE(restart_failed) {
-  ev::RestartAttempt r{"auto", 3, 2s, "exited 1", 3, 5,
+  ev::RestartAttempt r{"auto",
+                       3,
+                       2s,
+                       "exited 1",
+                       3,
+                       5,
                        "pg-restart: starting (25s)\nFATAL:  lock file \"postmaster.pid\" already "
                        "exists\npg-restart: start failed"};
   const WallTime next = kTs + 20s;
@@ -193,8 +198,7 @@ BOOST_AUTO_TEST_CASE(restart_failed) {
                                  {"next_restart_at", formatWallTime(next)},
                                  {"budget_used", "3"},
                                  {"budget_max", "5"}}));
-  BOOST_TEST((e.number_fields ==
-              std::vector<std::string>{"attempt", "budget_used", "budget_max"}));
+  BOOST_TEST((e.number_fields == std::vector<std::string>{"attempt", "budget_used", "budget_max"}));
   r.detail.clear();
   r.output.clear();
   auto spent = ev::restartFailed(base(), r, RestartOutcome::Result::kTimedOut, 1min, std::nullopt);

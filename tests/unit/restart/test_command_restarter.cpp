@@ -2,8 +2,8 @@
 // out when, and what the outcome says. Real processes: tests/integration/test_command_restarter.
 #include <signal.h>
 
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <cerrno>
 #include <optional>
 
