@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/restart_output.h"
 #include "core/supervisor_events.h"
 
 namespace pgvigil {
@@ -15,6 +16,13 @@ namespace ev = supervisor_events;
 
 Millis ceilMillis(SteadyTime::duration d) {
   return std::chrono::ceil<Millis>(std::max(d, SteadyTime::duration::zero()));
+}
+
+/// When the round that confirms a hang must start so that its verdict — no answer within the
+/// target's `timeout` — lands at the instant hang_after is reached.
+std::optional<SteadyTime> hangProbeAt(std::optional<SteadyTime> hangAt, Millis timeout) {
+  if (!hangAt) return std::nullopt;
+  return *hangAt - timeout;
 }
 
 }  // namespace
@@ -278,8 +286,9 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   const Millis took = outcome.took.count() > 0 ? outcome.took : ceilMillis(now - restartStarted_);
   const WallTime startedWall = toWall(restartStarted_, now, wallNow);
   auto addHistory = [&](std::string result) {
-    history_.push_back(RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail,
-                                     took, outcome.succeeded() ? std::string() : outcome.output});
+    history_.push_back(
+        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took,
+                      outcome.succeeded() ? std::string() : restartOutputTail(outcome.output)});
     while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
   };
   a.persist = true;
@@ -308,7 +317,7 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   attempt.attempt = attempts_;
   attempt.took = took;
   attempt.detail = outcome.detail;
-  attempt.output = outcome.output;
+  attempt.output = restartOutputTail(outcome.output);
   attempt.budget_used = budget_.used(now);
   attempt.budget_max = budget_.max();
   ev::EventBase base = eventBase(wallNow);
@@ -465,8 +474,12 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
   // A backoff, hang_after or recovery_grace that ends now: the confirming round starts at the
   // instant announced (restart_failed, restart_deferred, /status), not at the next scheduled
   // round up to an interval later. Never a restart on a timer: the round decides.
+  // A hang is confirmed by a round that starts `timeout` before hang_after is reached: when the
+  // server still does not answer, that round's verdict arrives at the announced instant itself
+  // (and if it came a moment early, the tick at the instant asks for one more).
   if (lastTick_ && restartMayBeDue()) {
-    for (auto at : {backoffEnd(), timeoutDeadline(), startingUpDeadline()}) {
+    for (auto at : {backoffEnd(), hangProbeAt(timeoutDeadline(), config_.timeout),
+                    timeoutDeadline(), startingUpDeadline()}) {
       if (at && *lastTick_ < *at && *at <= now) {
         a.probeNow = true;
         break;
@@ -520,6 +533,7 @@ std::optional<SteadyTime> TargetSupervisor::nextDeadline(SteadyTime now) const {
       config_.restart.method != RestartMethod::kNone) {
     consider(backoffEnd());
     consider(timeoutDeadline());
+    consider(hangProbeAt(timeoutDeadline(), config_.timeout));
     consider(startingUpDeadline());
   }
   return best;
@@ -543,7 +557,23 @@ TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
   s.budget_max = budget_.max();
   if (paused_ && pausedUntil_) s.paused_until = toWall(*pausedUntil_, now, wallNow);
   if (graceUntil_) s.grace_until = toWall(*graceUntil_, now, wallNow);
-  if (auto next = nextDeadline(now)) s.next_change_at = toWall(*next, now, wallNow);
+  {
+    // What clients are told (Retry-After): the instants themselves, not the early start of the
+    // round that confirms a hang.
+    std::optional<SteadyTime> next;
+    auto consider = [&](std::optional<SteadyTime> t) {
+      if (t && *t > now && (!next || *t < *next)) next = t;
+    };
+    if (paused_) consider(pausedUntil_);
+    consider(graceUntil_);
+    if (!paused_ && !restartInFlight_ && !givenUp_ && !operatorStopped_ &&
+        config_.restart.method != RestartMethod::kNone) {
+      consider(backoffEnd());
+      consider(timeoutDeadline());
+      consider(startingUpDeadline());
+    }
+    if (next) s.next_change_at = toWall(*next, now, wallNow);
+  }
   for (Cause c : kAllCauses) {
     auto it = failuresTotal_.find(c);
     s.failures_total.emplace_back(c, it == failuresTotal_.end() ? 0 : it->second);

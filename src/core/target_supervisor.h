@@ -96,7 +96,8 @@ class TargetSupervisor {
   /// method, or one is running now).
   std::optional<SteadyTime> nextRestartAllowed(SteadyTime now) const;
   /// The next instant after `now` at which onTick() may change something by itself (pause end,
-  /// grace end, backoff end, hang_after or recovery_grace reached); empty when none is known.
+  /// grace end, backoff end, hang_after or recovery_grace reached, and `timeout` before
+  /// hang_after: the start of the round that confirms a hang); empty when none is known.
   /// The agent wakes for it, so a restart comes at the time its events announced.
   std::optional<SteadyTime> nextDeadline(SteadyTime now) const;
   const TargetConfig& config() const { return config_; }

@@ -1,5 +1,6 @@
 #include "http/renderers.h"
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -226,7 +227,7 @@ Rendered renderHealth(const AgentStatus& status) {
   // Why not, and when to look again: all of it is up only when every part is, so the retry
   // time is the latest of the parts', and unknown when any part's is.
   std::optional<ReasonClass> first;
-  std::optional<WallTime> retryAt;
+  WallTime latest{};
   bool retryKnown = true;
   w.key("reasons").beginObject();
   for (const auto& t : status.targets) {
@@ -236,11 +237,12 @@ Rendered renderHealth(const AgentStatus& status) {
     if (!first) first = g->reason;
     if (!g->retry_at)
       retryKnown = false;
-    else if (!retryAt || *g->retry_at > *retryAt)
-      retryAt = g->retry_at;
+    else
+      latest = std::max(latest, *g->retry_at);
   }
   w.endObject();
-  if (!retryKnown) retryAt.reset();
+  std::optional<WallTime> retryAt;
+  if (first && retryKnown) retryAt = latest;
   w.key("reason").stringOrNull(first ? toString(*first) : std::string_view());
   writeOptionalTime(w, "retry_at", retryAt);
   w.endObject();

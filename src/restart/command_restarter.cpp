@@ -24,31 +24,6 @@ std::string lastLine(const std::string& text) {
   return line;
 }
 
-/// The end of the output that an event and /status carry: the last kOutputLines lines, at most
-/// kOutputBytes (cut at a line start where one is in reach), trailing blank lines not counted.
-/// The line that says why (pg_ctl's or the server log's FATAL) is rarely the last one.
-std::string outputTail(const std::string& text) {
-  auto end = text.find_last_not_of(" \t\r\n");
-  if (end == std::string::npos) return "";
-  std::size_t start = 0;
-  std::size_t pos = end;
-  for (std::size_t lines = 0; lines < CommandRestarter::kOutputLines; ++lines) {
-    auto nl = text.rfind('\n', pos);
-    if (nl == std::string::npos) {
-      start = 0;
-      break;
-    }
-    start = nl + 1;
-    if (nl == 0) break;
-    pos = nl - 1;
-  }
-  if (text.size() - start > CommandRestarter::kOutputBytes) {
-    start = text.size() - CommandRestarter::kOutputBytes;
-    if (auto nl = text.find('\n', start); nl != std::string::npos && nl < end) start = nl + 1;
-  }
-  return text.substr(start);
-}
-
 /// The budget as an operator configured it: "1m", not "59s998ms" for a deadline taken a moment
 /// before the restart started.
 std::string formatBudget(milliseconds budget) {
@@ -113,7 +88,7 @@ RestartOutcome CommandRestarter::restart(const Deadline& deadline) {
     // Bounded: SIGKILL is not ignorable, but a process in uninterruptible sleep may take a
     // moment; the child's destructor reaps it off-thread if it takes longer still.
     if (!child.waitExit(Deadline(clock_, deadline.at() + options_.reapMargin))) {
-      outcome.output = outputTail(redactSecrets(child.output().text(), options_.secrets));
+      outcome.output = redactSecrets(child.output().text(), options_.secrets);
       return finish(
           RestartOutcome::Result::kTimedOut,
           "killed after " + formatBudget(budget) + " timeout (" + step + "; not reaped yet)");
@@ -122,7 +97,7 @@ RestartOutcome CommandRestarter::restart(const Deadline& deadline) {
   ExitStatus status = child.reap();
   // What a restart script prints may quote a conninfo or a password: mask it before it goes
   // into an event, a log line or /status.
-  outcome.output = outputTail(redactSecrets(child.output().text(), options_.secrets));
+  outcome.output = redactSecrets(child.output().text(), options_.secrets);
   if (!step.empty())
     return finish(RestartOutcome::Result::kTimedOut,
                   "killed after " + formatBudget(budget) + " timeout (" + step + ")");

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -32,15 +31,9 @@ class CommandRestarter final : public Restarter {
   CommandRestarter(std::vector<std::string> argv, ProcessLauncherPtr launcher, const Clock& clock,
                    CommandRestarterOptions options = {});
 
-  /// The bound of RestartOutcome::output: the command's last lines (stdout and stderr share one
-  /// pipe), redacted, for restart_failed and /status's restart history.
-  static constexpr std::size_t kOutputLines = 20;
-  static constexpr std::size_t kOutputBytes = 4096;
-
   std::string_view method() const override { return "command"; }
   /// kSucceeded on exit 0; kFailed "exited 1: <last line>" or "killed by signal 9 (SIGKILL)";
   /// kTimedOut "killed after 1m timeout (SIGTERM)"; kSpawnFailed "no such file: /usr/bin/x".
-  /// `output` holds the end of what it printed (kOutputLines / kOutputBytes), redacted.
   RestartOutcome restart(const Deadline& deadline) override;
 
  private:

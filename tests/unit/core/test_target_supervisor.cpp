@@ -922,6 +922,61 @@ BOOST_AUTO_TEST_CASE(test_AnnouncedRetryIsWhenTheEngineRetries) {
   }
 }
 
+// /status's next_change_at is the instant the engine acts next: hang_after's end for a hung
+// server (the time restart_deferred announced), where the tick asks for the confirming round;
+// grace_until while a restart's grace runs.
+BOOST_AUTO_TEST_CASE(test_StatusShowsTheNextChangeTheEngineWillAct) {
+  Harness h;  // hang_after 2 min
+  h.healthyThen(Cause::kTimeout, 3);
+  const AlertEvent d = h.lastEvent("restart_deferred");  // a copy: events grows below
+  BOOST_TEST(field(d, "reason") == "hang_after");
+  auto st = h.sup->status(h.clock.now(), h.clock.wallNow());
+  BOOST_REQUIRE(st.next_change_at.has_value());
+  BOOST_TEST(formatWallTime(*st.next_change_at) == field(d, "restart_possible_at"));
+  BOOST_TEST(!st.grace_until.has_value());
+  // The agent wakes `timeout` (3 s) before hang_after is reached and starts the confirming
+  // round then, so that its "no answer" arrives at the announced instant.
+  const auto deadline = h.sup->nextDeadline(h.clock.now());
+  BOOST_REQUIRE(deadline.has_value());
+  BOOST_TEST(formatWallTime(h.clock.wallNow() +
+                            std::chrono::duration_cast<WallTime::duration>(
+                                *deadline - h.clock.now() + std::chrono::seconds(3))) ==
+             field(d, "restart_possible_at"));
+  h.tick();
+  h.clock.advance(*deadline - h.clock.now());
+  const Action& t = h.tick();
+  BOOST_TEST(t.probeNow);
+  BOOST_TEST(!t.restart);
+  h.clock.advance(3s);  // the round times out
+  h.take(h.sup->onRound(failed(Cause::kTimeout), h.clock.now(), h.clock.wallNow()));
+  BOOST_TEST(h.restarts == 1);
+  BOOST_TEST(formatWallTime(h.lastEvent("restart_requested").ts) ==
+             field(d, "restart_possible_at"));
+  h.finish(kOk);
+  st = h.sup->status(h.clock.now(), h.clock.wallNow());
+  BOOST_REQUIRE(st.grace_until.has_value());
+  BOOST_TEST((*st.grace_until == h.clock.wallNow() + std::chrono::seconds(30)));
+}
+
+// A server that came back by itself when the backoff ends is not restarted: the tick only asks
+// for a round, and the good round decides.
+BOOST_AUTO_TEST_CASE(test_TickAtBackoffEndNeverRestartsByItself) {
+  Harness h;
+  h.healthyThen(Cause::kRefused, 3);
+  h.finish(kFail);
+  h.tick();
+  const auto deadline = h.sup->nextDeadline(h.clock.now());
+  BOOST_REQUIRE(deadline.has_value());
+  h.clock.advance(*deadline - h.clock.now());
+  const Action& t = h.tick();
+  BOOST_TEST(t.probeNow);
+  BOOST_TEST(!t.restart);
+  h.take(h.sup->onRound(good(), h.clock.now(), h.clock.wallNow()));
+  h.take(h.sup->onRound(good(), h.clock.now(), h.clock.wallNow()));
+  BOOST_TEST(h.restarts == 1);
+  BOOST_TEST(h.state() == "healthy");
+}
+
 BOOST_AUTO_TEST_CASE(test_PersistAndRestoreAcrossAgentRestart) {
   Harness h;
   h.healthyThen(Cause::kRefused, 3);

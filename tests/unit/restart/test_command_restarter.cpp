@@ -2,7 +2,6 @@
 // out when, and what the outcome says. Real processes: tests/integration/test_command_restarter.
 #include <signal.h>
 
-#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
 #include <optional>
@@ -131,35 +130,6 @@ BOOST_FIXTURE_TEST_CASE(test_NonZeroExitFailsWithItsLastLine, Fixture) {
   BOOST_TEST(out.result == RestartOutcome::Result::kFailed);
   BOOST_TEST(out.detail == "exited 1: pg_ctl: could not start server");
   BOOST_TEST(out.output == launcher.script.output);
-}
-
-// The event and /status get the end of the output, not just its last line: the line that says
-// why a start failed (the server log's FATAL) comes before pg-restart's own last word.
-BOOST_FIXTURE_TEST_CASE(test_FailureKeepsTheLastLinesOfItsOutput, Fixture) {
-  launcher.script.exitAfter = 1s;
-  launcher.script.exitCode = 1;
-  std::string early;
-  for (int i = 0; i < 30; ++i) early += "noise line " + std::to_string(i) + "\n";
-  const std::string why = "server log: FATAL:  lock file \"postmaster.pid\" already exists\n";
-  launcher.script.output = early + why + "pg-restart: start failed\n";
-  auto out = run();
-  BOOST_TEST(out.result == RestartOutcome::Result::kFailed);
-  BOOST_TEST(out.detail == "exited 1: pg-restart: start failed");
-  BOOST_TEST(out.output.find(why) != std::string::npos);
-  BOOST_TEST(out.output.ends_with("pg-restart: start failed\n"));
-  // 20 lines: the last 18 noise lines, the FATAL line and the last word.
-  BOOST_TEST(out.output.starts_with("noise line 12\n"));
-  BOOST_TEST(std::count(out.output.begin(), out.output.end(), '\n') == 20);
-
-  // Long lines: at most kOutputBytes, cut at a line start.
-  launcher.script.output = std::string(3000, 'a') + "\n" + std::string(3000, 'b') + "\n" + why;
-  out = run();
-  BOOST_TEST(out.output.size() <= CommandRestarter::kOutputBytes);
-  BOOST_TEST(out.output == std::string(3000, 'b') + "\n" + why);
-  // One line longer than the bound: its end.
-  launcher.script.output = std::string(10000, 'c') + "\n";
-  out = run();
-  BOOST_TEST(out.output.size() == CommandRestarter::kOutputBytes);
 }
 
 BOOST_FIXTURE_TEST_CASE(test_SpawnFailureSaysWhichFile, Fixture) {
