@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(test_RestartOutputSurvives) {
   BOOST_TEST(text.find("output:") == text.rfind("output:"));  // once: the failed one only
   std::string error;
   auto back = StateStore::parse(text, &error);
-  BOOST_REQUIRE(back.has_value(), error);
+  BOOST_REQUIRE_MESSAGE(back.has_value(), error);
   BOOST_TEST(back->targets.at("main").history.at(0).output == r.output);
   BOOST_TEST(back->targets.at("main").history.at(1).output.empty());
   BOOST_TEST((back->targets.at("main") == st.targets.at("main")));
