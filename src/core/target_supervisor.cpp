@@ -2,6 +2,7 @@
 #include "core/target_supervisor.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "core/restart_output.h"
 #include "core/supervisor_events.h"
@@ -23,6 +24,15 @@ Millis ceilMillis(SteadyTime::duration d) {
 std::optional<SteadyTime> hangProbeAt(std::optional<SteadyTime> hangAt, Millis timeout) {
   if (!hangAt) return std::nullopt;
   return *hangAt - timeout;
+}
+
+/// The earliest of `times` after `now`.
+std::optional<SteadyTime> earliestAfter(SteadyTime now,
+                                        std::initializer_list<std::optional<SteadyTime>> times) {
+  std::optional<SteadyTime> best;
+  for (const auto& t : times)
+    if (t && *t > now && (!best || *t < *best)) best = t;
+  return best;
 }
 
 }  // namespace
@@ -491,8 +501,7 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
 }
 
 bool TargetSupervisor::restartMayBeDue() const {
-  return config_.restart.method != RestartMethod::kNone && !paused_ && !restartInFlight_ &&
-         !graceUntil_ && !givenUp_ && !operatorStopped_ && health_.consecutiveFailures() > 0;
+  return restartWaitsForTime() && !graceUntil_ && health_.consecutiveFailures() > 0;
 }
 
 std::optional<SteadyTime> TargetSupervisor::timeoutDeadline() const {
@@ -523,20 +532,23 @@ std::optional<SteadyTime> TargetSupervisor::nextRestartAllowed(SteadyTime now) c
 }
 
 std::optional<SteadyTime> TargetSupervisor::nextDeadline(SteadyTime now) const {
-  std::optional<SteadyTime> best;
-  auto consider = [&](std::optional<SteadyTime> t) {
-    if (t && *t > now && (!best || *t < *best)) best = t;
-  };
-  if (paused_) consider(pausedUntil_);
-  consider(graceUntil_);
-  if (!paused_ && !restartInFlight_ && !givenUp_ && !operatorStopped_ &&
-      config_.restart.method != RestartMethod::kNone) {
-    consider(backoffEnd());
-    consider(timeoutDeadline());
-    consider(hangProbeAt(timeoutDeadline(), config_.timeout));
-    consider(startingUpDeadline());
-  }
-  return best;
+  const auto shown = nextChangeShown(now);
+  if (!restartWaitsForTime()) return shown;
+  // The agent also wakes for the start of the round that confirms a hang.
+  return earliestAfter(now, {shown, hangProbeAt(timeoutDeadline(), config_.timeout)});
+}
+
+bool TargetSupervisor::restartWaitsForTime() const {
+  return !paused_ && !restartInFlight_ && !givenUp_ && !operatorStopped_ &&
+         config_.restart.method != RestartMethod::kNone;
+}
+
+std::optional<SteadyTime> TargetSupervisor::nextChangeShown(SteadyTime now) const {
+  const bool restartable = restartWaitsForTime();
+  return earliestAfter(now, {paused_ ? pausedUntil_ : std::nullopt, graceUntil_,
+                             restartable ? backoffEnd() : std::nullopt,
+                             restartable ? timeoutDeadline() : std::nullopt,
+                             restartable ? startingUpDeadline() : std::nullopt});
 }
 
 TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
@@ -557,23 +569,9 @@ TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
   s.budget_max = budget_.max();
   if (paused_ && pausedUntil_) s.paused_until = toWall(*pausedUntil_, now, wallNow);
   if (graceUntil_) s.grace_until = toWall(*graceUntil_, now, wallNow);
-  {
-    // What clients are told (Retry-After): the instants themselves, not the early start of the
-    // round that confirms a hang.
-    std::optional<SteadyTime> next;
-    auto consider = [&](std::optional<SteadyTime> t) {
-      if (t && *t > now && (!next || *t < *next)) next = t;
-    };
-    if (paused_) consider(pausedUntil_);
-    consider(graceUntil_);
-    if (!paused_ && !restartInFlight_ && !givenUp_ && !operatorStopped_ &&
-        config_.restart.method != RestartMethod::kNone) {
-      consider(backoffEnd());
-      consider(timeoutDeadline());
-      consider(startingUpDeadline());
-    }
-    if (next) s.next_change_at = toWall(*next, now, wallNow);
-  }
+  // What clients are told (Retry-After): the instants themselves, not the early start of the
+  // round that confirms a hang.
+  if (auto next = nextChangeShown(now)) s.next_change_at = toWall(*next, now, wallNow);
   for (Cause c : kAllCauses) {
     auto it = failuresTotal_.find(c);
     s.failures_total.emplace_back(c, it == failuresTotal_.end() ? 0 : it->second);

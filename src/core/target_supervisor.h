@@ -139,6 +139,10 @@ class TargetSupervisor {
   std::optional<SteadyTime> startingUpDeadline() const;
   /// Failing, and nothing but time holds a restart back.
   bool restartMayBeDue() const;
+  /// No pause, restart in flight, given_up or operator stop, and a restart method.
+  bool restartWaitsForTime() const;
+  /// The next instant something changes by itself, as /status and Retry-After show it.
+  std::optional<SteadyTime> nextChangeShown(SteadyTime now) const;
   WallTime toWall(SteadyTime t, SteadyTime now, WallTime wallNow) const;
 
   TargetConfig config_;
