@@ -8,12 +8,14 @@ set -euo pipefail
 
 profile=${1:-build}
 build_pkgs=(g++ cmake ninja-build pkg-config libpq-dev libpoco-dev libyaml-cpp-dev
-            libboost-test-dev libsystemd-dev libc-ares-dev)
+            libboost-test-dev libsystemd-dev libc-ares-dev
+            scdoc)                                  # the man pages (man/), made at build time
 pg_pkgs=(postgresql-15 postgresql-client-15)
 test_pkgs=(docker.io prometheus chromium procps iproute2 dbus systemd polkitd
            g++-mingw-w64-x86-64-posix wine64 wine
            clang libclang-rt-14-dev llvm-14 ccache  # sanitizer + fuzz builds; llvm-symbolizer
-           clang-format)                            # the formatting check of scripts/test.sh
+           clang-format                             # the formatting check of scripts/test.sh
+           zsh)                                     # the zsh completion's test
 bench_pkgs=(hyperfine wrk monit prometheus-postgres-exporter check-postgres time valgrind)
 
 want=("${build_pkgs[@]}")

@@ -1,9 +1,9 @@
-// Sees a crash when it happens (SPEC.md §3): one long-lived monitoring connection per target,
-// all polled by one thread. When a connection drops (EOF, reset, or the server's FATAL on
+// Sees a crash when it happens (docs/reference.md §3): one long-lived monitoring connection per
+// target, all polled by one thread. When a connection drops (EOF, reset, or the server's FATAL on
 // shutdown) the callback asks for a confirming round at once; liveness itself is still judged by
 // fresh connections. A dropped connection is reopened after the next good round (ensure()).
 //
-// Never delay a shutdown (SPEC.md §8): a smart shutdown (SIGTERM, `pg_ctl stop -m smart`,
+// Never delay a shutdown (docs/reference.md §8): a smart shutdown (SIGTERM, `pg_ctl stop -m smart`,
 // `docker stop`) tells no session anything and waits until every session has ended, this one
 // included. So the agent close()s the session after any failed round (the round's fresh
 // connection is told 57P03 "shutting down"), and it stays closed until ensure() after a good one.

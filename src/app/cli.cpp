@@ -1,12 +1,17 @@
 #include "app/cli.h"
 
+#include <algorithm>
 #include <set>
+
+#include "app/cli_help.h"
 
 namespace pgvigil {
 namespace {
 
-const std::set<std::string> kVerbs = {"run",    "check",   "diagnose", "config", "pause",
-                                      "resume", "restart", "demo",     "service"};
+bool isVerb(const std::string& s) {
+  const auto verbs = cliVerbs();  // the help table's: no command without its help
+  return std::find(verbs.begin(), verbs.end(), s) != verbs.end();
+}
 
 // Which flags each verb takes. A flag a verb does not take is a usage error.
 bool takes(const std::string& verb, const std::string& flag) {
@@ -28,24 +33,22 @@ std::string canonicalFlag(const std::string& a) {
 }  // namespace
 
 std::string usageText() {
-  return R"(usage:
-  pgvigil run      [-c FILE]                    the agent, in the foreground
-  pgvigil check    [-c FILE] [-t TARGET] [--format text|json]
-                                                one round of every check; Nagios exit codes
-  pgvigil diagnose [-c FILE] [-t TARGET] | --conninfo STRING  [--format text|json]
-  pgvigil diagnose --env-dir DIR [-c FILE]     the database an application's .env files name
-                                                step by step: config, dns, tcp, tls, auth, query, headroom
-  pgvigil config validate [-c FILE]             0 valid, 2 invalid
-  pgvigil config show     [-c FILE]             effective config with sources, secrets redacted
-  pgvigil pause   [-c FILE] TARGET [--for 30m]  ask the running agent (listen address and token from the config)
-  pgvigil resume  [-c FILE] TARGET
-  pgvigil restart [-c FILE] TARGET
-  pgvigil demo    [--listen HOST:PORT]          throwaway local PostgreSQL + agent + dashboard
-  pgvigil service install|uninstall             Windows only
-  pgvigil --version | --help
-
-config: -c FILE, else $PGVIGIL_CONFIG, else /etc/pgvigil/pgvigil.yaml
-)";
+  // From the help table (cli_help.cpp): the overview lists exactly the commands that exist.
+  std::string out = "usage:\n";
+  for (const auto& c : commandHelp()) {
+    std::string_view syn = c.synopsis;
+    while (!syn.empty()) {
+      auto nl = syn.find('\n');
+      out += "  " + std::string(syn.substr(0, nl)) + "\n";
+      syn = nl == std::string_view::npos ? std::string_view{} : syn.substr(nl + 1);
+    }
+    out += "      " + std::string(c.summary) + "\n";
+  }
+  out +=
+      "\nconfig: -c FILE, else $PGVIGIL_CONFIG, else /etc/pgvigil/pgvigil.yaml\n"
+      "'pgvigil COMMAND --help' or 'pgvigil help COMMAND': one command's options, exit codes and\n"
+      "an example; 'man pgvigil': all of them\n";
+  return out;
 }
 
 CliParse parseCommandLine(const std::vector<std::string>& args) {
@@ -66,18 +69,32 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
   }
   if (first == "--help" || first == "-h" || first == "help") {
     cmd.verb = "help";
+    if (args.size() > 1) {
+      std::string topic = args[1];
+      if (args.size() > 2) topic += " " + args[2];
+      if (args.size() > 3 || helpText(topic).empty())
+        return fail("no help for '" + topic + "': not a command");
+      cmd.help_topic = topic;
+    }
     out.command = cmd;
     return out;
   }
-  if (!kVerbs.count(first)) return fail("unknown command '" + first + "'");
+  if (!isVerb(first)) return fail("unknown command '" + first + "'");
   cmd.verb = first;
+  out.topic = first;
 
   std::vector<std::string> positional;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
+      // The help of the sub-command when one came before (config show --help), else the verb's.
+      const auto subs = cliSubCommands(cmd.verb);
+      cmd.help_topic = cmd.verb;
+      if (!positional.empty() && std::find(subs.begin(), subs.end(), positional[0]) != subs.end())
+        cmd.help_topic += " " + positional[0];
       cmd.verb = "help";
       out.command = cmd;
+      out.topic.clear();
       return out;
     }
     std::string flag = a, value;
@@ -115,13 +132,12 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
   }
 
   if (cmd.verb == "config" || cmd.verb == "service") {
-    const std::set<std::string> subs = cmd.verb == "config"
-                                           ? std::set<std::string>{"validate", "show"}
-                                           : std::set<std::string>{"install", "uninstall"};
+    const auto subs = cliSubCommands(cmd.verb);
     if (positional.empty()) return fail("'" + cmd.verb + "' needs a sub-command");
-    if (!subs.count(positional[0]))
+    if (std::find(subs.begin(), subs.end(), positional[0]) == subs.end())
       return fail("unknown '" + cmd.verb + "' sub-command '" + positional[0] + "'");
     cmd.sub = positional[0];
+    out.topic = cmd.verb + " " + cmd.sub;
     positional.erase(positional.begin());
   } else if (cmd.verb == "pause" || cmd.verb == "resume" || cmd.verb == "restart") {
     if (positional.size() != 1) return fail("'" + cmd.verb + "' needs exactly one TARGET");

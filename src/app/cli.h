@@ -1,5 +1,6 @@
-// The command line of SPEC.md §1, parsed by hand: a verb, an optional sub-verb and a few flags.
-// (Poco::Util::OptionSet is option-oriented and does not model sub-commands; this is ~100 lines.)
+// The command line of docs/reference.md §1, parsed by hand: a verb, an optional sub-verb and a few
+// flags. (Poco::Util::OptionSet is option-oriented and does not model sub-commands; this is ~100
+// lines.)
 #pragma once
 
 #include <optional>
@@ -19,17 +20,21 @@ struct CliCommand {
   std::optional<std::string> env_dir;       ///< --env-dir (diagnose)
   std::optional<std::string> for_duration;  ///< --for (pause)
   std::optional<std::string> listen;        ///< --listen (demo: the dashboard address)
+  std::string help_topic;  ///< help: "" for the overview, else the command ("config show")
 };
 
 struct [[nodiscard]] CliParse {
   std::optional<CliCommand> command;
   std::string error;  ///< set when command is empty: what was wrong (exit 64)
+  /// With an error: the command it concerns ("check", "config"), so the message can point to
+  /// that command's help; "" when no command was recognised.
+  std::string topic;
 };
 
 CliParse parseCommandLine(const std::vector<std::string>& args);  ///< args without argv[0]
 std::string usageText();
 
-/// Exit codes (SPEC.md §1), by name: no command returns a bare number.
+/// Exit codes (docs/reference.md §1), by name: no command returns a bare number.
 inline constexpr int kExitOk = 0;
 /// check: WARNING (degraded).
 inline constexpr int kExitWarning = 1;

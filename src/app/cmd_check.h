@@ -1,7 +1,7 @@
 // `pgvigil check`: one round of every configured check on every (or one) target, printed as a
-// Nagios/Icinga plugin does (SPEC.md §1): the first line is the one-liner with perfdata, then one
-// line per target; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. `--format json` prints the same
-// verdicts with every check's outcome and the connection figures.
+// Nagios/Icinga plugin does (docs/reference.md §1): the first line is the one-liner with perfdata,
+// then one line per target; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. `--format json` prints the
+// same verdicts with every check's outcome and the connection figures.
 //
 // The command is a plain function over ostreams. The pieces that decide and format are separate
 // pure functions so that unit tests can feed them hand-made RoundResults.

@@ -2,7 +2,9 @@
 #include "app/cmd_config.h"
 
 #include "app/cli.h"
+#include "core/app_url.h"
 #include "core/config_loader.h"
+#include "core/config_show.h"
 #include "core/env.h"
 #include "core/redact.h"
 #include "probes/conninfo.h"
@@ -81,7 +83,15 @@ int runConfigValidate(const std::string& path, std::ostream& out, std::ostream& 
 int runConfigShow(const std::string& path, std::ostream& out, std::ostream& err) {
   LoadResult r = loadFor(path, err);
   if (!r.ok()) return kExitInvalid;
-  out << renderEffectiveConfig(*r.config);
+  // A conninfo libpq can parse is shown as written (passwords masked); one it cannot parse may
+  // carry a secret in any value (issue 11), so it shows with its keywords and every value masked.
+  RenderOptions options;
+  options.redact_conninfo = [](const std::string& c) {
+    const AppUrl app = normalizeAppUrl(c, /*keepUnknown=*/true);  // url: as the probe takes it
+    std::string why;
+    return app.ok() && parseConnInfo(app.conninfo, &why) ? c : redactConnInfo(c);
+  };
+  out << renderEffectiveConfig(*r.config, options);
   return kExitOk;
 }
 

@@ -1,4 +1,4 @@
-// `pgvigil config validate` and `pgvigil config show` (SPEC.md §1, §2).
+// `pgvigil config validate` and `pgvigil config show` (docs/reference.md §1, §2).
 #pragma once
 
 #include <ostream>
@@ -14,7 +14,7 @@ int runConfigValidate(const std::string& path, std::ostream& out, std::ostream& 
 /// origin) on `out` and returns 0; when invalid, prints the errors on `err` and returns 2.
 int runConfigShow(const std::string& path, std::ostream& out, std::ostream& err);
 
-/// SPEC.md §1: $PGVIGIL_CONFIG if set, else /etc/pgvigil/pgvigil.yaml
+/// docs/reference.md §1: $PGVIGIL_CONFIG if set, else /etc/pgvigil/pgvigil.yaml
 /// (%ProgramData%\pgvigil\pgvigil.yaml on Windows). `-c` overrides both (see resolveConfigPath).
 std::string defaultConfigPath();
 

@@ -1,5 +1,5 @@
 // `pgvigil pause|resume|restart TARGET`: asks the running agent through its endpoint, at the
-// listen address and with the token of the config (SPEC.md §1, §4).
+// listen address and with the token of the config (docs/reference.md §1, §4).
 #pragma once
 
 #include <iosfwd>

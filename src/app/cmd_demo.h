@@ -1,5 +1,5 @@
-// `pgvigil demo` (SPEC.md §7): a throwaway local PostgreSQL, watched and restarted by the agent
-// with `restart.method: command`, dashboard on loopback. Ctrl-C removes everything it made.
+// `pgvigil demo` (docs/reference.md §7): a throwaway local PostgreSQL, watched and restarted by the
+// agent with `restart.method: command`, dashboard on loopback. Ctrl-C removes everything it made.
 #pragma once
 
 #include <iosfwd>

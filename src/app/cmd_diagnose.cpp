@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <ostream>
 #include <vector>
 
@@ -46,6 +47,8 @@ class Output {
     if (!json_ && !reports_.empty()) out_ << "\n";
     secrets_ = std::move(secrets);
     allSecrets_.insert(allSecrets_.end(), secrets_.begin(), secrets_.end());
+    if (pendingEnvDir_) report.env_dir = std::move(pendingEnvDir_);
+    pendingEnvDir_.reset();
     reports_.push_back(std::move(report));
     if (!json_ && header) out_ << redactSecrets(headerLine(reports_.back()), secrets_) << "\n";
   }
@@ -72,6 +75,11 @@ class Output {
     if (json_) out_ << reportJson(reports_, exitCode, allSecrets_);
   }
   bool started() const { return !reports_.empty(); }
+  /// --env-dir: the folder's listing, attached to the next target begun (JSON only).
+  void envDir(EnvDirListing listing, const std::vector<std::string>& secrets) {
+    pendingEnvDir_ = std::move(listing);
+    allSecrets_.insert(allSecrets_.end(), secrets.begin(), secrets.end());
+  }
 
  private:
   std::ostream& out_;
@@ -79,6 +87,7 @@ class Output {
   std::vector<TargetDiagnosis> reports_;
   std::vector<std::string> secrets_;
   std::vector<std::string> allSecrets_;
+  std::optional<EnvDirListing> pendingEnvDir_;
 };
 
 std::string joinFiles(const std::vector<std::string>& files) {
@@ -130,15 +139,15 @@ int diagnoseTarget(const TargetConfig& target, const std::string& origin,
   return output.end(kExitCritical, steps.failed_step, steps.failed_cause);
 }
 
-/// --env-dir: the folder's report (text only: JSON has the chosen source in the config step),
-/// then the winner diagnosed like any target.
+/// --env-dir: the folder's report (text first; in JSON the target's env_dir object), then the
+/// winner diagnosed like any target.
 int diagnoseEnvDir(const DiagnoseOptions& options, std::ostream& out, Output& output) {
   EnvDirTarget t = envDirTarget(options.env_dir, Env::process());
   std::string text = formatEnvDir(t);
   std::string origin = t.origin;
+  std::string verdict;
   if (t.target && !options.config_path.empty()) {
     LoadedConfig loaded = loadConfigForCommand(options.config_path);
-    std::string verdict;
     if (!loaded.config)
       verdict = "cannot compare with the configured targets: " + options.config_path +
                 " does not load (pgvigil config validate -c " + options.config_path + ")";
@@ -151,6 +160,7 @@ int diagnoseEnvDir(const DiagnoseOptions& options, std::ostream& out, Output& ou
     origin += "; " + verdict;
   }
   if (!options.json) out << redactSecrets(text, t.secrets) << "\n";
+  output.envDir(envDirListing(t, options.env_dir, verdict), t.secrets);
   if (!t.target) {
     StepReport s;
     s.step = "config";

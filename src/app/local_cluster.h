@@ -1,6 +1,6 @@
-// A throwaway PostgreSQL cluster on this machine, for `pgvigil demo` (SPEC.md §7): found binaries,
-// initdb into a temp dir (as an unprivileged user when run as root), started with pg_ctl on a free
-// loopback port, and stopped and removed on destruction.
+// A throwaway PostgreSQL cluster on this machine, for `pgvigil demo` (docs/reference.md §7): found
+// binaries, initdb into a temp dir (as an unprivileged user when run as root), started with pg_ctl
+// on a free loopback port, and stopped and removed on destruction.
 #pragma once
 
 #include <sys/types.h>

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "app/cli_help.h"
 #include "app/cmd_check.h"
 #include "app/cmd_config.h"
 #include "app/cmd_control.h"
@@ -19,7 +20,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   CliParse parsed = parseCommandLine(args);
   if (!parsed.command) {
-    std::cerr << "pgvigil: " << parsed.error << "\n" << usageText();
+    std::cerr << "pgvigil: " << parsed.error << "\n";
+    if (parsed.topic.empty())
+      std::cerr << usageText();
+    else
+      std::cerr << "usage: see 'pgvigil " << parsed.topic << " --help'\n";
     return kExitUsage;
   }
   const CliCommand& cmd = *parsed.command;
@@ -30,7 +35,7 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     if (cmd.verb == "help") {
-      std::cout << usageText();
+      std::cout << (cmd.help_topic.empty() ? usageText() : helpText(cmd.help_topic));
       return kExitOk;
     }
     if (cmd.verb == "run") return runRun(configPath, std::cerr);

@@ -1,4 +1,4 @@
-// The alert log's events (SPEC.md §6): one per state change, never a secret.
+// The alert log's events (docs/reference.md §6): one per state change, never a secret.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
-// One failure, one cause (SPEC.md §3): a pure mapping from where a connection attempt or query
-// failed (its phase), the server's SQLSTATE (when it sent one), the error text, and an errno
+// One failure, one cause (docs/reference.md §3): a pure mapping from where a connection attempt or
+// query failed (its phase), the server's SQLSTATE (when it sent one), the error text, and an errno
 // seen on the socket, to a Cause. libpq often reports connection failures with no SQLSTATE, only
 // PQerrorMessage() text, so the text is matched too (the server's messages are English: probes
 // connect with lc_messages unchanged, but the messages we match are the C-locale ones, which is

@@ -1,5 +1,5 @@
-// The configuration model of SPEC.md §2 as plain structs. Defaults sit next to the fields.
-// The keys are declared in config_schema.{h,cpp}; loading and validation live in
+// The configuration model of docs/reference.md §2 as plain structs. Defaults sit next to the
+// fields. The keys are declared in config_schema.{h,cpp}; loading and validation live in
 // config_loader.{h,cpp}, `config show` in config_show.{h,cpp}.
 #pragma once
 
@@ -43,9 +43,9 @@ struct BudgetConfig {
 
 enum class RestartMethod { kNone, kCommand, kSystemd, kWindowsService, kDocker };
 std::string_view toString(RestartMethod m);  ///< "none", "command", "systemd", ...
-/// The restart methods this build can perform (SPEC.md §8): none, command and docker everywhere,
-/// systemd on Linux, windows-service on Windows (src/restart/CMakeLists.txt picks the same
-/// restarters). Any other method is a config error at the method's FILE:LINE:COL.
+/// The restart methods this build can perform (docs/reference.md §8): none, command and docker
+/// everywhere, systemd on Linux, windows-service on Windows (src/restart/CMakeLists.txt picks the
+/// same restarters). Any other method is a config error at the method's FILE:LINE:COL.
 std::vector<RestartMethod> restartMethodsOfThisBuild();
 /// "Linux", "Windows" or "this platform": for messages.
 std::string_view buildPlatformName();

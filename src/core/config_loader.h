@@ -1,7 +1,8 @@
-// Reading and validating the configuration (SPEC.md §2). One schema table per section (agent,
-// target; config_schema.h) gives every key its type, range and reloadability; the loader walks
-// the YAML with it and reports every error at FILE:LINE:COL, never just the first. `config show`
-// is config_show.h, the spelling suggestions config_suggest.h; both are included here for callers.
+// Reading and validating the configuration (docs/reference.md §2). One schema table per section
+// (agent, target; config_schema.h) gives every key its type, range and reloadability; the loader
+// walks the YAML with it and reports every error at FILE:LINE:COL, never just the first. `config
+// show` is config_show.h, the spelling suggestions config_suggest.h; both are included here for
+// callers.
 #pragma once
 
 #include <functional>
@@ -53,9 +54,9 @@ bool isReloadable(std::string_view key);
 /// The keys whose change from `running` to `next` a reload cannot apply ("agent.listen", ...).
 std::vector<std::string> nonReloadableChanges(const Config& running, const Config& next);
 
-/// Where the config is read from (SPEC.md §1): `cliPath` (-c) if not empty, else $PGVIGIL_CONFIG
-/// if set and not empty, else /etc/pgvigil/pgvigil.yaml (%ProgramData%\pgvigil\pgvigil.yaml on
-/// Windows).
+/// Where the config is read from (docs/reference.md §1): `cliPath` (-c) if not empty, else
+/// $PGVIGIL_CONFIG if set and not empty, else /etc/pgvigil/pgvigil.yaml
+/// (%ProgramData%\pgvigil\pgvigil.yaml on Windows).
 std::string resolveConfigPath(std::string_view cliPath, const Env& env);
 
 }  // namespace pgvigil

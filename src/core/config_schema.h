@@ -1,6 +1,6 @@
-// The configuration schema (SPEC.md §2): the one place a key is declared. Each key of a section
-// (agent, target) is one Field: its dotted name, its type as the docs and messages say it, how it
-// is read and checked (bounds included), how `config show` renders it, whether a reload can
+// The configuration schema (docs/reference.md §2): the one place a key is declared. Each key of a
+// section (agent, target) is one Field: its dotted name, its type as the docs and messages say it,
+// how it is read and checked (bounds included), how `config show` renders it, whether a reload can
 // change it, whether it may stand in defaults and whether it carries a secret. The defaults are
 // the member initializers of the structs in config.h; the schema reads them from a
 // default-constructed object and never repeats them.

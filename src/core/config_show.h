@@ -1,5 +1,5 @@
-// `config show` (SPEC.md §2): the effective configuration as YAML, each value with its origin,
-// secrets masked.
+// `config show` (docs/reference.md §2): the effective configuration as YAML, each value with its
+// origin, secrets masked.
 #pragma once
 
 #include <functional>

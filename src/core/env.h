@@ -1,5 +1,5 @@
 // The environment as an injectable lookup, and `${VAR}` / `${VAR:-default}` expansion
-// (SPEC.md §2). Tests pass Env::fromMap(...) and never touch the process environment.
+// (docs/reference.md §2). Tests pass Env::fromMap(...) and never touch the process environment.
 #pragma once
 
 #include <functional>

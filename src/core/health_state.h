@@ -1,4 +1,4 @@
-// The health state machine of one target (SPEC.md §3): rise/fall hysteresis over rounds.
+// The health state machine of one target (docs/reference.md §3): rise/fall hysteresis over rounds.
 // Pure: fed a RoundResult and the time, it returns a transition (Envoy's HealthTransition,
 // dnsdist's submitHealthCheckResult). No I/O, no clock, no logging: the caller alerts on kChanged
 // and may shorten the next interval on kPending. docs/health-model.md describes every rule.

@@ -1,7 +1,7 @@
-// The events of one target's supervision (SPEC.md §6), one named builder per event: what each
-// says (level, msg) and which fields it carries. TargetSupervisor decides *when* an event is due
-// and calls its builder; the state and previous_state are its own to set when it emits.
-// Pure: no clock, no I/O.
+// The events of one target's supervision (docs/reference.md §6), one named builder per event: what
+// each says (level, msg) and which fields it carries. TargetSupervisor decides *when* an event is
+// due and calls its builder; the state and previous_state are its own to set when it emits. Pure:
+// no clock, no I/O.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
-// The restart policy engine of one target (SPEC.md §2 restart, §3, §6). Pure: it decides, the
-// agent does the I/O. It owns the target's HealthState, Backoff, RestartBudget and pause, and
+// The restart policy engine of one target (docs/reference.md §2 restart, §3, §6). Pure: it decides,
+// the agent does the I/O. It owns the target's HealthState, Backoff, RestartBudget and pause, and
 // produces the displayed state (restarting, given_up and paused overlay the health state) and
 // the alert events, one per change, never one per round (each built by its named builder in
 // supervisor_events.h).

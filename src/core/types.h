@@ -1,5 +1,5 @@
 // Vocabulary shared by every layer: failure causes, target states, probe phases.
-// Names and strings are the external contract of SPEC.md §3 and §5; keep them in sync.
+// Names and strings are the external contract of docs/reference.md §3 and §5; keep them in sync.
 #pragma once
 
 #include <chrono>
@@ -22,7 +22,7 @@ inline constexpr Millis kMaxDuration = std::chrono::hours{24 * 36500};
 /// --for`): a year. Maintenance longer than that is a pause without `for`, ended by resume.
 inline constexpr Millis kMaxPause = std::chrono::hours{24 * 365};
 
-/// Why one round (or one check) failed. Exactly one per failure (SPEC.md §3).
+/// Why one round (or one check) failed. Exactly one per failure (docs/reference.md §3).
 enum class Cause {
   kNone,  ///< no failure
   kRefused,
@@ -46,11 +46,11 @@ inline constexpr Cause kAllCauses[] = {
 std::string_view toString(Cause c);  ///< "refused", ...; "" for kNone
 std::optional<Cause> causeFromString(std::string_view s);
 
-/// The server is down or hung: the only causes a restart can cure (SPEC.md §3).
+/// The server is down or hung: the only causes a restart can cure (docs/reference.md §3).
 /// kStartingUp may also lead to a restart, but only once it outlasts recovery_grace.
 bool causeIsDownOrHung(Cause c);
 
-/// A target's state (SPEC.md §3).
+/// A target's state (docs/reference.md §3).
 enum class TargetState {
   kUnknown,
   kHealthy,

@@ -1,6 +1,6 @@
-// The value syntaxes of the configuration (SPEC.md §2): durations ("250ms", "5s", "1h30m"),
-// percentages ("80%") and sizes ("10MB", "512KiB"). Parsers return a value or an error string,
-// never throw, and are overflow-safe; formatters give the shortest exact form, so that
+// The value syntaxes of the configuration (docs/reference.md §2): durations ("250ms", "5s",
+// "1h30m"), percentages ("80%") and sizes ("10MB", "512KiB"). Parsers return a value or an error
+// string, never throw, and are overflow-safe; formatters give the shortest exact form, so that
 // parse(format(x)) == x.
 #pragma once
 

@@ -1,5 +1,5 @@
-// The one RFC 3339 format/parse pair (SPEC.md §6): every time pgvigil writes (the event log,
-// /status, /events, `check --format json`, the state file) and every one it reads (the state
+// The one RFC 3339 format/parse pair (docs/reference.md §6): every time pgvigil writes (the event
+// log, /status, /events, `check --format json`, the state file) and every one it reads (the state
 // file, Docker's container times). Pure: civil-from-days arithmetic on std::chrono, no
 // gmtime/timegm, so times before 1970 format the same on every platform.
 #pragma once

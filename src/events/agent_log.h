@@ -1,8 +1,8 @@
 // Agent diagnostics that are not alert events ("state file corrupt, replaced", "reload failed to
 // read the token file"). They go to the same log output, in the same format and field order, as
 // an entry whose event is "agent_log" — so a log pipeline keyed on `event` sees a fixed schema and
-// can tell them apart from the SPEC.md §6 events, whose names stay exactly as specified. They are
-// not alert events: they are not kept in the EventRing and are not shown by GET /events.
+// can tell them apart from the docs/reference.md §6 events, whose names stay exactly as specified.
+// They are not alert events: they are not kept in the EventRing and are not shown by GET /events.
 #pragma once
 
 #include <string>

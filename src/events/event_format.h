@@ -1,12 +1,13 @@
-// One alert event as one line of text (logfmt-like) or JSON (SPEC.md §6). Pure functions.
+// One alert event as one line of text (logfmt-like) or JSON (docs/reference.md §6). Pure functions.
 //
 // Field rules, the same for both formats:
-//  - The eight SPEC fields are always present, in this order: ts, level, event, target, state,
+//  - The eight fixed fields (docs/reference.md §6) are always present, in this order: ts, level,
+//  event, target, state,
 //    previous_state, cause, msg. Every line has the same schema, so `grep cause=` and `jq .cause`
 //    work on every line. An absent value (an agent-wide event has no target; no cause) is `""` in
 //    text and `null` in JSON; msg is always a string (`""` when empty).
 //  - Event-specific fields follow, in the order given. Their keys are reduced to
-//    [A-Za-z0-9_.-] (anything else becomes '_'); a key that repeats a SPEC field gets an "x_"
+//    [A-Za-z0-9_.-] (anything else becomes '_'); a key that repeats a fixed field gets an "x_"
 //    prefix ("x_msg"); a key that repeats an earlier extra key is dropped (the first one wins).
 //    An empty extra value is kept (`key=""` / `"key":""`).
 //  - ts is RFC 3339 in UTC with milliseconds (core/wall_time): 2026-11-22T13:00:00.123Z.

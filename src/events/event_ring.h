@@ -1,4 +1,4 @@
-// The most recent events in memory, for GET /events (SPEC.md §4): a bounded ring that an
+// The most recent events in memory, for GET /events (docs/reference.md §4): a bounded ring that an
 // AlertSink fan-out feeds and the HTTP layer reads, newest first.
 #pragma once
 

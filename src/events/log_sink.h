@@ -1,5 +1,5 @@
-// The alert log's output (SPEC.md §2 agent.log, §6): events and agent diagnostics as one line
-// each, text or JSON, to stdout, stderr, a rotated file, syslog, journald or (on Windows) the
+// The alert log's output (docs/reference.md §2 agent.log, §6): events and agent diagnostics as one
+// line each, text or JSON, to stdout, stderr, a rotated file, syslog, journald or (on Windows) the
 // event log.
 //
 // Writes are synchronous, under the sink's own lock: events are rare (one per state change), so

@@ -1,4 +1,4 @@
-// The status endpoint's server (SPEC.md §4). One event-loop thread owns every connection:
+// The status endpoint's server (docs/reference.md §4). One event-loop thread owns every connection:
 // it accepts, reads request heads without blocking, and only a complete request reaches the
 // router, whose answers come from memory in microseconds. A slow or silent client therefore costs
 // a socket and a little buffer, never a thread, and cannot starve /health; it is cut off when its

@@ -1,6 +1,6 @@
-// The metrics of SPEC.md §5, declared once (STYLE.md 11). collectSamples() turns an AgentStatus
-// into samples of these definitions; the Prometheus renderer and the per-target "metrics" object
-// of /status both read the samples, so the two views cannot drift apart.
+// The metrics of docs/reference.md §5, declared once (STYLE.md 11). collectSamples() turns an
+// AgentStatus into samples of these definitions; the Prometheus renderer and the per-target
+// "metrics" object of /status both read the samples, so the two views cannot drift apart.
 #pragma once
 
 #include <array>

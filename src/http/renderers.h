@@ -1,5 +1,5 @@
-// The endpoint's answers as plain functions of an AgentStatus (SPEC.md §4). No sockets, no
-// clock, no locks: unit tests feed them a status and read the text.
+// The endpoint's answers as plain functions of an AgentStatus (docs/reference.md §4). No sockets,
+// no clock, no locks: unit tests feed them a status and read the text.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,5 @@
-// Exact-path routing, methods, auth and the handlers of SPEC.md §4, as a pure function of a
-// parsed request: Router::handle() never sees a socket, so every route, 404, 405 and 401 is unit
+// Exact-path routing, methods, auth and the handlers of docs/reference.md §4, as a pure function of
+// a parsed request: Router::handle() never sees a socket, so every route, 404, 405 and 401 is unit
 // tested without one. The server (http_server.h) parses requests and writes the answers.
 #pragma once
 

@@ -1,6 +1,7 @@
 // What the HTTP endpoint needs from the agent, and nothing more. The agent implements this; the
-// handlers read snapshots from it and never touch the agent or PostgreSQL (SPEC.md §4: answers
-// come from the last round's results in memory). A fake sits next to it (fake_status_provider.h).
+// handlers read snapshots from it and never touch the agent or PostgreSQL (docs/reference.md §4:
+// answers come from the last round's results in memory). A fake sits next to it
+// (fake_status_provider.h).
 #pragma once
 
 #include <cstddef>

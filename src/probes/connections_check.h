@@ -1,5 +1,5 @@
-// The connections check (SPEC.md §3): client backends against usable slots, on the round's
-// fresh session, in one query. usable = max_connections - superuser_reserved_connections
+// The connections check (docs/reference.md §3): client backends against usable slots, on the
+// round's fresh session, in one query. usable = max_connections - superuser_reserved_connections
 // (- reserved_connections on 16+). Our own probe session is not counted.
 #pragma once
 

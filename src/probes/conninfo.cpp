@@ -50,13 +50,7 @@ const std::set<std::string>& knownKeywords() {
   return keywords;
 }
 
-/// A token libpq's parser quotes that names a URI query parameter rather than holding a value:
-/// a plain word in "invalid URI query parameter" (issue 11: a Prisma parameter was printed as
-/// "*****", so the user could not see which one libpq rejected). In a keyword string the name
-/// of an "invalid connection option" stays masked: a password with a space spliced into it
-/// makes its second half look like a keyword.
-bool namesParameter(std::string_view message, std::string_view token) {
-  if (message.find("invalid URI query parameter") == std::string_view::npos) return false;
+bool isIdentifier(std::string_view token) {
   if (token.empty() || token.size() > 63) return false;
   return std::all_of(token.begin(), token.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -64,8 +58,82 @@ bool namesParameter(std::string_view message, std::string_view token) {
   });
 }
 
-std::string redactParserError(std::string message, const std::vector<std::string>& secrets) {
+bool isSpaceChar(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/// One `key = value` of a keyword conninfo, read leniently (as libpq's parser reads it, but
+/// going on past its errors), to name what a string libpq rejects holds without its values.
+struct LooseItem {
+  std::string key;
+  bool has_value = false;
+  /// The key follows a bare (unquoted) password value: with a password holding a space spliced
+  /// into the string ("password=abc def=x"), it is the password's second half.
+  bool after_bare_password = false;
+};
+
+std::vector<LooseItem> looseKeywordItems(std::string_view s) {
+  std::vector<LooseItem> out;
+  bool lastWasBarePassword = false;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && isSpaceChar(s[i])) ++i;
+    if (i >= s.size()) break;
+    LooseItem item;
+    while (i < s.size() && s[i] != '=' && !isSpaceChar(s[i])) item.key += s[i++];
+    std::size_t j = i;
+    while (j < s.size() && isSpaceChar(s[j])) ++j;
+    item.after_bare_password = lastWasBarePassword;
+    lastWasBarePassword = false;
+    if (j < s.size() && s[j] == '=') {
+      item.has_value = true;
+      i = j + 1;
+      while (i < s.size() && isSpaceChar(s[i])) ++i;
+      bool quoted = i < s.size() && s[i] == '\'';
+      if (quoted) {
+        ++i;
+        while (i < s.size() && s[i] != '\'') i += (s[i] == '\\' && i + 1 < s.size()) ? 2 : 1;
+        if (i < s.size()) ++i;
+      } else {
+        while (i < s.size() && !isSpaceChar(s[i])) i += (s[i] == '\\' && i + 1 < s.size()) ? 2 : 1;
+      }
+      lastWasBarePassword = !quoted && isSecretKeyword(item.key);
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+bool isUriConninfo(std::string_view s) {
+  while (!s.empty() && isSpaceChar(s.front())) s.remove_prefix(1);
+  return s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0;
+}
+
+/// Whether a name that libpq quotes in an error may be shown: it is a plain word, no piece of a
+/// password the string spells out, and in a keyword string not the word after a bare password
+/// value (issue 11: a password with a space spliced into a conninfo makes its second half look
+/// like an option name). Keyword names and URI parameter names are shown; only values are masked.
+bool showableName(std::string_view token, const std::string& conninfo,
+                  const std::vector<std::string>& secrets) {
+  if (!isIdentifier(token)) return false;
+  for (const auto& secret : secrets)
+    if (!secret.empty() && secret.find(token) != std::string::npos) return false;
+  if (isUriConninfo(conninfo)) return true;
+  for (const auto& item : looseKeywordItems(conninfo))
+    if (item.key == token && item.after_bare_password) return false;
+  return true;
+}
+
+/// libpq's messages that quote a name rather than a value.
+bool quotesAName(std::string_view message) {
+  return message.find("invalid URI query parameter") != std::string_view::npos ||
+         message.find("invalid connection option") != std::string_view::npos;
+}
+
+std::string redactParserError(std::string message, const std::string& conninfo,
+                              const std::vector<std::string>& secrets) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  const bool namesQuoted = quotesAName(message);
   std::string out;
   size_t pos = 0;
   for (;;) {
@@ -75,13 +143,53 @@ std::string redactParserError(std::string message, const std::vector<std::string
     if (close == std::string::npos) break;
     std::string token = message.substr(open + 1, close - open - 1);
     out += message.substr(pos, open + 1 - pos);
-    out +=
-        knownKeywords().count(token) || namesParameter(message, token) ? token : std::string(kMask);
+    out += knownKeywords().count(token) || (namesQuoted && showableName(token, conninfo, secrets))
+               ? token
+               : std::string(kMask);
     out += '"';
     pos = close + 1;
   }
   out += message.substr(pos);
   return redactSecrets(out, secrets);
+}
+
+/// A conninfo libpq cannot parse, with its keywords (or URI parameter names) and every value
+/// masked: the user sees which keywords it holds, never a value (any of them may hold a
+/// spliced password).
+std::string maskUnparsedConnInfo(const std::string& conninfo) {
+  const std::vector<std::string> secrets = connInfoSecrets(conninfo);
+  std::string out;
+  if (isUriConninfo(conninfo)) {
+    std::string_view s = conninfo;
+    while (!s.empty() && isSpaceChar(s.front())) s.remove_prefix(1);
+    out = std::string(s.substr(0, s.find("://") + 3)) + std::string(kMask);
+    std::size_t q = s.find('?');
+    if (q == std::string_view::npos) return out;
+    std::string_view query = s.substr(q + 1);
+    query = query.substr(0, query.find('#'));
+    char sep = '?';
+    while (!query.empty()) {
+      std::size_t amp = query.find('&');
+      std::string_view pair = query.substr(0, amp);
+      std::string_view name = pair.substr(0, pair.find('='));
+      out += sep;
+      sep = '&';
+      out += showableName(name, conninfo, secrets) ? std::string(name) : std::string(kMask);
+      if (name.size() < pair.size()) out += "=" + std::string(kMask);
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+    return out;
+  }
+  for (const auto& item : looseKeywordItems(conninfo)) {
+    if (!out.empty()) out += ' ';
+    const bool show =
+        item.has_value && isIdentifier(item.key) &&
+        (knownKeywords().count(item.key) || showableName(item.key, conninfo, secrets));
+    out += show ? item.key : std::string(kMask);
+    if (item.has_value) out += "=" + std::string(kMask);
+  }
+  return out.empty() ? std::string(kMask) : out;
 }
 
 }  // namespace
@@ -130,7 +238,7 @@ std::optional<ConnInfo> parseConnInfo(const std::string& conninfo, std::string* 
   ConnInfoOptionsPtr options(PQconninfoParse(conninfo.c_str(), &err), &PQconninfoFree);
   if (!options) {
     if (error)
-      *error = err ? redactParserError(err, connInfoSecrets(conninfo))
+      *error = err ? redactParserError(err, conninfo, connInfoSecrets(conninfo))
                    : "out of memory parsing the conninfo";
     if (err) PQfreemem(err);
     return std::nullopt;
@@ -145,7 +253,7 @@ std::string redactConnInfo(const std::string& conninfo) {
   char* err = nullptr;
   ConnInfoOptionsPtr options(PQconninfoParse(conninfo.c_str(), &err), &PQconninfoFree);
   if (err) PQfreemem(err);
-  if (!options) return std::string(kMask);
+  if (!options) return maskUnparsedConnInfo(conninfo);
   // A malformed conninfo can carry a secret in another keyword's value: with an empty
   // ${DB_PORT}, "port= password=x" is port='password=x' to libpq (issue 11). So every value is
   // masked by pattern and by the passwords the string spells out, not only the secret keywords.

@@ -22,11 +22,14 @@ struct ConnInfo {
   bool isUnixSocket() const;  ///< host is a path (starts with '/' or '@') or empty
 };
 
-/// Parses a conninfo (keywords or URI). On failure returns nullopt and sets error (redacted).
+/// Parses a conninfo (keywords or URI). On failure returns nullopt and sets error: libpq's
+/// message with keywords and option/parameter names shown and every value masked.
 std::optional<ConnInfo> parseConnInfo(const std::string& conninfo, std::string* error);
 
 /// The conninfo as keyword=value pairs with password (and any other secret) replaced by "*****".
-/// Works for keyword strings and URIs; a string libpq cannot parse is returned fully masked.
+/// Works for keyword strings and URIs. A string libpq cannot parse comes back with its keywords
+/// (or a URI's scheme and parameter names) and every value masked: "host=***** port=*****",
+/// "postgresql://*****?schema=*****"; a word that may be part of a password is masked too.
 std::string redactConnInfo(const std::string& conninfo);
 
 /// Keyword/value arrays for PQconnectStartParams with the probe's own settings applied:

@@ -1,6 +1,6 @@
 // A long-lived, idle libpq session per target whose only job is to notice at once when the
-// server goes away (SPEC.md §3: "a crash should be seen when it happens"). The agent's watcher
-// thread poll()s socket() of many of these for POLLIN and calls checkDropped() when one is
+// server goes away (docs/reference.md §3: "a crash should be seen when it happens"). The agent's
+// watcher thread poll()s socket() of many of these for POLLIN and calls checkDropped() when one is
 // readable: an idle session only ever becomes readable when the server has something to say,
 // which is a FATAL before it closes (57P01 on a fast shutdown, "unexpected postmaster exit"
 // after a kill -9), a notice, or EOF/reset. Whatever dropped it, a confirming probe decides;

@@ -195,6 +195,10 @@ ResolveResult Resolver::resolve(const std::string& host, int port, const Deadlin
   ares_addrinfo_hints hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  // CARES_HOSTS, when set, names the hosts file instead of /etc/hosts (c-ares's own variable):
+  // how a test gives `localhost` both ::1 and 127.0.0.1 without editing the machine's
+  // /etc/hosts. Unset in the field; docs/troubleshooting.md says so.
+  hints.ai_flags = ARES_AI_ENVHOSTS;
   ares_getaddrinfo(channel.get(), host.c_str(), nullptr, &hints, &onAnswer, &answer);
   const bool answered = drive(channel.get(), answer, end);
   channel.reset();  // cancels a query still out and closes every socket of the lookup

@@ -4,6 +4,7 @@
 // cancels the query and closes its sockets. No thread per lookup, and nothing is left running
 // or open when resolve() returns. /etc/hosts, /etc/resolv.conf and nsswitch.conf's `hosts:`
 // order are honoured as getaddrinfo() would; answers come in RFC 6724 order, as glibc's do.
+// CARES_HOSTS (c-ares's variable), when set, names another hosts file to read (for tests).
 // Why c-ares and not glibc's getaddrinfo_a: docs/architecture.md ("Choices, and why").
 #pragma once
 

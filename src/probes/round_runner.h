@@ -1,6 +1,6 @@
-// One round of every configured check on one target (SPEC.md §3): tcp probe, liveness query on a
-// fresh connection, connection counts. Bounded by the target's timeout, with a deadline per
-// phase; never throws; a timeout is a result, not an exception.
+// One round of every configured check on one target (docs/reference.md §3): tcp probe, liveness
+// query on a fresh connection, connection counts. Bounded by the target's timeout, with a deadline
+// per phase; never throws; a timeout is a result, not an exception.
 #pragma once
 
 #include "core/clock.h"

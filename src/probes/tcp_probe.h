@@ -1,5 +1,5 @@
-// The tcp check (SPEC.md §3): can a socket to the conninfo's host:port (or its unix socket
-// DIR/.s.PGSQL.PORT) be opened before the deadline? A non-blocking connect() and poll(), so
+// The tcp check (docs/reference.md §3): can a socket to the conninfo's host:port (or its unix
+// socket DIR/.s.PGSQL.PORT) be opened before the deadline? A non-blocking connect() and poll(), so
 // it never outlasts its deadline; host names are resolved with a bounded lookup too. The socket
 // is closed normally (FIN, not RST) right after connecting: PostgreSQL logs nothing for a
 // client that connects and leaves without sending a byte.

@@ -1,4 +1,4 @@
-// One small interface for every way of restarting PostgreSQL (SPEC.md §2 restart.method).
+// One small interface for every way of restarting PostgreSQL (docs/reference.md §2 restart.method).
 // Implementations do one attempt and report; every policy (when, how often, backoff, budget,
 // grace) lives in core (target_supervisor, backoff, restart_budget) and never here.
 #pragma once

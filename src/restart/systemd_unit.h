@@ -1,5 +1,5 @@
 // A systemd unit's state as the restarter and the watcher read it, and the pure mapping to
-// ServiceState (SPEC.md §3). No bus here: tested without one.
+// ServiceState (docs/reference.md §3). No bus here: tested without one.
 #pragma once
 
 #include <string>
@@ -18,7 +18,7 @@ struct SystemdUnitStatus {
   bool job_pending = false;  ///< a job (start, restart, stop) is queued for the unit
 };
 
-/// The mapping of SPEC.md §3 for systemd, pure so it can be tested without a bus:
+/// The mapping of docs/reference.md §3 for systemd, pure so it can be tested without a bus:
 /// active/reloading/activating -> kRunning, except activating/auto-restart (it died and systemd
 /// brings it back itself) -> kFailed; failed -> kFailed; inactive with Result=success ->
 /// kOperatorStopped

@@ -25,8 +25,10 @@ struct Shape {
   std::string name;
   std::string target;  ///< the target's keys after name:, indented by 4
   std::vector<std::string> env;
-  bool valid;                ///< config validate passes and check exits 0
-  std::string validateSays;  ///< a substring of validate's output ("" for none)
+  bool valid;                     ///< config validate passes and check exits 0
+  std::string validateSays;       ///< a substring of validate's output ("" for none)
+  std::string checkSays = {};     ///< a substring of check's text output ("" for none)
+  std::string jsonConninfo = {};  ///< a substring of check --format json's conninfo field
 };
 
 /// runPgvigil, except that "NAME=" sets NAME to the empty string (runPgvigil unsets it): the
@@ -112,6 +114,37 @@ BOOST_AUTO_TEST_CASE(every_shape_through_every_command_never_shows_the_password)
         "/postgres?colour=" + kCanary},
        false,
        "unknown URL parameter 'colour'"},
+      // libpq parse failures: keywords and parameter names shown, every value masked.
+      {"bad-option-name",
+       "    conninfo: \"host=127.0.0.1 port=" + port +
+           " dbname=postgres user=pgvigil colour=blue password=${DB_PASSWORD}\"\n",
+       {"DB_PASSWORD=" + kCanary},
+       false,
+       "invalid connection option \"colour\"",
+       "invalid connection option \"colour\"",
+       "colour=*****"},
+      {"spliced-password-word",
+       "    conninfo: \"host=127.0.0.1 port=" + port +
+           " dbname=postgres user=pgvigil password=${DB_PASSWORD}\"\n",
+       {"DB_PASSWORD=x " + kCanary + "=1"},
+       false,
+       ""},
+      {"uri-bad-parameter-in-conninfo",
+       "    conninfo: \"postgresql://pgvigil:" + kEncoded + "@" + hostPort +
+           "/postgres?colour=" + kCanary + "\"\n",
+       {},
+       false,
+       "invalid URI query parameter: \"colour\"",
+       "invalid URI query parameter: \"colour\"",
+       "postgresql://*****?colour=*****"},
+      {"unterminated-quote",
+       "    conninfo: \"host=127.0.0.1 port=" + port + " user=pgvigil password='" + kCanary +
+           "\"\n",
+       {},
+       false,
+       "unterminated quoted string",
+       "unterminated quoted string",
+       "host=***** port=***** user=***** password=*****"},
   };
 
   TempDir tmp;
@@ -124,13 +157,23 @@ BOOST_AUTO_TEST_CASE(every_shape_through_every_command_never_shows_the_password)
       Run check = runWithEmpty({"check", "-c", config}, s.env);
       Run json = runWithEmpty({"check", "-c", config, "--format", "json"}, s.env);
       Run diag = runWithEmpty({"diagnose", "-c", config}, s.env);
-      for (const Run* r : {&validate, &show, &check, &json, &diag}) {
+      Run djson = runWithEmpty({"diagnose", "-c", config, "--format", "json"}, s.env);
+      for (const Run* r : {&validate, &show, &check, &json, &diag, &djson}) {
         BOOST_TEST_INFO(r->all());
         BOOST_TEST(!contains(r->all(), kCanary));
       }
       if (!s.validateSays.empty()) {
         BOOST_TEST_INFO(validate.all());
         BOOST_TEST(contains(validate.all(), s.validateSays));
+      }
+      if (!s.checkSays.empty()) {
+        BOOST_TEST_INFO(check.all());
+        BOOST_TEST(contains(check.all(), s.checkSays));
+      }
+      if (!s.jsonConninfo.empty()) {
+        BOOST_TEST_INFO(json.all());
+        auto target = parseJson(json.out)->getArray("targets")->getObject(0);
+        BOOST_TEST(contains(target->getValue<std::string>("conninfo"), s.jsonConninfo));
       }
       BOOST_TEST_INFO(validate.all() + check.all());
       BOOST_TEST((validate.code == 0) == s.valid);
@@ -162,6 +205,55 @@ BOOST_AUTO_TEST_CASE(diagnose_takes_an_application_url_as_is) {
   BOOST_TEST_INFO(jdbc.all());
   BOOST_TEST(jdbc.code == 0);
   BOOST_TEST(!contains(jdbc.all(), kCanary));
+}
+
+BOOST_AUTO_TEST_CASE(env_dir_listing_in_json_without_a_password) {
+  PgClusterOptions options;
+  options.password = kPassword;
+  PgCluster pg(options);
+  const std::string hostPort = "127.0.0.1:" + std::to_string(pg.port());
+  TempDir dir;
+  dir.write(".env", "DATABASE_URL=postgresql://pgvigil:" + kCanary + "old@" + hostPort +
+                        "/postgres\r\nDB_PASSWORD=\"" + kCanary + " x\"\r\n");
+  dir.write(".env.local", "DATABASE_URL=\"postgresql://pgvigil:" + kEncoded + "@" + hostPort +
+                              "/postgres?schema=public&connection_limit=5\"\n");
+  for (const char* format : {"text", "json"}) {
+    Run r = runPgvigil({"diagnose", "--env-dir", dir.path(), "--format", format});
+    BOOST_TEST_INFO(r.all());
+    BOOST_TEST(r.code == 0);
+    BOOST_TEST(!contains(r.all(), kCanary));
+    if (std::string(format) == "text") continue;
+    auto target = parseJson(r.out)->getArray("targets")->getObject(0);
+    auto envDir = target->getObject("env_dir");
+    BOOST_REQUIRE(envDir);
+    BOOST_TEST(envDir->getValue<std::string>("dir") == dir.path());
+    BOOST_TEST(
+        contains(envDir->getValue<std::string>("diagnosed"), "DATABASE_URL from .env.local"));
+    auto ignored = envDir->getArray("ignored_parameters");
+    BOOST_TEST(ignored->size() == 2u);
+    auto vars = envDir->getArray("variables");
+    bool sawUrl = false, sawPassword = false;
+    for (size_t i = 0; i < vars->size(); ++i) {
+      auto v = vars->getObject(i);
+      auto sources = v->getArray("sources");
+      if (v->getValue<std::string>("name") == "DATABASE_URL") {
+        sawUrl = true;
+        BOOST_TEST(v->getValue<bool>("conflict"));
+        BOOST_REQUIRE(sources->size() == 2u);
+        BOOST_TEST(sources->getObject(0)->getValue<std::string>("file") == ".env.local");
+        BOOST_TEST(sources->getObject(0)->getValue<bool>("wins"));
+        BOOST_TEST(sources->getObject(1)->getValue<std::string>("file") == ".env");
+        BOOST_TEST(!sources->getObject(1)->getValue<bool>("wins"));
+        BOOST_TEST(contains(sources->getObject(1)->getValue<std::string>("value"), "*****"));
+      }
+      if (v->getValue<std::string>("name") == "DB_PASSWORD") {
+        sawPassword = true;
+        BOOST_TEST(sources->getObject(0)->getValue<std::string>("value") == "*****");
+      }
+    }
+    BOOST_TEST(sawUrl);
+    BOOST_TEST(sawPassword);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

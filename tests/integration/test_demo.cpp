@@ -1,6 +1,6 @@
-// `pgvigil demo`, as a person would use it (issue "Restarts", SPEC.md §7): the real binary
-// creates a throwaway cluster, the dashboard is opened in a real headless Chromium at each stage
-// (healthy, hung, recovered after kill -9), and Ctrl-C removes everything. Screenshots go to
+// `pgvigil demo`, as a person would use it (issue "Restarts", docs/reference.md §7): the real
+// binary creates a throwaway cluster, the dashboard is opened in a real headless Chromium at each
+// stage (healthy, hung, recovered after kill -9), and Ctrl-C removes everything. Screenshots go to
 // $PGVIGIL_SCREENSHOT_DIR when set (docs/images holds the ones from the last update).
 #define BOOST_TEST_MODULE test_demo
 #include <boost/test/unit_test.hpp>

@@ -257,8 +257,12 @@ struct PgCluster::Impl {
   bool stopped = false;  ///< SIGSTOPped by sigstop()
   std::vector<PgConnPtr> idle;
 
+  std::string firstListenAddress() const {
+    return options.listen_addresses.substr(0, options.listen_addresses.find(','));
+  }
+
   std::string tcpConninfo(const std::string& user = "postgres") const {
-    std::string s = "host=127.0.0.1 port=" + std::to_string(port) +
+    std::string s = "host=" + firstListenAddress() + " port=" + std::to_string(port) +
                     " dbname=postgres user=" + user + " connect_timeout=5";
     if (!options.password.empty()) {
       std::string quoted = "'";
@@ -318,7 +322,7 @@ struct PgCluster::Impl {
   void writeConfig() {
     std::string conf = "\n# pgvigil test fixture\n";
     conf += "port = " + std::to_string(port) + "\n";
-    conf += "listen_addresses = '127.0.0.1'\n";
+    conf += "listen_addresses = " + quoteConf(options.listen_addresses) + "\n";
     conf += "unix_socket_directories = " + quoteConf(dir) + "\n";
     conf += "logging_collector = off\n";
     conf += "log_destination = 'stderr'\n";
@@ -579,8 +583,8 @@ std::string PgCluster::logPath() const {
 }
 
 std::string PgCluster::conninfo(const std::string& extra) const {
-  std::string s =
-      "host=127.0.0.1 port=" + std::to_string(impl_->port) + " dbname=postgres user=postgres";
+  std::string s = "host=" + impl_->firstListenAddress() + " port=" + std::to_string(impl_->port) +
+                  " dbname=postgres user=postgres";
   if (!extra.empty()) s += " " + extra;
   return s;
 }

@@ -45,6 +45,9 @@ struct PgClusterOptions {
   /// (owned by the server's user, key mode 0600, as PostgreSQL demands) before the start.
   std::string ssl_cert_file = {};
   std::string ssl_key_file = {};
+  /// listen_addresses: "127.0.0.1" (the default), "::1", "127.0.0.1,::1". The fixture's own TCP
+  /// connections (readiness, openIdle) and conninfo() use the first one.
+  std::string listen_addresses = "127.0.0.1";
 };
 
 class PgCluster {
@@ -64,7 +67,8 @@ class PgCluster {
   pid_t postmasterPid() const;
   const std::string& password() const;  ///< "" unless PgClusterOptions::password
   std::string logPath() const;          ///< dir()/postgres.log
-  /// "host=127.0.0.1 port=N dbname=postgres user=postgres" plus extra.
+  /// "host=127.0.0.1 port=N dbname=postgres user=postgres" plus extra (the host is the first of
+  /// listen_addresses).
   std::string conninfo(const std::string& extra = "") const;
 
   void start();        ///< start again after a stop or kill; waits until ready

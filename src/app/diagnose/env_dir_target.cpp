@@ -139,6 +139,32 @@ std::string formatEnvDir(const EnvDirTarget& t) {
   return redactSecrets(out, t.secrets);
 }
 
+EnvDirListing envDirListing(const EnvDirTarget& t, const std::string& dir,
+                            const std::string& verdict) {
+  const EnvDirReport& r = t.report;
+  EnvDirListing out;
+  out.dir = dir;
+  out.node_env = r.node_env;
+  out.precedence.emplace_back(kProcessEnvSource);
+  out.precedence.insert(out.precedence.end(), r.files.begin(), r.files.end());
+  out.found = r.found;
+  out.skipped = r.errors;
+  for (const auto& v : r.variables) {
+    EnvDirListing::Variable lv;
+    lv.name = v.name;
+    lv.conflict = v.conflict();
+    for (const auto& s : v.sources)
+      lv.sources.push_back(
+          {s.file, s.line,
+           holdsPassword(v.name) ? std::string(kRedacted) : redactSecrets(s.value, t.secrets)});
+    out.variables.push_back(std::move(lv));
+  }
+  if (t.target) out.diagnosed = t.origin;
+  out.ignored = t.dropped;
+  out.verdict = verdict;
+  return out;
+}
+
 const TargetConfig* sameServer(const TargetConfig& t, const Config& config) {
   std::optional<Server> mine = serverOf(t);
   if (!mine) return nullptr;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/diagnose/report.h"
 #include "core/config.h"
 #include "core/env_dir.h"
 
@@ -28,6 +29,11 @@ EnvDirTarget envDirTarget(const std::string& dir, const Env& process);
 /// The report as text lines: the files read, each variable's sources (the winner first, passwords
 /// masked), the conflicts, then the target built. Already redacted.
 std::string formatEnvDir(const EnvDirTarget& t);
+
+/// The listing for `diagnose --env-dir --format json`: the same facts as formatEnvDir, values of
+/// password variables masked and every value passed through the redactor.
+EnvDirListing envDirListing(const EnvDirTarget& t, const std::string& dir,
+                            const std::string& verdict);
 
 /// The configured target that is the same server (host, port, database after normalisation:
 /// localhost, 127.0.0.1 and ::1 are one host), or nullptr.

@@ -57,7 +57,7 @@ Problem problemFor(Cause cause, Phase phase, std::string_view message);
 /// A libpq connection error message (PQerrorMessage after a failed connect) as a problem: the one
 /// classifier's cause, refined by problemFor().
 Problem classifyConnectionError(std::string_view message);
-/// The SPEC.md §3 cause a problem usually counts as.
+/// The docs/reference.md §3 cause a problem usually counts as.
 Cause causeOf(Problem p);
 
 /// What diagnose has found out about the target, for explanations and remedies.

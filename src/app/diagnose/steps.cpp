@@ -11,7 +11,9 @@
 #include <set>
 #include <vector>
 
+#include "app/diagnose/addresses.h"
 #include "app/diagnose/facts.h"
+#include "app/diagnose/idle_settings.h"
 #include "core/units.h"
 #include "probes/connections_check.h"
 #include "probes/pg_probe.h"
@@ -59,6 +61,13 @@ class Recorder : public ProbeObserver {
   Micros tls_took{0};
 };
 
+std::string oneLineText(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (char& c : s)
+    if (c == '\n' || c == '\t') c = ' ';
+  return s;
+}
+
 std::string attemptError(const Recorder::Attempt& a) {
   return a.timed_out ? std::string("no answer within the timeout") : std::strerror(a.err);
 }
@@ -84,7 +93,8 @@ class Diagnosis {
     if (ok) ok = session(conn, !tcpAlone);
     if (ok) ok = query(conn.get());
     if (ok) ok = headroom(conn.get());
-    for (const char* s : {"dns", "tcp", "tls", "auth", "query", "headroom"})
+    if (ok) idle(conn.get());
+    for (const char* s : {"dns", "tcp", "addresses", "tls", "auth", "query", "headroom", "idle"})
       if (!done_.count(s)) skip(s, "not run: an earlier step failed");
     return outcome_;
   }
@@ -167,7 +177,10 @@ class Diagnosis {
     std::string list;
     std::set<std::string> seen;
     for (const auto& ep : endpoints)
-      if (seen.insert(ep.address).second) list += (list.empty() ? "" : ", ") + ep.address;
+      if (seen.insert(ep.address).second) {
+        list += (list.empty() ? "" : ", ") + ep.address;
+        resolved_.push_back(ep);
+      }
     pass("dns", rec.lookup_took, facts_.host + " -> " + list);
     return true;
   }
@@ -201,9 +214,12 @@ class Diagnosis {
       const Endpoint& used = rec.attempts.back().endpoint;
       pass("tcp", took,
            "connected to " + used.display() + (tried.empty() ? "" : " (" + tried + ")"));
+      addresses();
       return true;
     }
-    return tcpFailed(took, tcp, "connect failed (" + tried + ")");
+    tcpFailed(took, tcp, "connect failed (" + tried + ")");
+    addresses();
+    return false;
   }
 
   /// dns and tcp from the session's own lookup and TCP connect, as check's tcp check rides on
@@ -211,8 +227,13 @@ class Diagnosis {
   bool dnsAndTcpOnSession(const Recorder& rec, const PgConnectOutcome& session) {
     const CheckOutcome& o = session.outcome;
     if (!dns(rec, o)) return false;
-    if (!session.connected_after) return tcpFailed(o.latency - rec.lookup_took, o, o.message);
+    if (!session.connected_after) {
+      tcpFailed(o.latency - rec.lookup_took, o, o.message);
+      addresses();
+      return false;
+    }
     pass("tcp", *session.connected_after - rec.lookup_took, "connected to " + session.endpoint);
+    addresses();
     return true;
   }
 
@@ -285,6 +306,82 @@ class Diagnosis {
     return fail("query", o.latency, o, p,
                 "'" + sql + "' failed: " + o.message +
                     (o.sqlstate.empty() ? "" : " (SQLSTATE " + o.sqlstate + ")"));
+  }
+
+  /// One address of the name, on its own: a libpq session with hostaddr= pinned to it (TCP,
+  /// TLS and the login, as the driver of an application that picked this address would go).
+  AddressProbe probeAddress(const Endpoint& ep) {
+    ConnInfo pinned = info_;
+    pinned.params["hostaddr"] = ep.address;
+    PgConnectOutcome s = pgConnect(pinned, options_, stepDeadline(), "query");
+    AddressProbe a;
+    a.address = ep.address;
+    a.port = ep.port;
+    a.tcp_ok = s.outcome.ok || s.connected_after.has_value();
+    a.login_ok = s.outcome.ok;
+    if (!a.tcp_ok)
+      a.tcp_error = s.outcome.cause == Cause::kRefused ? std::string("refused")
+                    : s.outcome.cause == Cause::kTimeout
+                        ? "no answer within " + durationText(facts_.timeout)
+                        : oneLineText(s.outcome.message);
+    else if (!a.login_ok)
+      a.login_error = oneLineText(s.outcome.message);
+    return a;
+  }
+
+  /// The addresses step: a name with several addresses, each tried on its own, and where each
+  /// kind of client driver ends up (addresses.h). Runs after tcp whether it passed or not: a
+  /// refused first address is the case it is for.
+  void addresses() {
+    if (facts_.unix_socket) return skip("addresses", "unix socket: no addresses to compare");
+    if (!firstOf(info_.hostaddr()).empty())
+      return skip("addresses", "hostaddr= given: the address is fixed");
+    if (info_.params.count("host") && info_.params.at("host").find(',') != std::string::npos)
+      return skip("addresses", "host list: libpq tries each host in turn");
+    if (resolved_.size() < 2)
+      return skip("addresses", facts_.host + " has one address: nothing to compare");
+    const auto start = std::chrono::steady_clock::now();
+    StepReport s;
+    s.step = "addresses";
+    for (const auto& ep : resolved_) s.addresses.push_back(probeAddress(ep));
+    s.took = std::chrono::duration_cast<Micros>(std::chrono::steady_clock::now() - start);
+    const AddressVerdict v = judgeAddresses(facts_.host, s.addresses);
+    s.status = v.warn ? StepStatus::kWarn : StepStatus::kPass;
+    s.detail = v.detail;
+    s.advice = v.advice;
+    s.drivers = driverOutcomes(s.addresses);
+    emit(s);
+  }
+
+  /// The idle step: the settings that close idle sessions or keep idle connections alive, and
+  /// what they mean for an application pool (idle_settings.h). A warning at most, never a
+  /// failure; a query error (an old server without some of them) leaves the step skipped.
+  void idle(PGconn* conn) {
+    std::string names;
+    for (const auto& n : idleSettingNames()) names += (names.empty() ? "'" : ", '") + n + "'";
+    const PgQueryOutcome q = pgQuery(conn,
+                                     "SELECT name, setting, coalesce(unit, ''), "
+                                     "coalesce(boot_val, ''), source FROM pg_catalog.pg_settings "
+                                     "WHERE name IN (" +
+                                         names + ")",
+                                     stepDeadline(), "query", options_);
+    if (!q.outcome.ok) return skip("idle", "could not read pg_settings: " + q.outcome.message);
+    std::vector<ServerSetting> settings;
+    for (const auto& name : idleSettingNames())  // in the reporting order
+      for (const auto& row : q.rows)
+        if (row.size() == 5 && row[0] && *row[0] == name)
+          settings.push_back({name, row[1].value_or(""), row[2].value_or(""), row[3].value_or(""),
+                              row[4].value_or("")});
+    const IdleVerdict v = judgeIdleSettings(settings, facts_.user);
+    StepReport s;
+    s.step = "idle";
+    s.took = q.outcome.latency;
+    s.status = v.warn ? StepStatus::kWarn : StepStatus::kPass;
+    s.detail = v.detail;
+    s.notes = v.notes;
+    s.advice = v.advice;
+    s.settings = settings;
+    emit(s);
   }
 
   /// Without pg_read_all_stats, other roles' sessions (and background processes) show with
@@ -377,6 +474,7 @@ class Diagnosis {
   PgProbeOptions options_;
   std::set<std::string> done_;
   StepsOutcome outcome_;
+  std::vector<Endpoint> resolved_;  ///< the name's distinct addresses, in the resolver's order
 };
 
 }  // namespace

@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_CASE(test_GrowthAndCapTable) {
     double random;
     Millis expected;
   };
-  const BackoffConfig spec = cfg(5s, 5min, 2.0, 0.0);  // SPEC.md §2 without jitter
+  const BackoffConfig spec = cfg(5s, 5min, 2.0, 0.0);  // docs/reference.md §2 without jitter
   const Row rows[] = {
       {spec, 0, 0.5, 5s},
       {spec, 1, 0.5, 10s},

@@ -1,5 +1,5 @@
-// Every validation error of SPEC.md §2, each at its exact FILE:LINE:COL, with a suggestion for
-// misspelt keys, and all of them in one pass.
+// Every validation error of docs/reference.md §2, each at its exact FILE:LINE:COL, with a
+// suggestion for misspelt keys, and all of them in one pass.
 #include <boost/test/unit_test.hpp>
 
 #include "core/config_loader.h"
@@ -212,8 +212,9 @@ BOOST_AUTO_TEST_CASE(restart_methods_need_their_target) {
 #endif
 }
 
-// Issue 9 / SPEC.md §8: a method this build cannot perform is an error at the method, naming
-// what it does support, instead of validating and then doing nothing until the budget is spent.
+// Issue 9 / docs/reference.md §8: a method this build cannot perform is an error at the method,
+// naming what it does support, instead of validating and then doing nothing until the budget is
+// spent.
 BOOST_AUTO_TEST_CASE(restart_methods_this_build_cannot_perform) {
 #if defined(__linux__)
   const std::string supported = "none, command, systemd, docker";

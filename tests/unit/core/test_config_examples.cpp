@@ -44,7 +44,8 @@ BOOST_AUTO_TEST_CASE(docker_example_needs_its_password_from_the_environment) {
 BOOST_AUTO_TEST_CASE(windows_example_uses_the_service_control_manager) {
   auto r = loadExample("windows.yaml");
 #ifndef _WIN32
-  // SPEC.md §8: elsewhere, its windows-service is a config error at the method, and the only one.
+  // docs/reference.md §8: elsewhere, its windows-service is a config error at the method, and the
+  // only one.
   BOOST_TEST_REQUIRE(r.errors.size() == 1u, formatErrors(r.errors));
   BOOST_TEST(r.errors[0].line == 28);
   BOOST_TEST(r.errors[0].message.find("method windows-service is not available in this build") !=

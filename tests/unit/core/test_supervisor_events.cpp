@@ -1,5 +1,5 @@
-// The supervisor's event builders (SPEC.md §6): one test per builder pins its name, level, msg,
-// cause and every field in order, so that the log and /events keep their contract.
+// The supervisor's event builders (docs/reference.md §6): one test per builder pins its name,
+// level, msg, cause and every field in order, so that the log and /events keep their contract.
 #include <boost/test/unit_test.hpp>
 
 #include <string>

@@ -1,5 +1,6 @@
-// TargetSupervisor: the restart policy (SPEC.md §2 restart, §3) and its events (§6), driven by
-// a FakeClock. Every test counts the events it expects: one per change, never one per round.
+// TargetSupervisor: the restart policy (docs/reference.md §2 restart, §3) and its events (§6),
+// driven by a FakeClock. Every test counts the events it expects: one per change, never one per
+// round.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>

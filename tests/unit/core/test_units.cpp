@@ -1,5 +1,5 @@
-// Durations, percentages and sizes (SPEC.md §2): accepted spellings, rejected ones, and the
-// shortest exact formatting that parses back to the same value.
+// Durations, percentages and sizes (docs/reference.md §2): accepted spellings, rejected ones, and
+// the shortest exact formatting that parses back to the same value.
 #include <boost/test/unit_test.hpp>
 
 #include <limits>

@@ -52,7 +52,8 @@ BOOST_AUTO_TEST_CASE(the_table_declares_the_spec_metrics_once) {
     BOOST_TEST(!d.help.empty());
   }
   for (const auto& n : spec) BOOST_TEST(names.count(n) == 1u, n);
-  // Beyond SPEC.md: the last check's time, and what a blocked output made the agent drop.
+  // Beyond the first list of metrics: the last check's time, and what a blocked output made the
+  // agent drop.
   BOOST_TEST(names.count("pgvigil_last_check_timestamp_seconds") == 1u);
   BOOST_TEST(names.count("pgvigil_events_dropped_total") == 1u);
   // Issue 11: the seconds the server's TLS certificate has left.
