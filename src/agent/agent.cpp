@@ -541,13 +541,15 @@ void Agent::applyConfig(const Config& next) {
 }
 
 void Agent::emitAgentEvent(std::string_view name, EventLevel level, std::string msg,
-                           std::vector<std::pair<std::string, std::string>> fields) {
+                           std::vector<std::pair<std::string, std::string>> fields,
+                           std::vector<std::string> numbers) {
   AlertEvent e;
   e.ts = clock_.wallNow();
   e.level = level;
   e.event = std::string(name);
   e.msg = std::move(msg);
   e.fields = std::move(fields);
+  e.number_fields = std::move(numbers);
   if (writer_ && !stopped_)
     writer_->submit(std::nullopt, {std::move(e)});
   else

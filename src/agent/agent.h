@@ -109,8 +109,10 @@ class Agent final : public StatusProvider {
     recentEvents_ = std::move(recent);
   }
   /// Emits an agent-wide event (agent_started, config_loaded, ...), in order with the others.
+  /// `numbers`: the keys of `fields` that are counts (JSON numbers).
   void emitAgentEvent(std::string_view name, EventLevel level, std::string msg,
-                      std::vector<std::pair<std::string, std::string>> fields = {});
+                      std::vector<std::pair<std::string, std::string>> fields = {},
+                      std::vector<std::string> numbers = {});
 
  private:
   struct RoundDone {

@@ -161,6 +161,9 @@ void AgentCore::apply(const std::string& name, Slot& slot, Action action, Steady
   if (action.persist || action.restart || action.probeNow || out.stateChanged)
     out.statusChanged = true;
   if (action.probeNow) scheduler_.runNow(name, now);
+  // A backoff, grace or hang_after that this action started ends at an instant the loop must
+  // wake for: the restart comes at the time the events and /status announce.
+  if (auto at = slot.supervisor.nextDeadline(now); at && *at < nextDeadline_) nextDeadline_ = *at;
   if (action.restart && !slot.restartRunning) {
     slot.restartRunning = true;
     out.restarts.push_back(
@@ -184,17 +187,23 @@ void AgentCore::tick(SteadyTime now, WallTime wall, Effects& out) {
   }
   // Time-driven transitions (backoff, grace, pause expiry) need no finer grain than the sweep
   // period; sweeping on every input would cost O(targets) per finished round.
-  if (now >= nextSweep_) {
+  // A target's own deadline (backoff end, hang_after, grace end, pause end) is met at its
+  // instant, not at the next sweep.
+  if (now >= nextSweep_ || now >= nextDeadline_) {
     nextSweep_ = now + options_.sweepPeriod;
+    nextDeadline_ = SteadyTime::max();
     for (auto& [name, slot] : slots_) {
       apply(name, slot, slot.supervisor.onTick(now, wall), now, out);
       if (now >= slot.nextPathCheck) checkPath(name, slot, out);
     }
+    for (auto& [name, slot] : slots_)
+      if (auto at = slot.supervisor.nextDeadline(now); at && *at < nextDeadline_)
+        nextDeadline_ = *at;
   }
 }
 
 SteadyTime AgentCore::nextWake() const {
-  SteadyTime at = nextSweep_;
+  SteadyTime at = std::min(nextSweep_, nextDeadline_);
   if (auto due = scheduler_.nextDue(); due && *due < at) at = *due;
   return at;
 }

@@ -202,6 +202,8 @@ class AgentCore {
   std::uint64_t nextIncarnation_ = 1;
   std::uint64_t nextGeneration_ = 1;
   SteadyTime nextSweep_{};
+  /// The earliest TargetSupervisor::nextDeadline() known (may be stale-early: one extra sweep).
+  SteadyTime nextDeadline_ = SteadyTime::max();
   bool firstRoundsAnnounced_ = false;
 };
 

@@ -124,7 +124,8 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
       std::string restartNeeded;
       for (const auto& key : fixed) restartNeeded += (restartNeeded.empty() ? "" : ",") + key;
       if (!restartNeeded.empty()) fields.emplace_back("needs_agent_restart", restartNeeded);
-      agent.emitAgentEvent("config_loaded", EventLevel::kInfo, "config reloaded", fields);
+      agent.emitAgentEvent("config_loaded", EventLevel::kInfo, "config reloaded", fields,
+                           {"targets"});
       result = ControlResult::ok("config reloaded");
     }
     notifier.ready();
@@ -136,7 +137,8 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
                        {{"version", kVersion},
                         {"config", config.path},
                         {"targets", std::to_string(config.targets.size())},
-                        {"listen", http ? config.agent.listen : std::string("off")}});
+                        {"listen", http ? config.agent.listen : std::string("off")}},
+                       {"targets"});
   agent.start();
 
   // Readiness after the first round of every target (bounded: a hung server must not keep the

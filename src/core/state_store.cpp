@@ -175,8 +175,16 @@ PersistedTarget readTarget(const YAML::Node& node, const std::string& name, Wall
             r.result = scalar(f.second, where);
           else if (fk == "detail")
             r.detail = scalar(f.second, where);
+          else if (fk == "output")
+            r.output = scalar(f.second, where);
           else if (fk == "took_ms")
             r.took = Millis{integer(f.second, where, 0)};  // < 25 days: no overflow
+          else if (fk == "sessions_cut")
+            r.sessions_cut = static_cast<int>(integer(f.second, where, 0));
+          else if (fk == "applications")
+            r.applications = scalar(f.second, where);
+          else if (fk == "outage_ms")
+            r.outage = Millis{integer(f.second, where, 0)};
           else
             fail(f.first, "unknown key " + where);
         }
@@ -197,7 +205,8 @@ PersistedTarget readTarget(const YAML::Node& node, const std::string& name, Wall
 bool PersistedTarget::operator==(const PersistedTarget& o) const {
   auto same = [](const RestartRecord& a, const RestartRecord& b) {
     return a.at == b.at && a.reason == b.reason && a.result == b.result && a.detail == b.detail &&
-           a.took == b.took;
+           a.took == b.took && a.output == b.output && a.sessions_cut == b.sessions_cut &&
+           a.applications == b.applications && a.outage == b.outage;
   };
   return std::equal(history.begin(), history.end(), o.history.begin(), o.history.end(), same) &&
          budget == o.budget && attempts == o.attempts && last_attempt_end == o.last_attempt_end &&
@@ -242,6 +251,13 @@ std::string StateStore::serialize(const PersistedState& state) {
       out << YAML::Key << "result" << YAML::Value << YAML::DoubleQuoted << r.result;
       out << YAML::Key << "detail" << YAML::Value << YAML::DoubleQuoted << r.detail;
       out << YAML::Key << "took_ms" << YAML::Value << static_cast<long long>(r.took.count());
+      if (!r.output.empty())
+        out << YAML::Key << "output" << YAML::Value << YAML::DoubleQuoted << r.output;
+      if (r.sessions_cut) out << YAML::Key << "sessions_cut" << YAML::Value << *r.sessions_cut;
+      if (!r.applications.empty())
+        out << YAML::Key << "applications" << YAML::Value << YAML::DoubleQuoted << r.applications;
+      if (r.outage)
+        out << YAML::Key << "outage_ms" << YAML::Value << static_cast<long long>(r.outage->count());
       out << YAML::EndMap;
     }
     out << YAML::EndSeq;

@@ -26,6 +26,7 @@ struct RestartRecord {
   /// How long clients were without a server: from the last good round before the restart to
   /// the first good one after it (set once it is up again).
   std::optional<Millis> outage{};
+  std::string output = {};  ///< the end of the restart command's output, bounded, redacted
 };
 
 /// Whether the target's restart path can work, as the last preflight check or attempt found it
@@ -57,6 +58,11 @@ struct TargetStatus {
   int budget_max = 0;
   std::optional<WallTime> paused_until;           ///< set while paused with an expiry
   std::optional<RestartPathStatus> restart_path;  ///< unset: method none, or not checked yet
+  /// Set while pgvigil waits for the server to come up after its restart (restart.grace).
+  std::optional<WallTime> grace_until;
+  /// The next instant the restart engine acts by itself (pause, grace or backoff end, hang_after
+  /// or recovery_grace reached): TargetSupervisor::nextDeadline. Empty when none is known.
+  std::optional<WallTime> next_change_at;
   // counters since agent start (Prometheus counters)
   std::vector<std::pair<Cause, std::uint64_t>> failures_total;
   std::uint64_t restarts_succeeded = 0;

@@ -37,11 +37,11 @@ AlertEvent connections(const EventBase& base, std::string_view name, EventLevel 
                        std::string msg, const ConnectionStats& c) {
   AlertEvent e = make(base, name, level, std::move(msg));
   e.cause = Cause::kNone;
-  e.fields.emplace_back("used", std::to_string(c.used));
-  e.fields.emplace_back("usable", std::to_string(c.usable));
-  e.fields.emplace_back("ratio", ratioText(c.ratio()));
+  e.addNumber("used", c.used);
+  e.addNumber("usable", c.usable);
+  e.addNumber("ratio", ratioText(c.ratio()));
   if (!c.holders.empty()) e.fields.emplace_back("top_holder", holderName(c.holders.front()));
-  if (!c.sees_all) e.fields.emplace_back("hidden", std::to_string(c.hidden));
+  if (!c.sees_all) e.addNumber("hidden", c.hidden);
   return e;
 }
 
@@ -85,7 +85,7 @@ AlertEvent targetUnhealthy(const EventBase& base, std::string_view roundMessage,
       causeIsDownOrHung(cause) || cause == Cause::kStartingUp || cause == Cause::kShuttingDown;
   AlertEvent e = make(base, "target_unhealthy",
                       restartCanHelp ? EventLevel::kError : EventLevel::kCritical, std::move(msg));
-  e.fields.emplace_back("consecutive_failures", std::to_string(consecutiveFailures));
+  e.addNumber("consecutive_failures", consecutiveFailures);
   if (phase != Phase::kNone) e.fields.emplace_back("phase", std::string(toString(phase)));
   return e;
 }
@@ -139,7 +139,7 @@ AlertEvent connectionsVisibilityLimited(const EventBase& base, const ConnectionS
       make(base, "connections_visibility_limited", EventLevel::kWarning, visibilityWarning(c));
   e.cause = Cause::kNone;
   e.fields.emplace_back("role", c.role);
-  e.fields.emplace_back("hidden", std::to_string(c.hidden));
+  e.addNumber("hidden", c.hidden);
   e.fields.emplace_back("remedy", grantRemedy(c.role));
   return e;
 }
@@ -149,7 +149,7 @@ AlertEvent connectionsThresholdsUnreachable(const EventBase& base, const Connect
   AlertEvent e =
       make(base, "connections_thresholds_unreachable", EventLevel::kWarning, std::move(why));
   e.cause = Cause::kNone;
-  e.fields.emplace_back("usable", std::to_string(c.usable));
+  e.addNumber("usable", c.usable);
   e.fields.emplace_back("warn", formatWholePercent(config.warn));
   e.fields.emplace_back("critical", formatWholePercent(config.critical));
   return e;
@@ -198,15 +198,15 @@ AlertEvent restartRequested(const EventBase& base, const RestartRequest& r) {
   AlertEvent e = make(base, "restart_requested", EventLevel::kWarning,
                       "restarting (" + method + "): " + r.why);
   e.fields.emplace_back("reason", r.reason);
-  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.addNumber("attempt", r.attempt);
   e.fields.emplace_back("method", method);
-  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
-  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
-  e.fields.emplace_back("consecutive_failures", std::to_string(r.consecutive_failures));
+  e.addNumber("budget_used", r.budget_used);
+  e.addNumber("budget_max", r.budget_max);
+  e.addNumber("consecutive_failures", r.consecutive_failures);
   if (r.clients) {
     // The blast radius, from the last figures: who loses their session now.
     e.msg += "; cuts " + blastRadiusText(*r.clients);
-    e.fields.emplace_back("sessions_cut", std::to_string(r.clients->used));
+    e.addNumber("sessions_cut", r.clients->used);
     e.fields.emplace_back("applications", blastRadiusApplications(*r.clients));
     e.fields.emplace_back("figures_at", formatWallTime(r.clients->measured_at));
   }
@@ -218,32 +218,36 @@ AlertEvent restartSucceeded(const EventBase& base, const RestartAttempt& r, Mill
                       "restart done in " + durationText(r.took) + "; waiting up to grace " +
                           durationText(grace) + " for PostgreSQL to come up");
   e.fields.emplace_back("reason", r.reason);
-  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.addNumber("attempt", r.attempt);
   e.fields.emplace_back("took", durationText(r.took));
   if (!r.detail.empty()) e.fields.emplace_back("detail", r.detail);
   e.fields.emplace_back("grace", durationText(grace));
-  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
-  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  e.addNumber("budget_used", r.budget_used);
+  e.addNumber("budget_max", r.budget_max);
   return e;
 }
 
 AlertEvent restartFailed(const EventBase& base, const RestartAttempt& r,
                          RestartOutcome::Result result, Millis backoff,
-                         std::optional<WallTime> nextRestartAt) {
+                         std::optional<WallTime> nextRestartAt, bool budgetSpent) {
   const std::string resultText(toString(result));
+  const std::string next =
+      budgetSpent ? "; no further attempt: the restart budget is spent (" +
+                        std::to_string(r.budget_used) + " of " + std::to_string(r.budget_max) + ")"
+                  : "; next attempt after a backoff of " + durationText(backoff);
   AlertEvent e = make(base, "restart_failed", EventLevel::kError,
                       "restart failed (" + resultText + ")" +
-                          (r.detail.empty() ? std::string() : ": " + r.detail) +
-                          "; next attempt after a backoff of " + durationText(backoff));
+                          (r.detail.empty() ? std::string() : ": " + r.detail) + next);
   e.fields.emplace_back("reason", r.reason);
-  e.fields.emplace_back("attempt", std::to_string(r.attempt));
+  e.addNumber("attempt", r.attempt);
   e.fields.emplace_back("result", resultText);
   if (!r.detail.empty()) e.fields.emplace_back("detail", r.detail);
+  if (!r.output.empty()) e.fields.emplace_back("output", r.output);
   e.fields.emplace_back("took", durationText(r.took));
-  e.fields.emplace_back("backoff", durationText(backoff));
+  if (!budgetSpent) e.fields.emplace_back("backoff", durationText(backoff));
   if (nextRestartAt) e.fields.emplace_back("next_restart_at", formatWallTime(*nextRestartAt));
-  e.fields.emplace_back("budget_used", std::to_string(r.budget_used));
-  e.fields.emplace_back("budget_max", std::to_string(r.budget_max));
+  e.addNumber("budget_used", r.budget_used);
+  e.addNumber("budget_max", r.budget_max);
   return e;
 }
 
@@ -253,8 +257,8 @@ AlertEvent restartGivenUp(const EventBase& base, int budgetUsed, int budgetMax, 
       "restart budget spent (" + std::to_string(budgetUsed) + " restarts within " +
           durationText(window) +
           "): not restarting; alerts only until it is healthy again or an operator resumes it");
-  e.fields.emplace_back("budget_used", std::to_string(budgetUsed));
-  e.fields.emplace_back("budget_max", std::to_string(budgetMax));
+  e.addNumber("budget_used", budgetUsed);
+  e.addNumber("budget_max", budgetMax);
   e.fields.emplace_back("budget_window", durationText(window));
   return e;
 }

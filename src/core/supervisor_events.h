@@ -117,15 +117,18 @@ struct RestartAttempt {
   std::string detail;  ///< the restarter's detail, may be empty
   int budget_used = 0;
   int budget_max = 0;
+  std::string output = {};  ///< the end of the restart command's output, may be empty
 };
 /// restart_succeeded (info): now waiting up to `grace`. Fields: reason, attempt, took, detail
 /// (when not empty), grace, budget_used, budget_max.
 AlertEvent restartSucceeded(const EventBase& base, const RestartAttempt& r, Millis grace);
-/// restart_failed (error). Fields: reason, attempt, result, detail (when not empty), took,
-/// backoff, next_restart_at (when the budget allows one), budget_used, budget_max.
+/// restart_failed (error). Fields: reason, attempt, result, detail (when not empty), output (the
+/// command's last lines, when any), took, backoff, next_restart_at (when the budget allows one),
+/// budget_used, budget_max. `budgetSpent`: the budget will not allow the next attempt, so none is
+/// announced (no backoff, no next_restart_at; the message says so) and restart_given_up follows.
 AlertEvent restartFailed(const EventBase& base, const RestartAttempt& r,
                          RestartOutcome::Result result, Millis backoff,
-                         std::optional<WallTime> nextRestartAt);
+                         std::optional<WallTime> nextRestartAt, bool budgetSpent = false);
 
 /// restart_given_up (critical) when the budget is spent. Fields: budget_used, budget_max,
 /// budget_window.

@@ -2,8 +2,10 @@
 #include "core/target_supervisor.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "core/connection_holders.h"
+#include "core/restart_output.h"
 #include "core/restart_path.h"
 #include "core/supervisor_events.h"
 
@@ -17,6 +19,22 @@ namespace ev = supervisor_events;
 
 Millis ceilMillis(SteadyTime::duration d) {
   return std::chrono::ceil<Millis>(std::max(d, SteadyTime::duration::zero()));
+}
+
+/// When the round that confirms a hang must start so that its verdict — no answer within the
+/// target's `timeout` — lands at the instant hang_after is reached.
+std::optional<SteadyTime> hangProbeAt(std::optional<SteadyTime> hangAt, Millis timeout) {
+  if (!hangAt) return std::nullopt;
+  return *hangAt - timeout;
+}
+
+/// The earliest of `times` after `now`.
+std::optional<SteadyTime> earliestAfter(SteadyTime now,
+                                        std::initializer_list<std::optional<SteadyTime>> times) {
+  std::optional<SteadyTime> best;
+  for (const auto& t : times)
+    if (t && *t > now && (!best || *t < *best)) best = t;
+  return best;
 }
 
 }  // namespace
@@ -323,8 +341,10 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   const Millis took = outcome.took.count() > 0 ? outcome.took : ceilMillis(now - restartStarted_);
   const WallTime startedWall = toWall(restartStarted_, now, wallNow);
   auto addHistory = [&](std::string result) {
-    history_.push_back(RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail,
-                                     took, restartSessions_, restartApplications_, std::nullopt});
+    history_.push_back(
+        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took,
+                      restartSessions_, restartApplications_, std::nullopt,
+                      outcome.succeeded() ? std::string() : restartOutputTail(outcome.output)});
     while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
   };
   a.persist = true;
@@ -353,6 +373,7 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   attempt.attempt = attempts_;
   attempt.took = took;
   attempt.detail = outcome.detail;
+  attempt.output = restartOutputTail(outcome.output);
   attempt.budget_used = budget_.used(now);
   attempt.budget_max = budget_.max();
   ev::EventBase base = eventBase(wallNow);
@@ -374,10 +395,25 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   ++restartsFailed_;
   deferred_ =
       std::string(defer::kBackoff);  // restart_failed already says when the next one may come
-  const SteadyTime next = budget_.nextAllowed(std::max(now, *backoffEnd()));
-  std::optional<WallTime> nextAt;
-  if (next != SteadyTime::max()) nextAt = toWall(next, now, wallNow);
-  emit(a, ev::restartFailed(base, attempt, outcome.result, currentBackoff_, nextAt), wallNow);
+  // The next attempt is due when the backoff ends (considerRestart, from a round or the tick at
+  // that instant). If the budget does not allow a restart at that moment, the engine would give
+  // up then, not wait for the budget: say so now, and give up now, rather than announce a retry
+  // that will never be made.
+  const SteadyTime next = *backoffEnd();
+  if (!budget_.allow(next)) {
+    emit(a, ev::restartFailed(base, attempt, outcome.result, currentBackoff_, std::nullopt, true),
+         wallNow);
+    givenUp_ = true;
+    ev::EventBase givenBase = eventBase(wallNow);
+    if (lastAttemptUnreachable_) givenBase.cause = Cause::kRestarterUnreachable;
+    emit(a, ev::restartGivenUp(givenBase, budget_.used(now), budget_.max(), budget_.window()),
+         wallNow);
+    return a;
+  }
+  emit(
+      a,
+      ev::restartFailed(base, attempt, outcome.result, currentBackoff_, toWall(next, now, wallNow)),
+      wallNow);
   return a;
 }
 
@@ -496,7 +532,37 @@ Action TargetSupervisor::onTick(SteadyTime now, WallTime wallNow) {
       settle(a, wallNow, nullptr);
     }
   }
+  // A backoff, hang_after or recovery_grace that ends now: the confirming round starts at the
+  // instant announced (restart_failed, restart_deferred, /status), not at the next scheduled
+  // round up to an interval later. Never a restart on a timer: the round decides.
+  // A hang is confirmed by a round that starts `timeout` before hang_after is reached: when the
+  // server still does not answer, that round's verdict arrives at the announced instant itself
+  // (and if it came a moment early, the tick at the instant asks for one more).
+  if (lastTick_ && restartMayBeDue()) {
+    for (auto at : {backoffEnd(), hangProbeAt(timeoutDeadline(), config_.timeout),
+                    timeoutDeadline(), startingUpDeadline()}) {
+      if (at && *lastTick_ < *at && *at <= now) {
+        a.probeNow = true;
+        break;
+      }
+    }
+  }
+  lastTick_ = now;
   return a;
+}
+
+bool TargetSupervisor::restartMayBeDue() const {
+  return restartWaitsForTime() && !graceUntil_ && health_.consecutiveFailures() > 0;
+}
+
+std::optional<SteadyTime> TargetSupervisor::timeoutDeadline() const {
+  if (auto since = health_.timeoutSince()) return *since + config_.restart.hang_after;
+  return std::nullopt;
+}
+
+std::optional<SteadyTime> TargetSupervisor::startingUpDeadline() const {
+  if (auto since = health_.startingUpSince()) return *since + config_.restart.recovery_grace;
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -510,9 +576,30 @@ std::optional<SteadyTime> TargetSupervisor::nextRestartAllowed(SteadyTime now) c
   if (auto end = backoffEnd()) t = std::max(t, *end);
   if (graceUntil_) t = std::max(t, *graceUntil_);
   if (paused_) t = std::max(t, *pausedUntil_);
-  const SteadyTime b = budget_.nextAllowed(t);
-  if (b == SteadyTime::max()) return std::nullopt;
-  return b;
+  // The engine never waits for the budget: a restart due at t that the budget does not allow is
+  // a give-up, so no restart time is announced then.
+  if (!budget_.allow(t)) return std::nullopt;
+  return t;
+}
+
+std::optional<SteadyTime> TargetSupervisor::nextDeadline(SteadyTime now) const {
+  const auto shown = nextChangeShown(now);
+  if (!restartWaitsForTime()) return shown;
+  // The agent also wakes for the start of the round that confirms a hang.
+  return earliestAfter(now, {shown, hangProbeAt(timeoutDeadline(), config_.timeout)});
+}
+
+bool TargetSupervisor::restartWaitsForTime() const {
+  return !paused_ && !restartInFlight_ && !givenUp_ && !operatorStopped_ &&
+         config_.restart.method != RestartMethod::kNone;
+}
+
+std::optional<SteadyTime> TargetSupervisor::nextChangeShown(SteadyTime now) const {
+  const bool restartable = restartWaitsForTime();
+  return earliestAfter(now, {paused_ ? pausedUntil_ : std::nullopt, graceUntil_,
+                             restartable ? backoffEnd() : std::nullopt,
+                             restartable ? timeoutDeadline() : std::nullopt,
+                             restartable ? startingUpDeadline() : std::nullopt});
 }
 
 TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
@@ -533,6 +620,10 @@ TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
   s.budget_used = budget_.used(now);
   s.budget_max = budget_.max();
   if (paused_ && pausedUntil_) s.paused_until = toWall(*pausedUntil_, now, wallNow);
+  if (graceUntil_) s.grace_until = toWall(*graceUntil_, now, wallNow);
+  // What clients are told (Retry-After): the instants themselves, not the early start of the
+  // round that confirms a hang.
+  if (auto next = nextChangeShown(now)) s.next_change_at = toWall(*next, now, wallNow);
   for (Cause c : kAllCauses) {
     auto it = failuresTotal_.find(c);
     s.failures_total.emplace_back(c, it == failuresTotal_.end() ? 0 : it->second);

@@ -76,7 +76,9 @@ class TargetSupervisor {
   /// An operator asks for a restart now: no backoff, no budget check (it is counted), no hold
   /// for pause or operator stop; refused with method none or while a restart runs.
   Action requestRestart(SteadyTime now, WallTime wallNow);
-  /// Time passes: a pause expires, a restart's grace runs out. Call it from the loop's tick.
+  /// Time passes: a pause expires, a restart's grace runs out; a backoff, hang_after or
+  /// recovery_grace that ended since the previous tick asks for a confirming round at once
+  /// (probeNow), whose result decides the restart. Call it from the loop's tick.
   Action onTick(SteadyTime now, WallTime wallNow);
   /// Config reload: thresholds, backoff, budget, grace and method change; state is kept.
   void reconfigure(const TargetConfig& config);
@@ -93,6 +95,11 @@ class TargetSupervisor {
   /// When the next automatic restart is allowed by backoff and budget (empty: no restart
   /// method, or one is running now).
   std::optional<SteadyTime> nextRestartAllowed(SteadyTime now) const;
+  /// The next instant after `now` at which onTick() may change something by itself (pause end,
+  /// grace end, backoff end, hang_after or recovery_grace reached, and `timeout` before
+  /// hang_after: the start of the round that confirms a hang); empty when none is known.
+  /// The agent wakes for it, so a restart comes at the time its events announced.
+  std::optional<SteadyTime> nextDeadline(SteadyTime now) const;
   const TargetConfig& config() const { return config_; }
 
   /// What survives an agent restart (StateStore), in wall-clock time.
@@ -127,6 +134,15 @@ class TargetSupervisor {
   void endPause(Action& a, std::string msg, WallTime wallNow);
   void backToUp(Action& a);
   std::optional<SteadyTime> backoffEnd() const;
+  /// When the current run of timeouts reaches hang_after / of starting_up reaches recovery_grace.
+  std::optional<SteadyTime> timeoutDeadline() const;
+  std::optional<SteadyTime> startingUpDeadline() const;
+  /// Failing, and nothing but time holds a restart back.
+  bool restartMayBeDue() const;
+  /// No pause, restart in flight, given_up or operator stop, and a restart method.
+  bool restartWaitsForTime() const;
+  /// The next instant something changes by itself, as /status and Retry-After show it.
+  std::optional<SteadyTime> nextChangeShown(SteadyTime now) const;
   WallTime toWall(SteadyTime t, SteadyTime now, WallTime wallNow) const;
 
   TargetConfig config_;
@@ -160,8 +176,9 @@ class TargetSupervisor {
   int attempts_ = 0;                     ///< restarts since the target was last up
   bool lastAttemptUnreachable_ = false;  ///< the last attempt never reached the restarter
   std::optional<SteadyTime> lastAttemptEnd_;
-  Millis currentBackoff_{0};  ///< drawn (with jitter) when the last attempt ended
-  std::string deferred_;      ///< the restart_deferred reason already announced
+  Millis currentBackoff_{0};            ///< drawn (with jitter) when the last attempt ended
+  std::string deferred_;                ///< the restart_deferred reason already announced
+  std::optional<SteadyTime> lastTick_;  ///< the previous onTick(): deadlines crossed since
 
   std::optional<RoundResult> lastRound_;
   std::optional<WallTime> lastSuccess_;

@@ -70,6 +70,28 @@ std::vector<Field> orderedFields(const AlertEvent& e) {
   return out;
 }
 
+/// A JSON number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?, nothing else (no exponent,
+/// no NaN): only then does a count field go out bare.
+bool isJsonNumber(std::string_view v) {
+  std::size_t i = 0;
+  if (i < v.size() && v[i] == '-') ++i;
+  if (i >= v.size()) return false;
+  auto digit = [&](std::size_t k) { return k < v.size() && v[k] >= '0' && v[k] <= '9'; };
+  if (v[i] == '0') {
+    ++i;
+  } else if (digit(i)) {
+    while (digit(i)) ++i;
+  } else {
+    return false;
+  }
+  if (i < v.size() && v[i] == '.') {
+    ++i;
+    if (!digit(i)) return false;
+    while (digit(i)) ++i;
+  }
+  return i == v.size() && v.size() <= 32;
+}
+
 bool needsQuoting(std::string_view v) {
   if (v.empty()) return true;
   for (unsigned char c : v)
@@ -106,7 +128,9 @@ std::string formatEventText(const AlertEvent& event) {
 void appendEventJson(std::string& out, const AlertEvent& event) {
   out.push_back('{');
   bool first = true;
+  std::size_t index = 0;
   for (const auto& [key, value] : orderedFields(event)) {
+    const bool extra = index++ >= kSpecFields.size();
     if (!first) out.push_back(',');
     first = false;
     out.push_back('"');
@@ -114,6 +138,13 @@ void appendEventJson(std::string& out, const AlertEvent& event) {
     out += "\":";
     if (!value) {
       out += "null";
+      continue;
+    }
+    // A count (AlertEvent::addNumber) is a JSON number; its key is the one the builder gave
+    // (sanitizing leaves [a-z_] keys alone), and a value that is not a plain number stays a
+    // string rather than break the line.
+    if (extra && event.isNumber(key) && isJsonNumber(*value)) {
+      out += *value;
       continue;
     }
     out.push_back('"');

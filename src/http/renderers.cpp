@@ -1,9 +1,11 @@
 #include "http/renderers.h"
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
 #include "core/connection_holders.h"
+#include "core/retry_guidance.h"
 #include "events/event_format.h"
 #include "http/json_writer.h"
 #include "http/metrics.h"
@@ -196,6 +198,7 @@ void writeRestart(JsonWriter& w, const TargetStatus& t) {
       w.value(static_cast<std::int64_t>(it->outage->count()));
     else
       w.null();
+    w.key("output").stringOrNull(it->output);
     w.endObject();
   }
   w.endArray();
@@ -259,6 +262,14 @@ std::string_view overallStatus(const AgentStatus& status) {
   return degraded ? "degraded" : "healthy";
 }
 
+/// A 503's machine-readable guidance: X-Pgvigil-Reason always, Retry-After when known.
+void addRetryHeaders(Rendered& r, std::optional<ReasonClass> reason,
+                     std::optional<WallTime> retryAt, WallTime now) {
+  if (reason) r.headers.emplace_back("X-Pgvigil-Reason", std::string(toString(*reason)));
+  if (retryAt)
+    r.headers.emplace_back("Retry-After", std::to_string(retryAfterSeconds(*retryAt, now)));
+}
+
 }  // namespace
 
 Freshness freshness(const TargetStatus& target, const AgentStatus& status) {
@@ -307,8 +318,31 @@ Rendered renderHealth(const AgentStatus& status) {
   for (const auto& t : status.targets) w.key(t.name).value(toString(t.state));
   w.endObject();
   writeFreshness(w, freshness(status));
+  // Why not, and when to look again: all of it is up only when every part is, so the retry
+  // time is the latest of the parts', and unknown when any part's is.
+  std::optional<ReasonClass> first;
+  WallTime latest{};
+  bool retryKnown = true;
+  w.key("reasons").beginObject();
+  for (const auto& t : status.targets) {
+    auto g = retryGuidance(t);
+    if (!g) continue;
+    w.key(t.name).value(toString(g->reason));
+    if (!first) first = g->reason;
+    if (!g->retry_at)
+      retryKnown = false;
+    else
+      latest = std::max(latest, *g->retry_at);
+  }
   w.endObject();
-  return {overall == "unhealthy" ? 503 : 200, w.take()};
+  std::optional<WallTime> retryAt;
+  if (first && retryKnown) retryAt = latest;
+  w.key("reason").stringOrNull(first ? toString(*first) : std::string_view());
+  writeOptionalTime(w, "retry_at", retryAt);
+  w.endObject();
+  Rendered r{overall == "unhealthy" ? 503 : 200, w.take(), {}};
+  if (r.code == 503) addRetryHeaders(r, first, retryAt, status.now);
+  return r;
 }
 
 Rendered renderHealthTarget(const AgentStatus& status, std::string_view target) {
@@ -321,8 +355,13 @@ Rendered renderHealthTarget(const AgentStatus& status, std::string_view target) 
     writeCause(w, "cause", t.cause);
     w.key("since").time(t.since);
     writeFreshness(w, freshness(t, status));
+    const auto g = retryGuidance(t);
+    w.key("reason").stringOrNull(g ? toString(g->reason) : std::string_view());
+    writeOptionalTime(w, "retry_at", g ? g->retry_at : std::nullopt);
     w.endObject();
-    return {stateIsUp(t.state) ? 200 : 503, w.take()};
+    Rendered r{g ? 503 : 200, w.take(), {}};
+    if (g) addRetryHeaders(r, g->reason, g->retry_at, status.now);
+    return r;
   }
   return renderError(404, "no target named " + std::string(target));
 }
@@ -356,6 +395,13 @@ Rendered renderStatus(const AgentStatus& status) {
     w.key("consecutive_successes").value(t.consecutive_successes);
     writeOptionalTime(w, "last_success", t.last_success);
     writeOptionalTime(w, "paused_until", t.paused_until);
+    {
+      const auto g = retryGuidance(t);
+      w.key("reason").stringOrNull(g ? toString(g->reason) : std::string_view());
+      writeOptionalTime(w, "retry_at", g ? g->retry_at : std::nullopt);
+    }
+    writeOptionalTime(w, "grace_until", t.grace_until);
+    writeOptionalTime(w, "next_change_at", t.next_change_at);
     w.key("last_round");
     if (t.last_round)
       writeRound(w, *t.last_round);

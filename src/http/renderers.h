@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/alert_event.h"
@@ -16,6 +17,8 @@ namespace pgvigil {
 struct [[nodiscard]] Rendered {
   int code = 200;
   std::string body;
+  /// Headers besides type and length (a 503 from /health: Retry-After, X-Pgvigil-Reason).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 /// When the data of an answer was measured, and whether it is older than two intervals.
@@ -33,9 +36,14 @@ Freshness freshness(const AgentStatus& status);
 /// GET /livez: 200 while the scheduler ticks, else 503.
 Rendered renderLivez(const AgentStatus& status);
 /// GET /health: 200 when every target is healthy or degraded, else 503.
-/// {"status":"healthy|degraded|unhealthy","targets":{name:state},"checked_at":…,"stale":…}
+/// {"status":"healthy|degraded|unhealthy","targets":{name:state},"checked_at":…,"stale":…,
+///  "reason":class|null,"reasons":{name:class},"retry_at":time|null}
+/// A 503 carries the reason class (core/retry_guidance: of the first target that is not up, in
+/// config order; "reasons" has every one) in the body and in X-Pgvigil-Reason, and Retry-After
+/// (whole seconds) when every target that is not up has a known time of change (the latest).
 Rendered renderHealth(const AgentStatus& status);
-/// GET /health/{target}: the same for one target; 404 for an unknown one.
+/// GET /health/{target}: the same for one target, with "reason" and "retry_at" of its own;
+/// 404 for an unknown one.
 Rendered renderHealthTarget(const AgentStatus& status, std::string_view target);
 /// GET /status: the agent and every target in detail.
 Rendered renderStatus(const AgentStatus& status);

@@ -92,7 +92,9 @@ HttpResponse json(int status, std::string body) {
 }
 
 HttpResponse json(Rendered r) {
-  return json(r.code, std::move(r.body));
+  HttpResponse h = json(r.code, std::move(r.body));
+  h.headers = std::move(r.headers);
+  return h;
 }
 
 HttpResponse error(int status, std::string_view message) {

@@ -240,10 +240,14 @@ BOOST_AUTO_TEST_CASE(test_HungClusterIsCuredByEscalation) {
                                                                           << out.output
                                                                           << "\nserver log:\n"
                                                                           << cluster.log());
-  BOOST_TEST(out.output.find("immediate shutdown") != std::string::npos);
+  // A stopped postmaster (state T) cannot honour a fast or an immediate shutdown: pg-restart
+  // sees that and goes straight to SIGKILL (issue 10), so neither 2 s wait is spent.
+  BOOST_TEST(out.output.find("is stopped (state T") != std::string::npos, out.output);
   BOOST_TEST(out.output.find("SIGKILL") != std::string::npos);
-  // Each step bounded: 2 s fast + 2 s immediate + the kill and the start.
-  BOOST_TEST(out.took < Millis(20s));
+  BOOST_TEST(out.output.find("fast, ") == std::string::npos, out.output);
+  BOOST_TEST(out.output.find("immediate shutdown") == std::string::npos, out.output);
+  // The kill and the start only.
+  BOOST_TEST(out.took < Millis(15s));
   BOOST_TEST(!alive(hung));
   BOOST_TEST(cluster.waitReady(5s));
   BOOST_TEST(cluster.query("SELECT 1") == "1");

@@ -1,5 +1,7 @@
 #include "support/agent_harness.h"
 
+#include <cstdlib>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -120,6 +122,9 @@ AgentUnderTest startAgent(const TempDir& dir, const std::string& targetsYaml,
   a.configPath = dir.write("pgvigil.yaml", yaml);
   AgentProcessOptions options;
   options.binary = pgvigilBinary();
+  // A before/after measurement runs the same test against another build's binary.
+  if (const char* other = std::getenv("PGVIGIL_TEST_AGENT_BINARY"); other && *other)
+    options.binary = other;
   options.args = {"run", "-c", a.configPath};
   options.env = env;
   a.process = std::make_unique<AgentProcess>(options);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent/agent_core.h"
+#include "core/wall_time.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
@@ -105,6 +106,10 @@ struct Sim {
   std::map<std::string, int> inFlight;
   int maxInFlight = 0;
   int restartsRun = 0;
+  std::vector<WallTime> restartTimes;  ///< when each restart job was handed out
+  std::vector<WallTime> probeTimes;    ///< when each probe job was handed out
+  /// /status's next_restart_at (empty: none) right after each restart outcome was taken in.
+  std::vector<std::optional<WallTime>> nextAfterOutcome;
   bool firstRoundsDone = false;
 
   explicit Sim(std::size_t targets = 1)
@@ -127,12 +132,14 @@ struct Sim {
     }
     for (auto& p : fx.probes) {
       ++rounds[p.target];
+      probeTimes.push_back(clock.wallNow());
       quietJobs.push_back(p.quiet);
       maxInFlight = std::max(maxInFlight, ++inFlight[p.target]);
       pending.push_back({clock.now() + roundTakes, true, p, {}});
     }
     for (auto& r : fx.restarts) {
       ++restartsRun;
+      restartTimes.push_back(clock.wallNow());
       journal.push_back("restart:" + r.target + ":" + std::to_string(r.restarter));
       // The runtime runs the restarter of the job's generation: it must be the one it holds.
       BOOST_TEST(restarterGen.count(r.target) == 1u);
@@ -202,6 +209,8 @@ struct Sim {
         if (restartsWork) up[p.restart.target] = true;
         core.restartFinished(p.restart, o, ServiceState::kUnknown, clock.now(), clock.wallNow(),
                              fx);
+        for (const auto& t : core.status(clock.now(), clock.wallNow()).targets)
+          if (t.name == p.restart.target) nextAfterOutcome.push_back(t.next_restart_allowed);
       }
       execute(fx);
     }
@@ -689,6 +698,59 @@ BOOST_AUTO_TEST_CASE(a_failed_restart_keeps_the_targets_cause) {
     if (e.event == "restart_failed" || e.event == "restart_given_up")
       BOOST_TEST(e.cause == Cause::kRefused);
   BOOST_TEST(sim.count("restart_path_broken") == 0u);
+}
+
+// A restart that keeps failing: each restart_failed names the instant of the next attempt,
+// /status shows that same instant, and at exactly that instant the runtime is handed the round
+// that confirms it, and the restart job as soon as that round has failed (rounds take 5 ms
+// here) — not at the next scheduled round up to an interval later (rounds are 10 s apart,
+// backoffs 1 s, 2 s, 4 s).
+// When the budget will not allow the next attempt, restart_failed says so, given_up follows at
+// once, and /status announces nothing.
+BOOST_AUTO_TEST_CASE(announced_retry_times_are_the_times_the_engine_uses) {
+  Sim sim;
+  TargetConfig t = target("db");
+  t.restart.budget = BudgetConfig{4, 1h};
+  sim.start(configOf({t}));
+  sim.run(2s);
+  sim.up["db"] = false;
+  sim.restartsWork = false;
+  sim.run(5min);
+  BOOST_TEST(sim.restartsRun == 4);
+  BOOST_REQUIRE(sim.restartTimes.size() == 4u);
+  std::vector<const AlertEvent*> failedEvents;
+  for (const auto& e : sim.events)
+    if (e.event == "restart_failed") failedEvents.push_back(&e);
+  BOOST_REQUIRE(failedEvents.size() == 4u);
+  BOOST_REQUIRE(sim.nextAfterOutcome.size() == 4u);
+  auto field = [](const AlertEvent& e, const std::string& key) -> std::string {
+    for (const auto& [k, v] : e.fields)
+      if (k == key) return v;
+    return "<none>";
+  };
+  for (std::size_t i = 0; i + 1 < 4; ++i) {
+    BOOST_TEST_CONTEXT("attempt " << i + 1) {
+      const std::string announced = field(*failedEvents[i], "next_restart_at");
+      const auto at = parseWallTime(announced);
+      BOOST_REQUIRE(at.has_value());
+      BOOST_TEST(std::count(sim.probeTimes.begin(), sim.probeTimes.end(), *at) == 1);
+      BOOST_TEST(formatWallTime(sim.restartTimes[i + 1]) == formatWallTime(*at + sim.roundTakes));
+      BOOST_REQUIRE(sim.nextAfterOutcome[i].has_value());
+      BOOST_TEST(formatWallTime(*sim.nextAfterOutcome[i]) == announced);
+      // The wait is the backoff it names (1 s doubling), from the end of the failed attempt.
+      const auto waited = std::chrono::duration_cast<Millis>(*at - failedEvents[i]->ts);
+      BOOST_TEST(waited.count() == (1000LL << i));
+    }
+  }
+  // The fourth failure spends the budget (4 per hour): no announced retry, given up at once.
+  const AlertEvent& last = *failedEvents[3];
+  BOOST_TEST(field(last, "next_restart_at") == "<none>");
+  BOOST_TEST(last.msg.find("no further attempt") != std::string::npos);
+  BOOST_TEST(!sim.nextAfterOutcome[3].has_value());
+  BOOST_TEST(sim.count("restart_given_up") == 1u);
+  for (const auto& e : sim.events)
+    if (e.event == "restart_given_up") BOOST_TEST((e.ts == last.ts));
+  BOOST_TEST(sim.state("db") == TargetState::kGivenUp);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

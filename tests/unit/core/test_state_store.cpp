@@ -233,6 +233,53 @@ BOOST_AUTO_TEST_CASE(test_SpecialCharactersSurvive) {
              "line1\nline2: \"quoted\" # not a comment {x}");
 }
 
+// A failed attempt's output (issue 10) survives an agent restart: lines, quotes and all; an
+// attempt without one writes no key.
+BOOST_AUTO_TEST_CASE(test_RestartOutputSurvives) {
+  PersistedState st;
+  RestartRecord r{WallTime{}, "auto", "failed", "exited 1: pg-restart: start failed", Millis{5}};
+  r.output =
+      "server log: FATAL:  lock file \"postmaster.pid\" already exists\npg-restart: start "
+      "failed\n";
+  st.targets["main"].history.push_back(r);
+  st.targets["main"].history.push_back(
+      RestartRecord{WallTime{}, "auto", "succeeded", "exited 0", Millis{5}});
+  const std::string text = StateStore::serialize(st);
+  BOOST_TEST(text.find("output:") == text.rfind("output:"));  // once: the failed one only
+  std::string error;
+  auto back = StateStore::parse(text, &error);
+  BOOST_REQUIRE_MESSAGE(back.has_value(), error);
+  BOOST_TEST(back->targets.at("main").history.at(0).output == r.output);
+  BOOST_TEST(back->targets.at("main").history.at(1).output.empty());
+  BOOST_TEST((back->targets.at("main") == st.targets.at("main")));
+}
+
+// The blast radius and outage of a restart (issue 10) survive an agent restart too; a record
+// without figures writes none and reads back without them.
+BOOST_AUTO_TEST_CASE(test_BlastRadiusAndOutageSurvive) {
+  PersistedState st;
+  RestartRecord r{WallTime{}, "auto", "succeeded", "exited 0", Millis{5}};
+  r.sessions_cut = 37;
+  r.applications = "api,worker,other";
+  r.outage = Millis{12'345};
+  st.targets["main"].history.push_back(r);
+  st.targets["main"].history.push_back(
+      RestartRecord{WallTime{}, "manual", "succeeded", "exited 0", Millis{5}});
+  const std::string text = StateStore::serialize(st);
+  BOOST_TEST(text.find("sessions_cut: 37") != std::string::npos);
+  BOOST_TEST(text.find("outage_ms: 12345") != std::string::npos);
+  std::string error;
+  auto back = StateStore::parse(text, &error);
+  BOOST_REQUIRE_MESSAGE(back.has_value(), error);
+  const auto& h = back->targets.at("main").history;
+  BOOST_TEST((h.at(0).sessions_cut == std::optional<int>(37)));
+  BOOST_TEST(h.at(0).applications == "api,worker,other");
+  BOOST_TEST((h.at(0).outage == std::optional<Millis>(Millis{12'345})));
+  BOOST_TEST(!h.at(1).sessions_cut.has_value());
+  BOOST_TEST(!h.at(1).outage.has_value());
+  BOOST_TEST((back->targets.at("main") == st.targets.at("main")));
+}
+
 // Found by fuzz_state_store: a target name the config could never hold (here long, with bytes
 // that YAML escapes) was read, then written as a key over YAML's 1,024-character limit, which
 // did not read back. Names are held to the config's rule; the crash input is in the corpus.

@@ -176,7 +176,14 @@ BOOST_AUTO_TEST_CASE(restart_succeeded) {
 }
 
 BOOST_AUTO_TEST_CASE(restart_failed) {
-  ev::RestartAttempt r{"auto", 3, 2s, "exited 1", 3, 5};
+  ev::RestartAttempt r{"auto",
+                       3,
+                       2s,
+                       "exited 1",
+                       3,
+                       5,
+                       "pg-restart: starting (25s)\nFATAL:  lock file \"postmaster.pid\" already "
+                       "exists\npg-restart: start failed"};
   const WallTime next = kTs + 20s;
   auto e = ev::restartFailed(base(Cause::kRefused), r, RestartOutcome::Result::kFailed, 20s, next);
   common(e, "restart_failed", EventLevel::kError, Cause::kRefused);
@@ -185,17 +192,31 @@ BOOST_AUTO_TEST_CASE(restart_failed) {
                                  {"attempt", "3"},
                                  {"result", "failed"},
                                  {"detail", "exited 1"},
+                                 {"output", r.output},
                                  {"took", "2s"},
                                  {"backoff", "20s"},
                                  {"next_restart_at", formatWallTime(next)},
                                  {"budget_used", "3"},
                                  {"budget_max", "5"}}));
+  BOOST_TEST((e.number_fields == std::vector<std::string>{"attempt", "budget_used", "budget_max"}));
   r.detail.clear();
+  r.output.clear();
   auto spent = ev::restartFailed(base(), r, RestartOutcome::Result::kTimedOut, 1min, std::nullopt);
   BOOST_TEST(spent.msg == "restart failed (" +
                               std::string(toString(RestartOutcome::Result::kTimedOut)) +
                               "); next attempt after a backoff of 1m");
   BOOST_TEST(spent.fields.size() == 7u);  // neither detail nor next_restart_at
+  // The budget will not allow the next attempt: none is announced, and the message says why.
+  auto last = ev::restartFailed(base(), r, RestartOutcome::Result::kFailed, 1min, std::nullopt,
+                                /*budgetSpent=*/true);
+  BOOST_TEST(last.msg ==
+             "restart failed (failed); no further attempt: the restart budget is spent (3 of 5)");
+  BOOST_TEST((last.fields == Fields{{"reason", "auto"},
+                                    {"attempt", "3"},
+                                    {"result", "failed"},
+                                    {"took", "2s"},
+                                    {"budget_used", "3"},
+                                    {"budget_max", "5"}}));
 }
 
 BOOST_AUTO_TEST_CASE(restart_given_up) {

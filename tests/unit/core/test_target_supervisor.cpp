@@ -329,32 +329,41 @@ BOOST_AUTO_TEST_CASE(test_BudgetSpentGivesUpUntilHealthy) {
     h.round(failed(Cause::kRefused));
   }
   BOOST_TEST(h.restarts == 3);
-  h.finish(kFail);
   h.clear();
-  h.clock.advance(1min);
-  const Action& a = h.round(failed(Cause::kRefused));
+  // The third attempt fails and the budget will not allow a fourth when its backoff ends: the
+  // engine gives up now, and restart_failed announces no retry it would never make.
+  const Action& a = h.finish(kFail);
   BOOST_TEST(!a.restart);
   BOOST_TEST(h.state() == "given_up");
-  BOOST_TEST(h.seq() == "restart_given_up");
-  const AlertEvent& g = h.events.at(0);
+  BOOST_TEST(h.seq() == "restart_failed restart_given_up");
+  const AlertEvent& f = h.events.at(0);
+  BOOST_TEST(field(f, "next_restart_at") == "<none>");
+  BOOST_TEST(field(f, "backoff") == "<none>");
+  BOOST_TEST(f.msg.find("no further attempt") != std::string::npos);
+  BOOST_TEST(toString(*f.state) == "unhealthy");
+  const AlertEvent& g = h.events.at(1);
   BOOST_TEST(toString(g.level) == "critical");
   BOOST_TEST(toString(*g.previous_state) == "unhealthy");
   BOOST_TEST(field(g, "budget_used") == "3");
   BOOST_TEST(field(g, "budget_max") == "3");
   BOOST_TEST(field(g, "budget_window") == "1h");
+  BOOST_TEST(!h.sup->status(h.clock.now(), h.clock.wallNow()).next_restart_allowed.has_value());
   // Stays given_up: only alerts, not one per round, no restart, even past the budget window.
+  h.clock.advance(1min);
   h.rounds(failed(Cause::kRefused), 20);
+  h.tick();
   h.clock.advance(2h);
   h.rounds(failed(Cause::kRefused), 5);
+  h.tick();
   BOOST_TEST(h.restarts == 3);
-  BOOST_TEST(h.events.size() == 1u);
+  BOOST_TEST(h.events.size() == 2u);
   BOOST_TEST(!h.sup->status(h.clock.now(), h.clock.wallNow()).next_restart_allowed.has_value());
   // Healthy again (healthy_after rounds): given_up is over.
   h.round(good());
   BOOST_TEST(h.state() == "given_up");
   h.round(good());
   BOOST_TEST(h.state() == "healthy");
-  BOOST_TEST(h.seq() == "restart_given_up target_healthy");
+  BOOST_TEST(h.seq() == "restart_failed restart_given_up target_healthy");
   BOOST_TEST(toString(*h.events.back().previous_state) == "given_up");
   // The window has passed: restarts are allowed again.
   h.rounds(failed(Cause::kRefused), 3);
@@ -862,16 +871,111 @@ BOOST_AUTO_TEST_CASE(test_NextRestartAllowedFollowsBackoffAndBudget) {
   c.restart.budget = BudgetConfig{1, 1h};
   Harness h(c);
   h.healthyThen(Cause::kRefused, 3);
-  const SteadyTime started = h.clock.now();
-  const WallTime startedWall = h.clock.wallNow();
   h.finish(kFail);
-  // Backoff says +5 s, but the budget (1 per hour) says an hour after the first restart.
+  // Backoff says +5 s, but the budget (1 per hour) will not allow it then. The engine does not
+  // wait an hour for the budget (it would give up at the backoff's end), so it gives up now and
+  // neither the event nor /status announces an attempt that would never come.
   auto st = h.sup->status(h.clock.now(), h.clock.wallNow());
-  BOOST_REQUIRE(st.next_restart_allowed.has_value());
-  BOOST_TEST((*st.next_restart_allowed == startedWall + std::chrono::hours(1)));
-  BOOST_TEST(field(h.lastEvent("restart_failed"), "next_restart_at") ==
-             formatWallTime(startedWall + std::chrono::hours(1)));
-  (void)started;
+  BOOST_TEST(!st.next_restart_allowed.has_value());
+  BOOST_TEST(field(h.lastEvent("restart_failed"), "next_restart_at") == "<none>");
+  BOOST_TEST(h.state() == "given_up");
+  BOOST_TEST(h.count("restart_given_up") == 1);
+}
+
+// The instant restart_failed announces, the instant /status shows, and the instant the engine
+// tries (the tick at that instant asks for the confirming round, whose failure restarts) are
+// one and the same; a round before it never restarts, and the tick never restarts by itself.
+BOOST_AUTO_TEST_CASE(test_AnnouncedRetryIsWhenTheEngineRetries) {
+  TargetConfig c = defaultConfig();
+  c.interval = 7s;  // rounds never fall on the backoff's end
+  c.restart.budget = BudgetConfig{10, 1h};
+  Harness h(c);
+  h.healthyThen(Cause::kRefused, 3);
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST_CONTEXT("attempt " << i + 1) {
+      h.finish(kFail);
+      const std::string announced = field(h.lastEvent("restart_failed"), "next_restart_at");
+      auto st = h.sup->status(h.clock.now(), h.clock.wallNow());
+      BOOST_REQUIRE(st.next_restart_allowed.has_value());
+      BOOST_TEST(formatWallTime(*st.next_restart_allowed) == announced);
+      auto deadline = h.sup->nextDeadline(h.clock.now());
+      BOOST_REQUIRE(deadline.has_value());
+      BOOST_TEST(formatWallTime(h.clock.wallNow() + std::chrono::duration_cast<WallTime::duration>(
+                                                        *deadline - h.clock.now())) == announced);
+      const int before = h.restarts;
+      BOOST_TEST(!h.tick().probeNow);
+      // A round and a tick 1 ms before the deadline: no restart, no extra round.
+      h.clock.advance(*deadline - h.clock.now() - 1ms);
+      h.take(h.sup->onRound(failed(Cause::kRefused), h.clock.now(), h.clock.wallNow()));
+      BOOST_TEST(h.restarts == before);
+      BOOST_TEST(!h.tick().probeNow);
+      // The tick at the deadline asks for the confirming round; it does not restart by itself.
+      h.clock.advance(1ms);
+      const Action& t = h.tick();
+      BOOST_TEST(t.probeNow);
+      BOOST_TEST(!t.restart);
+      BOOST_TEST(!h.tick().probeNow);  // once per deadline, not every tick after it
+      // That round fails: the restart, at the announced instant.
+      h.take(h.sup->onRound(failed(Cause::kRefused), h.clock.now(), h.clock.wallNow()));
+      BOOST_TEST(h.restarts == before + 1);
+      BOOST_TEST(formatWallTime(h.lastEvent("restart_requested").ts) == announced);
+    }
+  }
+}
+
+// /status's next_change_at is the instant the engine acts next: hang_after's end for a hung
+// server (the time restart_deferred announced), where the tick asks for the confirming round;
+// grace_until while a restart's grace runs.
+BOOST_AUTO_TEST_CASE(test_StatusShowsTheNextChangeTheEngineWillAct) {
+  Harness h;  // hang_after 2 min
+  h.healthyThen(Cause::kTimeout, 3);
+  const AlertEvent d = h.lastEvent("restart_deferred");  // a copy: events grows below
+  BOOST_TEST(field(d, "reason") == "hang_after");
+  auto st = h.sup->status(h.clock.now(), h.clock.wallNow());
+  BOOST_REQUIRE(st.next_change_at.has_value());
+  BOOST_TEST(formatWallTime(*st.next_change_at) == field(d, "restart_possible_at"));
+  BOOST_TEST(!st.grace_until.has_value());
+  // The agent wakes `timeout` (3 s) before hang_after is reached and starts the confirming
+  // round then, so that its "no answer" arrives at the announced instant.
+  const auto deadline = h.sup->nextDeadline(h.clock.now());
+  BOOST_REQUIRE(deadline.has_value());
+  BOOST_TEST(formatWallTime(h.clock.wallNow() +
+                            std::chrono::duration_cast<WallTime::duration>(
+                                *deadline - h.clock.now() + std::chrono::seconds(3))) ==
+             field(d, "restart_possible_at"));
+  h.tick();
+  h.clock.advance(*deadline - h.clock.now());
+  const Action& t = h.tick();
+  BOOST_TEST(t.probeNow);
+  BOOST_TEST(!t.restart);
+  h.clock.advance(3s);  // the round times out
+  h.take(h.sup->onRound(failed(Cause::kTimeout), h.clock.now(), h.clock.wallNow()));
+  BOOST_TEST(h.restarts == 1);
+  BOOST_TEST(formatWallTime(h.lastEvent("restart_requested").ts) ==
+             field(d, "restart_possible_at"));
+  h.finish(kOk);
+  st = h.sup->status(h.clock.now(), h.clock.wallNow());
+  BOOST_REQUIRE(st.grace_until.has_value());
+  BOOST_TEST((*st.grace_until == h.clock.wallNow() + std::chrono::seconds(30)));
+}
+
+// A server that came back by itself when the backoff ends is not restarted: the tick only asks
+// for a round, and the good round decides.
+BOOST_AUTO_TEST_CASE(test_TickAtBackoffEndNeverRestartsByItself) {
+  Harness h;
+  h.healthyThen(Cause::kRefused, 3);
+  h.finish(kFail);
+  h.tick();
+  const auto deadline = h.sup->nextDeadline(h.clock.now());
+  BOOST_REQUIRE(deadline.has_value());
+  h.clock.advance(*deadline - h.clock.now());
+  const Action& t = h.tick();
+  BOOST_TEST(t.probeNow);
+  BOOST_TEST(!t.restart);
+  h.take(h.sup->onRound(good(), h.clock.now(), h.clock.wallNow()));
+  h.take(h.sup->onRound(good(), h.clock.now(), h.clock.wallNow()));
+  BOOST_TEST(h.restarts == 1);
+  BOOST_TEST(h.state() == "healthy");
 }
 
 BOOST_AUTO_TEST_CASE(test_PersistAndRestoreAcrossAgentRestart) {

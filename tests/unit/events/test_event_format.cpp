@@ -178,6 +178,36 @@ BOOST_AUTO_TEST_CASE(test_ExtraFieldKeysAreSafeAndUnique) {
       R"("msg":"m","next_restart":"20s","x_msg":"shadow","attempt":"1","_":"nokey","a_b_c":"v"})"));
 }
 
+// Counts are JSON numbers (issue 10); text is unchanged; a field not marked as a count, and a
+// marked one whose value is not a plain number, stay strings.
+BOOST_AUTO_TEST_CASE(test_CountsAreJsonNumbers) {
+  AlertEvent e = agentEvent("m");
+  e.addNumber("attempt", 3);
+  e.addNumber("budget_used", -1);
+  e.addNumber("ratio", std::string("0.850"));
+  e.addNumber("bogus", std::string("1e9"));
+  e.addNumber("lead", std::string("012"));
+  e.fields.emplace_back("port", "5432");  // a plain field that looks like a number
+  e.fields.emplace_back("took", "2s");
+  BOOST_TEST(formatEventText(e) == std::string(kAgentPrefix) +
+                                       "msg=m attempt=3 budget_used=-1 ratio=0.850 bogus=1e9 "
+                                       "lead=012 port=5432 took=2s");
+  const std::string json = formatEventJson(e);
+  BOOST_TEST(json.ends_with(
+      R"("msg":"m","attempt":3,"budget_used":-1,"ratio":0.850,"bogus":"1e9","lead":"012",)"
+      R"("port":"5432","took":"2s"})"));
+  auto obj = parse(json);
+  BOOST_TEST(obj->get("attempt").isInteger());
+  BOOST_TEST(obj->getValue<int>("attempt") == 3);
+  BOOST_TEST(obj->get("ratio").isNumeric());
+  BOOST_TEST(obj->get("port").isString());
+  // A count whose key collides with a SPEC field is renamed and stays a string: the SPEC
+  // fields' types never change.
+  AlertEvent c = agentEvent("m");
+  c.addNumber("msg", 5);
+  BOOST_TEST(formatEventJson(c).ends_with(R"("msg":"m","x_msg":"5"})"));
+}
+
 BOOST_AUTO_TEST_CASE(test_JsonKeyOrderIsStable) {
   AlertEvent e = sampleEvent();
   e.fields = {{"zeta", "1"}, {"alpha", "2"}, {"mid", "3"}};

@@ -66,6 +66,64 @@ BOOST_AUTO_TEST_CASE(health_target_answers_for_one_and_404_for_unknown) {
   BOOST_TEST(parseObject(r.body)->has("error"));
 }
 
+namespace {
+std::string header(const Rendered& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "<none>";
+}
+}  // namespace
+
+// Issue 10: a 503 names its reason class in the body and X-Pgvigil-Reason, and carries
+// Retry-After (whole seconds, rounded up) only when a time of change is known; a 200 has none.
+BOOST_AUTO_TEST_CASE(health_503_carries_reason_and_retry_after) {
+  auto s = richStatus();
+  auto ok = renderHealthTarget(s, "main");
+  BOOST_TEST(ok.code == 200);
+  BOOST_TEST(ok.headers.empty());
+  BOOST_TEST(parseObject(ok.body)->isNull("reason"));
+  BOOST_TEST(parseObject(ok.body)->isNull("retry_at"));
+
+  TargetStatus& replica = s.targets[1];  // unhealthy, refused
+  auto down = renderHealthTarget(s, "replica");
+  BOOST_TEST(down.code == 503);
+  BOOST_TEST(parseObject(down.body)->getValue<std::string>("reason") == "down");
+  BOOST_TEST(parseObject(down.body)->isNull("retry_at"));
+  BOOST_TEST(header(down, "X-Pgvigil-Reason") == "down");
+  BOOST_TEST(header(down, "Retry-After") == "<none>");
+
+  replica.next_change_at = s.now + 12300ms;  // the backoff's end
+  down = renderHealthTarget(s, "replica");
+  BOOST_TEST(header(down, "Retry-After") == "13");
+  BOOST_TEST(parseObject(down.body)->getValue<std::string>("retry_at") ==
+             "2023-11-14T22:15:12.300Z");
+
+  replica.state = TargetState::kPaused;
+  replica.paused_until = s.now + 30min;
+  auto paused = renderHealthTarget(s, "replica");
+  BOOST_TEST(header(paused, "X-Pgvigil-Reason") == "paused");
+  BOOST_TEST(header(paused, "Retry-After") == "1800");
+
+  // The aggregate: the first target that is not up names the reason, every one is listed;
+  // Retry-After only when every one has a time (new-one, with no verdict yet, has none).
+  auto all = renderHealth(s);
+  BOOST_TEST(all.code == 503);
+  auto o = parseObject(all.body);
+  BOOST_TEST(o->getValue<std::string>("reason") == "paused");
+  BOOST_TEST(o->getObject("reasons")->getValue<std::string>("replica") == "paused");
+  BOOST_TEST(o->getObject("reasons")->getValue<std::string>("new-one") == "starting");
+  BOOST_TEST(!o->getObject("reasons")->has("main"));
+  BOOST_TEST(o->isNull("retry_at"));
+  BOOST_TEST(header(all, "Retry-After") == "<none>");
+  BOOST_TEST(header(all, "X-Pgvigil-Reason") == "paused");
+  s.targets.resize(2);
+  s.targets.push_back(richTarget("third", TargetState::kUnhealthy, s.now - 1s));
+  s.targets.back().next_change_at = s.now + 5s;
+  all = renderHealth(s);
+  BOOST_TEST(header(all, "Retry-After") == "1800");  // the latest of 30 min and 5 s
+  BOOST_TEST(parseObject(all.body)->getObject("reasons")->getValue<std::string>("third") == "down");
+}
+
 BOOST_AUTO_TEST_CASE(stale_means_older_than_two_intervals) {
   auto s = richStatus();
   TargetStatus& t = s.targets[0];

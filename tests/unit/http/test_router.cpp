@@ -56,6 +56,23 @@ struct ThrowingProvider final : StatusProvider {
 
 BOOST_FIXTURE_TEST_SUITE(router, Fixture)
 
+// The renderer's headers reach the wire, on GET and HEAD alike (issue 10).
+BOOST_AUTO_TEST_CASE(health_503_headers_pass_through) {
+  AgentStatus s = richStatus();
+  s.targets[1].next_change_at = s.now + 4500ms;
+  provider.setStatus(s);
+  for (const char* method : {"GET", "HEAD"}) {
+    auto r = call(method, "/health/replica");
+    BOOST_TEST(r.status == 503);
+    BOOST_TEST(header(r, "X-Pgvigil-Reason") == "down", method);
+    BOOST_TEST(header(r, "Retry-After") == "5", method);
+    BOOST_TEST(header(r, "Cache-Control") == "no-store", method);
+    auto ok = call(method, "/health/main");
+    BOOST_TEST(header(ok, "X-Pgvigil-Reason") == "", method);
+    BOOST_TEST(header(ok, "Retry-After") == "", method);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(every_get_route_answers_with_its_type) {
   struct {
     const char* path;
