@@ -295,8 +295,7 @@ void runInside(const std::string& name, const std::string& user = "") {
       // cut the verdict line this function looks for.
       {selfExe(), "--run_test=inside/" + name, "--log_level=message", "--report_level=short",
        "--report_sink=stdout"},
-      120s,
-      envs, user);
+      120s, envs, user);
   BOOST_TEST_MESSAGE("inside/" << name << (user.empty() ? "" : " as " + user) << ":\n" << r.output);
   BOOST_CHECK_MESSAGE(!r.timed_out, "inside/" << name << " timed out");
   BOOST_CHECK_MESSAGE(r.exit_code == 0, "inside/" << name << " failed (exit " << r.exit_code
