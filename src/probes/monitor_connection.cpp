@@ -82,9 +82,7 @@ bool MonitorConnection::open() {
       cause_ = Cause::kDns;
       return false;
     }
-    if (!resolved.endpoints.front().unix_socket &&
-        resolved.endpoints.front().address != info->host())
-      info->params["hostaddr"] = resolved.endpoints.front().address;
+    pinResolvedAddresses(*info, resolved);  // every address, tried in turn as libpq does
   }
   // One statement runs here: the connections query, bounded server-side as well;
   // connect_timeout is a backstop for openAndWait's deadline.

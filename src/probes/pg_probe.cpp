@@ -2,7 +2,6 @@
 
 #include "core/guarded.h"
 
-#include <arpa/inet.h>
 #include <poll.h>
 
 #include <cmath>
@@ -40,12 +39,6 @@ WaitResult waitFor(int fd, short events, const Deadline& deadline, short* revent
     if (revents) *revents = p.revents;
     return WaitResult::kReady;
   }
-}
-
-bool isAddressLiteral(const std::string& host) {
-  in6_addr a6;
-  in_addr a4;
-  return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
 }
 
 /// Sends a cancel request for the running query, waiting at most timeout for it: PQcancel()
@@ -199,11 +192,9 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
       out.endpoint = info.host();
       return fail(Cause::kDns, Phase::kDns, resolved.error, "");
     }
-    const Endpoint& ep = resolved.endpoints.front();
-    out.endpoint = ep.display();
-    std::string host = info.host();
-    if (!ep.unix_socket && info.hostaddr().empty() && !host.empty() && !isAddressLiteral(host))
-      effective.params["hostaddr"] = ep.address;
+    // Every address, in the resolver's order, as libpq would try them itself.
+    pinResolvedAddresses(effective, resolved);
+    out.endpoint = displayEndpoints(resolved.endpoints);
   } else {
     out.endpoint = hostIt->second;
   }
@@ -263,6 +254,13 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
   }
   if (PQsetnonblocking(conn, 1) != 0)
     return fail(Cause::kInternal, Phase::kQuery, PQerrorMessage(conn), "");
+  // The address that answered, of those tried.
+  if (const char* a = PQhostaddr(conn); a && *a && !multiHost) {
+    Endpoint ep;
+    ep.address = a;
+    if (const char* p = PQport(conn); p && *p) ep.port = std::atoi(p);
+    out.endpoint = ep.display();
+  }
   out.outcome.ok = true;
   out.outcome.latency = since(clock, start);
   if (!out.connected_after) out.connected_after = out.outcome.latency;

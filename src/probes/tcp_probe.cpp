@@ -77,6 +77,32 @@ ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline,
   return resolver.resolve(host, port, deadline);
 }
 
+std::size_t pinResolvedAddresses(ConnInfo& info, const ResolveResult& resolved) {
+  auto it = info.params.find("host");
+  const std::string host = it == info.params.end() ? std::string() : it->second;
+  if (resolved.endpoints.empty() || !info.hostaddr().empty() || host.empty() ||
+      host.find(',') != std::string::npos || host.front() == '/' || host.front() == '@' ||
+      isAddressLiteral(host))
+    return 0;
+  std::string hosts, addresses;
+  std::size_t n = 0;
+  for (const auto& ep : resolved.endpoints) {
+    if (ep.unix_socket) return 0;
+    hosts += (n ? "," : "") + host;
+    addresses += (n ? "," : "") + ep.address;
+    ++n;
+  }
+  info.params["host"] = hosts;
+  info.params["hostaddr"] = addresses;
+  return n;
+}
+
+std::string displayEndpoints(const std::vector<Endpoint>& endpoints) {
+  std::string out;
+  for (const auto& ep : endpoints) out += (out.empty() ? "" : ", ") + ep.display();
+  return out;
+}
+
 CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObserver& observer) {
   const Clock& clock = deadline.clock();
   const SteadyTime start = clock.now();

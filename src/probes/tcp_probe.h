@@ -24,6 +24,17 @@ ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline);
 ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline,
                                const Resolver& resolver);
 
+/// Hands libpq the addresses a host name resolved to, so that it never resolves the name itself
+/// (its getaddrinfo() would block a poll loop) and still tries each address in turn until one
+/// answers, as libpq does with a name (psql works where Node 17-19 fails: localhost -> ::1 first,
+/// server on 127.0.0.1 only): host=NAME,NAME,... hostaddr=A1,A2,... (the name stays for TLS
+/// host checks and messages). Nothing changes for a unix socket, an address literal, a conninfo
+/// with hostaddr= or several hosts of its own. Returns how many addresses were pinned (0: none).
+std::size_t pinResolvedAddresses(ConnInfo& info, const ResolveResult& resolved);
+
+/// "[::1]:5432, 127.0.0.1:5432": the endpoints as messages name them.
+std::string displayEndpoints(const std::vector<Endpoint>& endpoints);
+
 /// Connects to each endpoint in turn until one accepts. check = "tcp". A timeout names the
 /// connect phase; a failed or hung name lookup is cause dns (a restart cannot cure it).
 /// observer hears the lookup and each endpoint's attempt (diagnose); by default nobody does.

@@ -61,8 +61,8 @@ std::vector<DriverOutcome> driverOutcomes(const std::vector<AddressProbe>& probe
                           "one address, in the resolver's order, no fallback", probes.front()));
   tryEach("node-postgres on Node 20 and newer",
           "tries each address in turn (autoSelectFamily, a short timeout per attempt)");
-  out.push_back(firstOnly("pgvigil's session probe (query and connections checks)",
-                          "the first address, in the resolver's order", probes.front()));
+  tryEach("pgvigil's session probe (query and connections checks)",
+          "tries each address in order until one answers, as libpq");
   return out;
 }
 

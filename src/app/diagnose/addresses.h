@@ -38,7 +38,7 @@ struct DriverOutcome {
 /// libpq tries every address in order; node-postgres uses Node's net.connect: Node <= 16 looks
 /// up one address with IPv4 first (dns.lookup verbatim=false), Node 17-19 one address in the
 /// resolver's order and no fallback, Node >= 20 tries each address in turn (autoSelectFamily, on
-/// by default since 20.0.0). pgvigil's session probe uses the first address only.
+/// by default since 20.0.0). pgvigil's session probe tries every address in order, as libpq.
 std::vector<DriverOutcome> driverOutcomes(const std::vector<AddressProbe>& probes);
 
 struct AddressVerdict {

@@ -100,4 +100,26 @@ BOOST_AUTO_TEST_CASE(an_expired_deadline_is_a_dns_failure_for_a_name_not_in_host
   BOOST_TEST(r.error == "timeout resolving host \"db.pgvigil.test\"");
 }
 
+// Every resolved address goes to libpq, in order, with the name repeated for each (TLS host
+// checks and messages keep the name): libpq then tries them in turn as it does with a name.
+BOOST_AUTO_TEST_CASE(pinned_addresses_are_all_of_them_in_order) {
+  ResolveResult r;
+  r.endpoints = {{false, "::1", 5433}, {false, "127.0.0.1", 5433}};
+  auto info = parseConnInfo("host=localhost port=5433 dbname=postgres", nullptr);
+  BOOST_REQUIRE(info.has_value());
+  BOOST_TEST(pinResolvedAddresses(*info, r) == 2u);
+  BOOST_TEST(info->params.at("host") == "localhost,localhost");
+  BOOST_TEST(info->params.at("hostaddr") == "::1,127.0.0.1");
+  BOOST_TEST(displayEndpoints(r.endpoints) == "[::1]:5433, 127.0.0.1:5433");
+  // Nothing to pin: an address literal, a socket directory, hostaddr given, several hosts.
+  for (const char* ci : {"host=127.0.0.1", "host=::1", "host=/var/run/postgresql",
+                         "host=db hostaddr=10.0.0.1", "host=a,b"}) {
+    auto other = parseConnInfo(ci, nullptr);
+    BOOST_REQUIRE(other.has_value());
+    const auto before = other->params;
+    BOOST_TEST(pinResolvedAddresses(*other, r) == 0u, ci);
+    BOOST_TEST((other->params == before), ci);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
