@@ -13,9 +13,9 @@ bool sameRestartPath(const RestartConfig& a, const RestartConfig& b) {
 /// How often a starting-up target's recovery progress is read: each reading scans /proc and
 /// reads a few small files (or the last 64 KiB of the server log).
 Millis recoveryReadPeriod(const TargetConfig& t) {
-  return std::max<Millis>(std::chrono::milliseconds(250),
-                          std::min<Millis>({t.interval, t.restart.recovery_grace / 4,
-                                            std::chrono::seconds(5)}));
+  return std::max<Millis>(
+      std::chrono::milliseconds(250),
+      std::min<Millis>({t.interval, t.restart.recovery_grace / 4, std::chrono::seconds(5)}));
 }
 
 }  // namespace
@@ -284,8 +284,8 @@ void AgentCore::readRecovery(const std::string& name, Slot& slot, SteadyTime now
   out.recoveryReads.push_back({name, slot.incarnation, slot.config});
 }
 
-void AgentCore::recoveryRead(const RecoveryJob& job, const RecoveryReading& reading,
-                             SteadyTime now, WallTime wall, Effects& out) {
+void AgentCore::recoveryRead(const RecoveryJob& job, const RecoveryReading& reading, SteadyTime now,
+                             WallTime wall, Effects& out) {
   Slot* slot = find(job.target);
   if (!slot || slot->incarnation != job.incarnation) return;
   slot->recoveryReadRunning = false;

@@ -69,7 +69,8 @@ std::optional<std::string> lastRedoProgress(std::string_view logTail) {
   if (lsn == std::string_view::npos) return std::nullopt;
   std::string_view value = rest.substr(lsn + kLsn.size());
   std::size_t n = 0;
-  while (n < value.size() && (std::isxdigit(static_cast<unsigned char>(value[n])) || value[n] == '/'))
+  while (n < value.size() &&
+         (std::isxdigit(static_cast<unsigned char>(value[n])) || value[n] == '/'))
     ++n;
   if (n == 0) return std::nullopt;
   return std::string(value.substr(0, n));

@@ -40,11 +40,11 @@ struct RestartPathStatus {
 /// A starting or recovering server's progress as the agent reads it (docs/health-model.md,
 /// "Recovery progress"); /status `recovery`.
 struct RecoveryStatus {
-  std::string rule = "total";   ///< "no_progress" while a source is readable, else "total"
-  std::string source;           ///< what was read last: startup_process, server_log, ...; "" none
-  std::string progress;         ///< the last value read
-  std::string server_status;    ///< postmaster.pid's status line, when read
-  std::string problem;          ///< why nothing could be read
+  std::string rule = "total";  ///< "no_progress" while a source is readable, else "total"
+  std::string source;          ///< what was read last: startup_process, server_log, ...; "" none
+  std::string progress;        ///< the last value read
+  std::string server_status;   ///< postmaster.pid's status line, when read
+  std::string problem;         ///< why nothing could be read
   std::optional<WallTime> read_at;
   std::optional<WallTime> progress_at;  ///< the last change seen (or the run's start)
   std::optional<WallTime> stuck_at;     ///< when it counts as stuck (recovery_grace)

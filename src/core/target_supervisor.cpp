@@ -270,8 +270,8 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
     if (now < stuckAt) {
       deferRestart(
           a, defer::kStartingUp,
-          [&] { return ev::deferredStartingUp(cause, rc.recovery_grace, progressRule()); },
-          wallNow, stuckAt, now);
+          [&] { return ev::deferredStartingUp(cause, rc.recovery_grace, progressRule()); }, wallNow,
+          stuckAt, now);
       return;
     }
     why = progressRule() ? ev::whyStalled(cause, rc.recovery_grace, progressSource_, progressValue_)

@@ -12,15 +12,16 @@ namespace fs = std::filesystem;
 
 /// At most `limit` bytes from the start (or, with `tail`, the last `limit` bytes); nullopt when
 /// the file cannot be opened.
-std::optional<std::string> readBounded(const fs::path& path, std::size_t limit,
-                                       bool tail = false) {
+std::optional<std::string> readBounded(const fs::path& path, std::size_t limit, bool tail = false) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   if (tail) {
     in.seekg(0, std::ios::end);
     const auto size = static_cast<long long>(in.tellg());
-    if (size > static_cast<long long>(limit)) in.seekg(size - static_cast<long long>(limit));
-    else in.seekg(0);
+    if (size > static_cast<long long>(limit))
+      in.seekg(size - static_cast<long long>(limit));
+    else
+      in.seekg(0);
   }
   std::string out(limit, '\0');
   in.read(out.data(), static_cast<std::streamsize>(limit));
@@ -76,7 +77,8 @@ bool isPostmasterOf(long pid, const std::string& dataDir, const fs::path& procRo
     return false;
   }
   const std::string argv0 = cmdline->substr(0, cmdline->find('\0'));
-  if (argv0.find("postgres") == std::string::npos && argv0.find("postmaster") == std::string::npos) {
+  if (argv0.find("postgres") == std::string::npos &&
+      argv0.find("postmaster") == std::string::npos) {
     *problem = "postmaster.pid names pid " + std::to_string(pid) +
                ", which is not a postgres process on this host (a container's pid?)";
     return false;

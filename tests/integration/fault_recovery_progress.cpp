@@ -56,7 +56,8 @@ class Writer {
     thread_ = std::thread([this] {
       while (!stop_) {
         try {
-          pg_.query("INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g");
+          pg_.query(
+              "INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g");
           ++batches_;
         } catch (...) {
         }
@@ -97,7 +98,8 @@ BOOST_AUTO_TEST_CASE(a_replay_that_moves_is_waited_out_and_one_that_stops_is_res
       "  - name: main\n    conninfo: \"" + standby.conninfo() +
       "\"\n    interval: 500ms\n    timeout: 400ms\n    unhealthy_after: 2\n"
       "    healthy_after: 1\n    checks: { connections: false }\n"
-      "    recovery:\n      data_dir: " + standby.dataDir() +
+      "    recovery:\n      data_dir: " +
+      standby.dataDir() +
       "\n    restart:\n      method: command\n      command: [\"/bin/true\"]\n"
       "      recovery_grace: 4s\n      grace: 30s\n";
   auto agent = startAgent(dir, targets);
@@ -132,10 +134,9 @@ BOOST_AUTO_TEST_CASE(a_replay_that_moves_is_waited_out_and_one_that_stops_is_res
   }
   BOOST_TEST(countEvents(*agent.process, "restart_requested") == 0u, agent.process->output());
   BOOST_TEST(moves >= 5, "the replay moved " << moves << " times: " << first << " .. " << last);
-  BOOST_TEST_MESSAGE("12 s of replay (3 x recovery_grace), " << writer.batches()
-                                                             << " write batches, progress "
-                                                             << first << " .. " << last << " ("
-                                                             << moves << " moves), no restart");
+  BOOST_TEST_MESSAGE("12 s of replay (3 x recovery_grace), "
+                     << writer.batches() << " write batches, progress " << first << " .. " << last
+                     << " (" << moves << " moves), no restart");
 
   // The writes stop: the replay has nothing left to do; restarted about recovery_grace after
   // its last move.
@@ -144,8 +145,8 @@ BOOST_AUTO_TEST_CASE(a_replay_that_moves_is_waited_out_and_one_that_stops_is_res
   auto requested = waitEvent(*agent.process, "restart_requested", 15s);
   const double after = secondsSince(stopped);
   BOOST_REQUIRE_MESSAGE(requested, agent.process->output());
-  BOOST_TEST_MESSAGE("restart_requested " << after << " s after the writes stopped: "
-                                          << *requested);
+  BOOST_TEST_MESSAGE("restart_requested " << after
+                                          << " s after the writes stopped: " << *requested);
   BOOST_TEST(requested->find("no progress for longer than recovery_grace 4s") != std::string::npos,
              *requested);
   BOOST_TEST(after >= 3.0);  // not before recovery_grace without progress (minus the tail of WAL)

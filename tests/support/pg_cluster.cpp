@@ -282,8 +282,19 @@ struct PgCluster::Impl {
     std::vector<std::string> argv{bin + "/initdb", "-D", dataDir, "-U",         "postgres",
                                   "--no-sync",     "-E", "UTF8",  "--locale=C", "--auth=trust"};
     if (options.standby_of_port > 0)
-      argv = {bin + "/pg_basebackup", "-h", "127.0.0.1", "-p", std::to_string(options.standby_of_port),
-              "-U", "postgres", "-D", dataDir, "-X", "stream", "-R", "--no-sync"};
+      argv = {bin + "/pg_basebackup",
+              "-h",
+              "127.0.0.1",
+              "-p",
+              std::to_string(options.standby_of_port),
+              "-U",
+              "postgres",
+              "-D",
+              dataDir,
+              "-X",
+              "stream",
+              "-R",
+              "--no-sync"};
     else
       argv.insert(argv.end(), options.initdb_args.begin(), options.initdb_args.end());
     std::string pwfile;

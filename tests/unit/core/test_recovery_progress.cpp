@@ -67,7 +67,8 @@ struct Harness {
   SteadyTime began{};
 
   Harness() {
-    sup = std::make_unique<TargetSupervisor>(cfg, [] { return 0.5; }, clock.wallNow());
+    sup = std::make_unique<TargetSupervisor>(
+        cfg, [] { return 0.5; }, clock.wallNow());
     round(good());
   }
   void take(Action a) {
@@ -135,8 +136,9 @@ BOOST_AUTO_TEST_CASE(startup_titles_with_and_without_cluster_name) {
   using namespace std::string_literals;
   BOOST_TEST(*startupActivity("postgres: startup recovering 000000010000000000000023\0\0\0"s) ==
              "recovering 000000010000000000000023");
-  BOOST_TEST(*startupActivity("postgres: 15/main: startup waiting for 0000000100000000000000A1  "s) ==
-             "waiting for 0000000100000000000000A1");
+  BOOST_TEST(
+      *startupActivity("postgres: 15/main: startup waiting for 0000000100000000000000A1  "s) ==
+      "waiting for 0000000100000000000000A1");
   BOOST_TEST(*startupActivity("postgres: startup "s) == "");
   BOOST_TEST(!startupActivity("postgres: walreceiver streaming 0/3000148"s).has_value());
   BOOST_TEST(!startupActivity("/usr/lib/postgresql/15/bin/postgres\0-D\0/data\0"s).has_value());
@@ -162,7 +164,8 @@ BOOST_AUTO_TEST_CASE(progress_keeps_postponing_the_restart) {
   h.startRecovery();
   int n = 0;
   // Three times recovery_grace, a new WAL file every second: never stuck.
-  h.recoverFor(30s, [&] { return reading("recovering 0000000100000000000000" + std::to_string(10 + n++)); });
+  h.recoverFor(
+      30s, [&] { return reading("recovering 0000000100000000000000" + std::to_string(10 + n++)); });
   BOOST_TEST(h.restarts == 0);
   const auto r = h.recovery();
   BOOST_TEST_REQUIRE(r.has_value());
@@ -184,18 +187,23 @@ BOOST_AUTO_TEST_CASE(no_progress_for_recovery_grace_restarts) {
   Harness h;
   h.startRecovery();
   int n = 0;
-  h.recoverFor(20s, [&] { return reading("recovering 00000001000000000000002" + std::to_string(n++ % 10)); });
+  h.recoverFor(20s, [&] {
+    return reading("recovering 00000001000000000000002" + std::to_string(n++ % 10));
+  });
   BOOST_TEST(h.restarts == 0);
   const SteadyTime lastProgress = h.clock.now();
   // The value stops moving: restarted once recovery_grace has passed since its last change.
   h.recoverFor(30s, [] { return reading("recovering 000000010000000000000029"); });
   BOOST_TEST(h.restarts == 1);
   const auto waited = h.clock.now() - lastProgress;
-  BOOST_TEST((waited >= 10s && waited <= 11s), "restarted " << std::chrono::duration<double>(waited).count() << " s after the last progress");
+  BOOST_TEST((waited >= 10s && waited <= 11s), "restarted "
+                                                   << std::chrono::duration<double>(waited).count()
+                                                   << " s after the last progress");
   const AlertEvent* requested = h.last("restart_requested");
   BOOST_TEST_REQUIRE(requested != nullptr);
-  BOOST_TEST(requested->msg.find("no progress for longer than recovery_grace 10s") != std::string::npos,
-             requested->msg);
+  BOOST_TEST(
+      requested->msg.find("no progress for longer than recovery_grace 10s") != std::string::npos,
+      requested->msg);
   BOOST_TEST(requested->msg.find("startup_process: recovering 000000010000000000000029") !=
              std::string::npos);
 }
@@ -243,7 +251,8 @@ BOOST_AUTO_TEST_CASE(a_source_lost_midway_falls_back_to_the_total_rule_from_the_
   Harness h;
   h.startRecovery();
   int n = 0;
-  h.recoverFor(15s, [&] { return reading("recovering 0000000100000000000000" + std::to_string(10 + n++)); });
+  h.recoverFor(
+      15s, [&] { return reading("recovering 0000000100000000000000" + std::to_string(10 + n++)); });
   const SteadyTime lastProgress = h.clock.now();
   // Past the total rule's instant (began + 10 s) already; not restarted because the source is lost.
   h.round(startingUp());
