@@ -239,6 +239,9 @@ void AgentCore::roundFinished(const ProbeJob& job, const RoundResult& round, Ste
       {keep ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
   out.statusChanged = true;
   apply(job.target, *slot, std::move(action), now, out);
+  // The first reading of a recovery is taken at once, so that the restart_deferred announced a
+  // round or two later already knows whether progress can be read.
+  readRecovery(job.target, *slot, now, out);
   if (!slot->firstRoundDone) noteFirstRound(*slot, out);
 }
 

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,10 +87,12 @@ struct Harness {
   void read(const RecoveryReading& r) {
     take(sup->onRecoveryProgress(r, clock.now(), clock.wallNow()));
   }
-  /// Starts a starting-up run (3 rounds: unhealthy_after) and remembers its start.
-  void startRecovery() {
+  /// Starts a starting-up run (3 rounds: unhealthy_after) and remembers its start; `first` is
+  /// read after its first round, as the agent does.
+  void startRecovery(std::optional<RecoveryReading> first = std::nullopt) {
     round(startingUp());
     began = clock.now();
+    if (first) read(*first);
     round(startingUp());
     round(startingUp());
   }
@@ -161,7 +164,7 @@ BOOST_AUTO_TEST_CASE(the_last_redo_line_of_the_log) {
 
 BOOST_AUTO_TEST_CASE(progress_keeps_postponing_the_restart) {
   Harness h;
-  h.startRecovery();
+  h.startRecovery(reading("recovering 000000010000000000000009"));
   int n = 0;
   // Three times recovery_grace, a new WAL file every second: never stuck.
   h.recoverFor(
@@ -219,7 +222,7 @@ BOOST_AUTO_TEST_CASE(a_recovery_that_never_moves_is_restarted_after_recovery_gra
 
 BOOST_AUTO_TEST_CASE(without_a_source_the_total_rule_applies) {
   Harness h;
-  h.startRecovery();
+  h.startRecovery(unreadable());
   h.recoverFor(30s, [] { return unreadable(); });
   BOOST_TEST(h.restarts == 1);
   BOOST_TEST((h.clock.now() - h.began >= 10s && h.clock.now() - h.began <= 11s));
