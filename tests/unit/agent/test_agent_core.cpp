@@ -87,7 +87,9 @@ struct Sim {
   std::vector<PathCheckJob> pathChecks;  ///< preflight checks handed out, in order
   /// What a recovery reading finds (answered at once); empty: nothing readable.
   std::string recoveryValue;
-  int recoveryReads = 0;  ///< recovery readings handed out
+  int recoveryReads = 0;      ///< recovery readings handed out
+  bool holdRecovery = false;  ///< keep the jobs in heldRecovery instead of answering
+  std::vector<RecoveryJob> heldRecovery;
 
   struct Pending {
     SteadyTime at;
@@ -153,6 +155,10 @@ struct Sim {
     if (fx.firstRoundsDone) firstRoundsDone = true;
     for (auto& job : fx.recoveryReads) {
       ++recoveryReads;
+      if (holdRecovery) {
+        heldRecovery.push_back(job);
+        continue;
+      }
       RecoveryReading r;
       if (recoveryValue.empty()) {
         r.problem = "cannot read postmaster.pid";
@@ -829,6 +835,46 @@ BOOST_AUTO_TEST_CASE(recovery_without_a_source_keeps_the_total_rule) {
   sim.run(15s);
   BOOST_TEST_REQUIRE(sim.restartsRun == 1);
   BOOST_TEST((sim.restartTimes.at(0) - began <= 32s));
+}
+
+// A reading that comes back after a reload changed where to read is about the old place: dropped
+// (the next reading, of the new place, counts); one reading at a time per target.
+BOOST_AUTO_TEST_CASE(a_recovery_reading_of_a_replaced_place_is_dropped) {
+  Sim sim;
+  TargetConfig t = target("main");
+  t.interval = 1s;
+  t.restart.recovery_grace = 30s;
+  sim.start(configOf({t}));
+  sim.run(5s);
+  sim.up["main"] = false;
+  sim.downCause = Cause::kStartingUp;
+  sim.holdRecovery = true;
+  sim.run(5s);
+  BOOST_TEST_REQUIRE(sim.heldRecovery.size() == 1u);  // never a second while one runs
+  const RecoveryJob old = sim.heldRecovery.front();
+  sim.heldRecovery.clear();
+
+  TargetConfig moved = t;
+  moved.recovery.data_dir = "/srv/pg/other";
+  sim.reload(configOf({moved}));
+  RecoveryReading r;
+  r.source = std::string(kProgressStartupProcess);
+  r.value = "recovering 1";
+  Effects fx;
+  sim.core.recoveryRead(old, r, sim.clock.now(), sim.clock.wallNow(), fx);
+  sim.execute(fx);
+  auto status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST_REQUIRE(status.recovery.has_value());
+  BOOST_TEST(status.recovery->rule == "total");  // the stale answer was not taken
+  BOOST_TEST(status.recovery->progress.empty());
+
+  // The next reading is handed out again (the stale one freed the slot) and counts.
+  sim.holdRecovery = false;
+  sim.recoveryValue = "recovering 2";
+  sim.run(2s);
+  status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST(status.recovery->rule == "no_progress");
+  BOOST_TEST(status.recovery->progress == "recovering 2");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
