@@ -4,7 +4,8 @@
 // startup process's title, "recovering 0000000100000000000000XX", moves about twice a second).
 // The real agent, with recovery_grace 4s and recovery.data_dir on the standby, does not restart
 // it while the WAL flows for three times recovery_grace, and restarts it once the writes stop
-// and the replay has not moved for recovery_grace.
+// and the replay has not moved for recovery_grace. Without a readable source (no data directory
+// known) /status says the total-time rule applies, and why.
 #define BOOST_TEST_MODULE fault_recovery_progress
 #include <boost/test/unit_test.hpp>
 
@@ -153,6 +154,36 @@ BOOST_AUTO_TEST_CASE(a_replay_that_moves_is_waited_out_and_one_that_stops_is_res
   BOOST_TEST(after <= 7.0);  // recovery_grace after the last move, plus a reading and a round
   BOOST_TEST(countEvents(*agent.process, "restart_requested") == 1u);
   BOOST_TEST_MESSAGE("whole test " << secondsSince(testStart) << " s");
+}
+
+// Where nothing can be read (no data directory known: another host, a container), the total-time
+// rule stays, and /status says so and why.
+BOOST_AUTO_TEST_CASE(without_a_readable_source_status_says_the_total_rule_applies) {
+  PgClusterOptions options;
+  options.standby_no_hot = true;
+  PgCluster standby(options);
+  TempDir dir;
+  const std::string targets =
+      "  - name: main\n    conninfo: \"" + standby.conninfo() +
+      "\"\n    interval: 500ms\n    timeout: 400ms\n    unhealthy_after: 2\n"
+      "    restart:\n      method: command\n      command: [\"/bin/true\"]\n"
+      "      recovery_grace: 1m\n";
+  auto agent = startAgent(dir, targets);
+  agent.waitUp();
+  BOOST_REQUIRE_MESSAGE(waitEvent(*agent.process, "restart_deferred", 10s),
+                        agent.process->output());
+  Poco::JSON::Object::Ptr r;
+  for (int i = 0; i < 20 && text(r, "problem").empty(); ++i) {
+    std::this_thread::sleep_for(250ms);
+    r = recoveryOf(agent);
+  }
+  BOOST_TEST_REQUIRE(r);
+  BOOST_TEST(text(r, "rule") == "total");
+  BOOST_TEST(text(r, "source") == "");
+  BOOST_TEST(text(r, "problem").find("recovery.data_dir") != std::string::npos, text(r, "problem"));
+  BOOST_TEST(!text(r, "stuck_at").empty());
+  const auto deferred = waitEvent(*agent.process, "restart_deferred", 1s);
+  BOOST_TEST(deferred->find("rule=total") != std::string::npos, *deferred);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
