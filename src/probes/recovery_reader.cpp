@@ -4,6 +4,7 @@
 #include <fstream>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 namespace pgvigil {
 namespace {
@@ -98,6 +99,46 @@ bool isPostmasterOf(long pid, const std::string& dataDir, const fs::path& procRo
   return true;
 }
 
+std::string withoutTrailingSlash(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+/// The postmaster of `dataDir` found by its command line (`postgres -D DATADIR`, also
+/// `-DDATADIR` and `--pgdata=DATADIR`), which /proc shows to every user: for when postmaster.pid
+/// cannot be read (a data directory of mode 0700 whose owner the agent is not, as Debian's).
+std::optional<long> postmasterByCommandLine(const std::string& dataDir, const fs::path& procRoot) {
+  const std::string want = withoutTrailingSlash(dataDir);
+  std::error_code ec;
+  for (fs::directory_iterator it(procRoot, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto cmdline = readBounded(it->path() / "cmdline", 4096);
+    if (!cmdline || cmdline->empty()) continue;
+    std::vector<std::string> args;
+    for (std::size_t at = 0; at < cmdline->size();) {
+      const auto nul = cmdline->find('\0', at);
+      args.push_back(cmdline->substr(at, nul == std::string::npos ? std::string::npos : nul - at));
+      if (nul == std::string::npos) break;
+      at = nul + 1;
+    }
+    if (args[0].find("postgres") == std::string::npos &&
+        args[0].find("postmaster") == std::string::npos)
+      continue;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      std::string dir;
+      if (args[i] == "-D" && i + 1 < args.size())
+        dir = args[i + 1];
+      else if (args[i].rfind("--pgdata=", 0) == 0)
+        dir = args[i].substr(9);
+      else if (args[i].rfind("-D", 0) == 0 && args[i].size() > 2)
+        dir = args[i].substr(2);
+      if (!dir.empty() && withoutTrailingSlash(dir) == want) return std::stol(name);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 RecoveryReading readRecoveryProgress(const RecoverySources& sources, const fs::path& procRoot) {
@@ -115,10 +156,15 @@ RecoveryReading readRecoveryProgress(const RecoverySources& sources, const fs::p
     const fs::path pidFile = fs::path(sources.data_dir) / "postmaster.pid";
     auto text = readBounded(pidFile, 4096);
     std::optional<PostmasterPid> pm;
-    if (!text)
+    if (!text) {
       problem = "cannot read " + pidFile.string();
-    else if (!(pm = parsePostmasterPid(*text)))
+      if (auto pid = postmasterByCommandLine(sources.data_dir, procRoot)) {
+        pm = PostmasterPid{*pid, ""};
+        problem.clear();
+      }
+    } else if (!(pm = parsePostmasterPid(*text))) {
       problem = pidFile.string() + " is not a postmaster.pid";
+    }
     if (pm) {
       r.server_status = pm->status;
       std::optional<std::string> activity;

@@ -106,4 +106,23 @@ BOOST_AUTO_TEST_CASE(nothing_readable_says_why) {
   BOOST_TEST(r.problem.find("redo in progress") != std::string::npos, r.problem);
 }
 
+// A data directory of mode 0700 owned by postgres (Debian's clusters): postmaster.pid cannot be
+// read by the agent's user, but the postmaster's command line names the directory.
+BOOST_AUTO_TEST_CASE(without_the_pid_file_the_postmaster_is_found_by_its_command_line) {
+  World w;
+  w.process(300, 1, "/usr/bin/bash\0-c\0postgres -D "s + w.data + "\0"s);
+  w.process(100, 1,
+            "/usr/lib/postgresql/15/bin/postgres\0-D\0"s + w.data +
+                "/\0-c\0config_file=/etc/postgresql/15/main/postgresql.conf\0"s);
+  w.process(102, 100, "postgres: 15/main: startup recovering 0000000100000000000000B1"s);
+  auto r = readRecoveryProgress({w.data, ""}, w.proc);
+  BOOST_TEST(r.source == "startup_process", r.problem);
+  BOOST_TEST(r.value == "recovering 0000000100000000000000B1");
+  BOOST_TEST(r.server_status.empty());
+  // No such postmaster: the pid file's problem is the one said.
+  World none;
+  r = readRecoveryProgress({none.data, ""}, none.proc);
+  BOOST_TEST(r.problem.find("cannot read") != std::string::npos, r.problem);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
