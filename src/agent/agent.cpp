@@ -9,7 +9,9 @@
 #include "agent/state_event_writer.h"
 #include "core/guarded.h"
 #include "probes/connections_check.h"
+#include "probes/recovery_reader.h"
 #include "probes/round_runner.h"
+#include "restart/command_preflight.h"
 
 namespace pgvigil {
 namespace {
@@ -41,6 +43,15 @@ constexpr auto kEnsurePeriod = std::chrono::milliseconds(250);
 constexpr auto kPreflightTimeout = std::chrono::seconds(5);
 /// Control requests are answered by the loop in microseconds; this bound is for a dead loop.
 constexpr auto kControlTimeout = std::chrono::seconds(5);
+
+/// Where a target's recovery progress is read: its recovery keys, else the data directory that
+/// scripts/pg-restart is given.
+RecoverySources recoverySourcesOf(const TargetConfig& t) {
+  RecoverySources s{t.recovery.data_dir, t.recovery.log_file};
+  if (s.data_dir.empty() && t.restart.method == RestartMethod::kCommand)
+    s.data_dir = pgRestartDataDirectory(t.restart.command);
+  return s;
+}
 
 }  // namespace
 
@@ -102,6 +113,7 @@ void Agent::start() {
   writer_ = std::make_unique<StateEventWriter>(store_, events_, log_, options_.max_queued_events);
   service_ = std::make_unique<SerialExecutor>(log_, "service");
   checks_ = std::make_unique<SerialExecutor>(log_, "checks");
+  recovery_ = std::make_unique<SerialExecutor>(log_, "recovery");
   if (options_.watch_connections)
     connectionWatch_ = std::make_unique<ConnectionWatch>(
         clock_, [this](const std::string& name) { post(Dropped{name}); },
@@ -165,6 +177,7 @@ void Agent::stop() {
   }
   // Checks still queued are run (each bounded); their answers find no loop and are dropped.
   checks_->stop();
+  recovery_->stop();
   // Watchers and monitoring sessions end (each session with a clean Terminate).
   service_->post([this] {
     for (auto& [name, slot] : watchers_)
@@ -212,6 +225,7 @@ void Agent::loop() {
         fx.probes.clear();
         fx.restarts.clear();
         fx.pathChecks.clear();
+        fx.recoveryReads.clear();
         execute(fx, now, wall);
         return;
       }
@@ -241,6 +255,8 @@ bool Agent::handle(Input& input, SteadyTime now, WallTime wall, Effects& fx) {
     core_.connectionDropped(dropped->target, now, fx);
   } else if (auto* checked = std::get_if<PathChecked>(&input)) {
     core_.restartPathChecked(checked->job, checked->check, now, wall, fx);
+  } else if (auto* read = std::get_if<RecoveryDone>(&input)) {
+    core_.recoveryRead(read->job, read->reading, now, wall, fx);
   } else if (auto* c = std::get_if<Control>(&input)) {
     ControlResult result;
     switch (c->kind) {
@@ -370,6 +386,18 @@ void Agent::execute(Effects& fx, SteadyTime now, WallTime wall) {
         check = {false, "internal error: " + describeException(std::current_exception())};
       }
       post(PathChecked{job, std::move(check)});
+    });
+  }
+  for (auto& job : fx.recoveryReads) {
+    recovery_->post([this, job = std::move(job)] {
+      if (!running_) return;
+      RecoveryReading reading;
+      try {
+        reading = readRecoveryProgress(recoverySourcesOf(*job.config));
+      } catch (...) {
+        reading.problem = "internal error: " + describeException(std::current_exception());
+      }
+      post(RecoveryDone{job, std::move(reading)});
     });
   }
   if (fx.firstRoundsDone) {

@@ -136,6 +136,10 @@ class Agent final : public StatusProvider {
     PathCheckJob job;
     RestartPathCheck check;
   };
+  struct RecoveryDone {
+    RecoveryJob job;
+    RecoveryReading reading;
+  };
   struct Control {
     enum class Kind { kPause, kResume, kRestart } kind = Kind::kPause;
     std::string target;
@@ -147,8 +151,8 @@ class Agent final : public StatusProvider {
     std::shared_ptr<std::promise<void>> done;
   };
   struct Stop {};
-  using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, PathChecked, Control,
-                             Reload, Stop>;
+  using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, PathChecked,
+                             RecoveryDone, Control, Reload, Stop>;
 
   void post(Input input, bool wake = true);
   void loop();
@@ -206,6 +210,9 @@ class Agent final : public StatusProvider {
   /// Preflight checks of restart paths (Restarter::preflight), one at a time, each bounded by
   /// kPreflightTimeout: a slow Docker daemon or D-Bus delays only the next check.
   std::unique_ptr<SerialExecutor> checks_;
+  /// Recovery progress readings (small local files and /proc), one at a time: a slow disk
+  /// delays only the next reading.
+  std::unique_ptr<SerialExecutor> recovery_;
   std::unique_ptr<StateEventWriter> writer_;
 
   // published state

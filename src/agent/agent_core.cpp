@@ -10,6 +10,14 @@ bool sameRestartPath(const RestartConfig& a, const RestartConfig& b) {
          a.service == b.service && a.docker_host == b.docker_host && a.command == b.command;
 }
 
+/// How often a starting-up target's recovery progress is read: each reading scans /proc and
+/// reads a few small files (or the last 64 KiB of the server log).
+Millis recoveryReadPeriod(const TargetConfig& t) {
+  return std::max<Millis>(
+      std::chrono::milliseconds(250),
+      std::min<Millis>({t.interval, t.restart.recovery_grace / 4, std::chrono::seconds(5)}));
+}
+
 }  // namespace
 
 AgentCore::Options AgentCore::defaultOptions(std::size_t targets) {
@@ -195,6 +203,7 @@ void AgentCore::tick(SteadyTime now, WallTime wall, Effects& out) {
     for (auto& [name, slot] : slots_) {
       apply(name, slot, slot.supervisor.onTick(now, wall), now, out);
       if (now >= slot.nextPathCheck) checkPath(name, slot, out);
+      readRecovery(name, slot, now, out);
     }
     for (auto& [name, slot] : slots_)
       if (auto at = slot.supervisor.nextDeadline(now); at && *at < nextDeadline_)
@@ -230,6 +239,9 @@ void AgentCore::roundFinished(const ProbeJob& job, const RoundResult& round, Ste
       {keep ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
   out.statusChanged = true;
   apply(job.target, *slot, std::move(action), now, out);
+  // The first reading of a recovery is taken at once, so that the restart_deferred announced a
+  // round or two later already knows whether progress can be read.
+  readRecovery(job.target, *slot, now, out);
   if (!slot->firstRoundDone) noteFirstRound(*slot, out);
 }
 
@@ -265,6 +277,27 @@ void AgentCore::serviceState(std::string_view target, std::uint64_t generation, 
   // A watcher of a restart path that a reload replaced may still deliver an event or two.
   if (!slot || slot->generation != generation) return;
   apply(std::string(target), *slot, slot->supervisor.onServiceState(state, now, wall), now, out);
+}
+
+void AgentCore::readRecovery(const std::string& name, Slot& slot, SteadyTime now, Effects& out) {
+  if (slot.recoveryReadRunning || now < slot.nextRecoveryRead) return;
+  if (slot.supervisor.health().state() != TargetState::kStartingUp) return;
+  slot.recoveryReadRunning = true;
+  slot.nextRecoveryRead = now + recoveryReadPeriod(*slot.config);
+  out.recoveryReads.push_back({name, slot.incarnation, slot.config});
+}
+
+void AgentCore::recoveryRead(const RecoveryJob& job, const RecoveryReading& reading, SteadyTime now,
+                             WallTime wall, Effects& out) {
+  Slot* slot = find(job.target);
+  if (!slot || slot->incarnation != job.incarnation) return;
+  slot->recoveryReadRunning = false;
+  // A reading of a place a reload replaced says nothing about the new one.
+  if (!(job.config->recovery == slot->config->recovery) ||
+      job.config->restart.command != slot->config->restart.command)
+    return;
+  apply(job.target, *slot, slot->supervisor.onRecoveryProgress(reading, now, wall), now, out);
+  out.statusChanged = true;
 }
 
 void AgentCore::connectionDropped(std::string_view target, SteadyTime now, Effects& out) {

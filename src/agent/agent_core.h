@@ -75,6 +75,14 @@ struct PathCheckJob {
   std::uint64_t restarter = 0;  ///< generation of the restart path to check
 };
 
+/// Read, off the loop, the recovery progress of a target that answers starting up
+/// (probes/recovery_reader.h), then hand the reading back with recoveryRead().
+struct RecoveryJob {
+  std::string target;
+  std::uint64_t incarnation = 0;
+  TargetConfigPtr config;  ///< where to read: recovery.*, or pg-restart's PGDATA
+};
+
 /// The long-lived monitoring session of a target (ConnectionWatch).
 struct MonitorCommand {
   enum class Op {
@@ -99,13 +107,14 @@ struct [[nodiscard]] Effects {
   std::vector<ProbeJob> probes;
   std::vector<RestartJob> restarts;
   std::vector<PathCheckJob> pathChecks;
+  std::vector<RecoveryJob> recoveryReads;
   bool statusChanged = false;    ///< something /status shows changed
   bool stateChanged = false;     ///< a displayed state changed: publish at once
   bool firstRoundsDone = false;  ///< every target has finished its first round (READY=1)
 
   bool empty() const {
     return restarters.empty() && monitors.empty() && !persist && events.empty() && probes.empty() &&
-           restarts.empty() && pathChecks.empty() && !statusChanged;
+           restarts.empty() && pathChecks.empty() && recoveryReads.empty() && !statusChanged;
   }
 };
 
@@ -139,6 +148,9 @@ class AgentCore {
   /// A preflight check of a restart path is over (restart_path_broken / restart_path_ok).
   void restartPathChecked(const PathCheckJob& job, const RestartPathCheck& check, SteadyTime now,
                           WallTime wall, Effects& out);
+  /// A recovery progress reading is back (see TargetSupervisor::onRecoveryProgress).
+  void recoveryRead(const RecoveryJob& job, const RecoveryReading& reading, SteadyTime now,
+                    WallTime wall, Effects& out);
   /// A monitoring session dropped: a hint, never a verdict — a fresh round confirms it.
   void connectionDropped(std::string_view target, SteadyTime now, Effects& out);
 
@@ -177,6 +189,8 @@ class AgentCore {
     bool pathCheckRunning = false;
     bool pathCheckAgain = false;  ///< asked for while one ran (new path, reload)
     SteadyTime nextPathCheck = SteadyTime::max();
+    bool recoveryReadRunning = false;
+    SteadyTime nextRecoveryRead{};
     Slot(TargetConfigPtr c, Random01 random, WallTime startedAt)
         : config(c), supervisor(*c, std::move(random), startedAt) {}
   };
@@ -191,6 +205,9 @@ class AgentCore {
   void notePath(const std::string& name, Slot& slot, const RestartPathCheck& check, SteadyTime now,
                 WallTime wall, Effects& out);
   void noteFirstRound(Slot& slot, Effects& out);
+  /// Hands out a recovery reading while the target answers starting up, one at a time, every
+  /// kRecoveryReadPeriod at most.
+  void readRecovery(const std::string& name, Slot& slot, SteadyTime now, Effects& out);
 
   Random01 random_;
   WallTime startedAt_;

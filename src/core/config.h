@@ -67,6 +67,15 @@ struct RestartConfig {
   bool operator==(const RestartConfig&) const = default;
 };
 
+/// Where the agent reads a starting or recovering server's progress (docs/health-model.md,
+/// "Recovery progress"). Empty data_dir: pg-restart's PGDATA with `restart.method: command`.
+struct RecoveryConfig {
+  std::string data_dir;  ///< postmaster.pid, and the startup process found through it
+  std::string log_file;  ///< the server log: PG15+ "redo in progress" lines
+
+  bool operator==(const RecoveryConfig&) const = default;
+};
+
 struct TargetConfig {
   std::string name;
   std::string conninfo;  ///< may hold a password: never print it unredacted
@@ -82,6 +91,7 @@ struct TargetConfig {
   std::string query = "SELECT 1";  ///< empty: the liveness query is off
   ConnectionsCheckConfig connections;
   RestartConfig restart;
+  RecoveryConfig recovery;
   std::string application_name = "pgvigil";
   /// certificate_expiring this long before the server's TLS certificate expires; 0: never.
   Millis tls_expiry_warning = std::chrono::hours{24 * 14};

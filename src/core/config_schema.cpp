@@ -371,6 +371,12 @@ const Schema<TargetConfig>& targetSchema() {
     f.push_back(durationField<T>(
         "restart.hang_after", [](auto& t) -> auto& { return t.restart.hang_after; }, Millis{0},
         std::chrono::hours{24}));
+    // Where recovery progress is read (on the agent's host only): recovery_grace then bounds the
+    // time without progress, not the total (docs/health-model.md, "Recovery progress").
+    f.push_back(stringField<T>(
+        "recovery.data_dir", [](auto& t) -> auto& { return t.recovery.data_dir; }));
+    f.push_back(stringField<T>(
+        "recovery.log_file", [](auto& t) -> auto& { return t.recovery.log_file; }));
     f.push_back(stringField<T>(
         "application_name", [](auto& t) -> auto& { return t.application_name; },
         checkApplicationName));

@@ -37,6 +37,19 @@ struct RestartPathStatus {
   std::string problem;  ///< empty when ok
 };
 
+/// A starting or recovering server's progress as the agent reads it (docs/health-model.md,
+/// "Recovery progress"); /status `recovery`.
+struct RecoveryStatus {
+  std::string rule = "total";  ///< "no_progress" while a source is readable, else "total"
+  std::string source;          ///< what was read last: startup_process, server_log, ...; "" none
+  std::string progress;        ///< the last value read
+  std::string server_status;   ///< postmaster.pid's status line, when read
+  std::string problem;         ///< why nothing could be read
+  std::optional<WallTime> read_at;
+  std::optional<WallTime> progress_at;  ///< the last change seen (or the run's start)
+  std::optional<WallTime> stuck_at;     ///< when it counts as stuck (recovery_grace)
+};
+
 struct TargetStatus {
   std::string name;
   TargetState state = TargetState::kUnknown;
@@ -63,6 +76,8 @@ struct TargetStatus {
   /// The next instant the restart engine acts by itself (pause, grace or backoff end, hang_after
   /// or recovery_grace reached): TargetSupervisor::nextDeadline. Empty when none is known.
   std::optional<WallTime> next_change_at;
+  /// Set while the server answers starting up / shutting down.
+  std::optional<RecoveryStatus> recovery;
   // counters since agent start (Prometheus counters)
   std::vector<std::pair<Cause, std::uint64_t>> failures_total;
   std::uint64_t restarts_succeeded = 0;

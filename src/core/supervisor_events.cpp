@@ -271,7 +271,11 @@ AlertEvent restartDeferred(const EventBase& base, std::string_view reason, std::
   return e;
 }
 
-std::string deferredStartingUp(Cause cause, Millis recoveryGrace) {
+std::string deferredStartingUp(Cause cause, Millis recoveryGrace, bool byProgress) {
+  if (byProgress)
+    return "PostgreSQL says it is " + startingOrShutting(cause) +
+           "; waiting while it makes progress, up to recovery_grace " +
+           durationText(recoveryGrace) + " without any";
   return "PostgreSQL says it is " + startingOrShutting(cause) + "; waiting up to recovery_grace " +
          durationText(recoveryGrace);
 }
@@ -307,6 +311,13 @@ AlertEvent restartNotMadeOperatorStopped(const EventBase& base, std::string_view
 std::string whyStuck(Cause cause, Millis recoveryGrace) {
   return "stuck " + startingOrShutting(cause) + " for longer than recovery_grace " +
          durationText(recoveryGrace);
+}
+
+std::string whyStalled(Cause cause, Millis recoveryGrace, std::string_view source,
+                       std::string_view value) {
+  return "stuck " + startingOrShutting(cause) + ": no progress for longer than recovery_grace " +
+         durationText(recoveryGrace) + " (" + std::string(source) +
+         (value.empty() ? std::string() : ": " + std::string(value)) + ")";
 }
 
 std::string whyHung(Millis timeoutsFor) {

@@ -138,7 +138,8 @@ AlertEvent restartGivenUp(const EventBase& base, int budgetUsed, int budgetMax, 
 AlertEvent restartDeferred(const EventBase& base, std::string_view reason, std::string msg,
                            std::optional<WallTime> possibleAt = std::nullopt);
 /// The msg of restart_deferred for each reason.
-std::string deferredStartingUp(Cause cause, Millis recoveryGrace);
+/// `byProgress`: recovery_grace bounds the time without progress (a progress source is read).
+std::string deferredStartingUp(Cause cause, Millis recoveryGrace, bool byProgress = false);
 std::string deferredHangAfter(Millis hangAfter);
 std::string deferredNotRestartable(Cause cause);
 std::string deferredBackoff();
@@ -152,6 +153,9 @@ AlertEvent restartNotMadeOperatorStopped(const EventBase& base, std::string_view
 
 /// What made an automatic restart necessary, for restart_requested's msg.
 std::string whyStuck(Cause cause, Millis recoveryGrace);
+/// Recovery read from `source` showed no progress (its value stayed `value`) for recovery_grace.
+std::string whyStalled(Cause cause, Millis recoveryGrace, std::string_view source,
+                       std::string_view value);
 std::string whyHung(Millis timeoutsFor);
 std::string whyDown(Cause cause, int consecutiveFailures);
 

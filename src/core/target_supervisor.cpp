@@ -48,6 +48,9 @@ TargetSupervisor::TargetSupervisor(const TargetConfig& config, Random01 random, 
       since_(startedAt) {}
 
 void TargetSupervisor::reconfigure(const TargetConfig& config) {
+  // Another place to read recovery from: the last reading says nothing about it (the total rule
+  // until the next one); the progress already seen still counts.
+  if (!(config.recovery == config_.recovery)) recoveryReading_.reset();
   config_ = config;
   health_.setThresholds(config.healthy_after, config.unhealthy_after);
   backoff_ = Backoff(config.restart.backoff);
@@ -239,7 +242,12 @@ void TargetSupervisor::deferRestart(Action& a, std::string_view reason,
   deferred_ = key;
   std::optional<WallTime> at;
   if (possibleAt) at = toWall(*possibleAt, now, wallNow);
-  emit(a, ev::restartDeferred(eventBase(wallNow), reason, msg(), at), wallNow);
+  AlertEvent e = ev::restartDeferred(eventBase(wallNow), reason, msg(), at);
+  // Which rule recovery_grace follows: while progress is read, restart_possible_at is the
+  // earliest instant (no progress from now on); each progress moves it (/status shows it).
+  if (reason == defer::kStartingUp)
+    e.fields.emplace_back("rule", progressRule() ? "no_progress" : "total");
+  emit(a, std::move(e), wallNow);
 }
 
 void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallNow) {
@@ -258,14 +266,16 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
   }
   std::string why;
   if (hs == TargetState::kStartingUp) {
-    const SteadyTime stuckAt = *health_.startingUpSince() + rc.recovery_grace;
+    const SteadyTime stuckAt = *startingUpDeadline();
     if (now < stuckAt) {
       deferRestart(
-          a, defer::kStartingUp, [&] { return ev::deferredStartingUp(cause, rc.recovery_grace); },
-          wallNow, stuckAt, now);
+          a, defer::kStartingUp,
+          [&] { return ev::deferredStartingUp(cause, rc.recovery_grace, progressRule()); }, wallNow,
+          stuckAt, now);
       return;
     }
-    why = ev::whyStuck(cause, rc.recovery_grace);
+    why = progressRule() ? ev::whyStalled(cause, rc.recovery_grace, progressSource_, progressValue_)
+                         : ev::whyStuck(cause, rc.recovery_grace);
   } else if (cause == Cause::kTimeout) {
     const SteadyTime hangAt = *health_.timeoutSince() + rc.hang_after;
     if (now < hangAt) {
@@ -561,8 +571,48 @@ std::optional<SteadyTime> TargetSupervisor::timeoutDeadline() const {
 }
 
 std::optional<SteadyTime> TargetSupervisor::startingUpDeadline() const {
-  if (auto since = health_.startingUpSince()) return *since + config_.restart.recovery_grace;
-  return std::nullopt;
+  auto since = health_.startingUpSince();
+  if (!since) return std::nullopt;
+  SteadyTime from = *since;
+  // The last progress seen counts even when the source is lost since (the total rule then
+  // applies from there): a reading that fails once must not restart a recovery that moved.
+  if (recoveryReadingsCurrent() && progressAt_) from = std::max(from, *progressAt_);
+  return from + config_.restart.recovery_grace;
+}
+
+bool TargetSupervisor::recoveryReadingsCurrent() const {
+  return recoveryRun_ && recoveryRun_ == health_.startingUpSince();
+}
+
+bool TargetSupervisor::progressRule() const {
+  return recoveryReadingsCurrent() && recoveryReading_ && recoveryReading_->readable();
+}
+
+Action TargetSupervisor::onRecoveryProgress(const RecoveryReading& reading, SteadyTime now,
+                                            WallTime wallNow) {
+  (void)wallNow;
+  Action a;
+  const auto since = health_.startingUpSince();
+  if (!since) return a;  // up again (or another cause) since the reading was asked for
+  if (!recoveryReadingsCurrent()) {
+    // A new starting-up run: what was read in an earlier one says nothing about this one.
+    recoveryRun_ = since;
+    progressAt_.reset();
+    progressSource_.clear();
+    progressValue_.clear();
+  }
+  recoveryReading_ = reading;
+  recoveryReadAt_ = now;
+  if (!reading.readable()) return a;
+  if (!progressAt_) {
+    // The first value is the baseline: the run counts as without progress from its start.
+    progressAt_ = *since;
+  } else if (reading.source != progressSource_ || reading.value != progressValue_) {
+    progressAt_ = now;
+  }
+  progressSource_ = reading.source;
+  progressValue_ = reading.value;
+  return a;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -624,6 +674,22 @@ TargetStatus TargetSupervisor::status(SteadyTime now, WallTime wallNow) const {
   // What clients are told (Retry-After): the instants themselves, not the early start of the
   // round that confirms a hang.
   if (auto next = nextChangeShown(now)) s.next_change_at = toWall(*next, now, wallNow);
+  if (health_.state() == TargetState::kStartingUp && health_.startingUpSince()) {
+    RecoveryStatus r;
+    r.rule = progressRule() ? "no_progress" : "total";
+    if (recoveryReadingsCurrent()) {
+      if (recoveryReading_) {
+        r.source = recoveryReading_->source;
+        r.server_status = recoveryReading_->server_status;
+        r.problem = recoveryReading_->problem;
+      }
+      r.progress = progressValue_;
+      if (recoveryReadAt_) r.read_at = toWall(*recoveryReadAt_, now, wallNow);
+      if (progressAt_) r.progress_at = toWall(*progressAt_, now, wallNow);
+    }
+    if (auto at = startingUpDeadline()) r.stuck_at = toWall(*at, now, wallNow);
+    s.recovery = std::move(r);
+  }
   for (Cause c : kAllCauses) {
     auto it = failuresTotal_.find(c);
     s.failures_total.emplace_back(c, it == failuresTotal_.end() ? 0 : it->second);

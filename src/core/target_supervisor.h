@@ -28,6 +28,7 @@
 #include "core/backoff.h"
 #include "core/config.h"
 #include "core/health_state.h"
+#include "core/recovery_progress.h"
 #include "core/restart_budget.h"
 #include "core/restart_outcome.h"
 #include "core/round_result.h"
@@ -80,6 +81,10 @@ class TargetSupervisor {
   /// recovery_grace that ended since the previous tick asks for a confirming round at once
   /// (probeNow), whose result decides the restart. Call it from the loop's tick.
   Action onTick(SteadyTime now, WallTime wallNow);
+  /// A reading of the recovery progress (taken off the loop while the target is starting up).
+  /// While a source is readable, recovery_grace bounds the time without progress (a change of
+  /// the value read), not the whole starting-up run. Ignored when the target is not starting up.
+  Action onRecoveryProgress(const RecoveryReading& reading, SteadyTime now, WallTime wallNow);
   /// Config reload: thresholds, backoff, budget, grace and method change; state is kept.
   void reconfigure(const TargetConfig& config);
 
@@ -137,6 +142,10 @@ class TargetSupervisor {
   /// When the current run of timeouts reaches hang_after / of starting_up reaches recovery_grace.
   std::optional<SteadyTime> timeoutDeadline() const;
   std::optional<SteadyTime> startingUpDeadline() const;
+  /// The recovery readings belong to the current starting-up run.
+  bool recoveryReadingsCurrent() const;
+  /// "no_progress" while the last reading of this run found a source, else "total".
+  bool progressRule() const;
   /// Failing, and nothing but time holds a restart back.
   bool restartMayBeDue() const;
   /// No pause, restart in flight, given_up or operator stop, and a restart method.
@@ -179,6 +188,13 @@ class TargetSupervisor {
   Millis currentBackoff_{0};            ///< drawn (with jitter) when the last attempt ended
   std::string deferred_;                ///< the restart_deferred reason already announced
   std::optional<SteadyTime> lastTick_;  ///< the previous onTick(): deadlines crossed since
+
+  // Recovery progress of the current starting-up run (recoveryRun_ = its startingUpSince).
+  std::optional<SteadyTime> recoveryRun_;
+  std::optional<RecoveryReading> recoveryReading_;  ///< the last one; reset by a reload
+  std::optional<SteadyTime> recoveryReadAt_;
+  std::optional<SteadyTime> progressAt_;  ///< the last change seen (first reading: run start)
+  std::string progressSource_, progressValue_;
 
   std::optional<RoundResult> lastRound_;
   std::optional<WallTime> lastSuccess_;

@@ -218,6 +218,25 @@ void writeRestartPath(JsonWriter& w, const std::optional<RestartPathStatus>& p) 
   w.endObject();
 }
 
+/// A starting or recovering server's progress (docs/health-model.md, "Recovery progress"); null
+/// while the target does not answer starting up.
+void writeRecovery(JsonWriter& w, const std::optional<RecoveryStatus>& r) {
+  if (!r) {
+    w.null();
+    return;
+  }
+  w.beginObject();
+  w.key("rule").value(r->rule);
+  w.key("source").stringOrNull(r->source);
+  w.key("progress").stringOrNull(r->progress);
+  w.key("server_status").stringOrNull(r->server_status);
+  w.key("problem").stringOrNull(r->problem);
+  writeOptionalTime(w, "read_at", r->read_at);
+  writeOptionalTime(w, "progress_at", r->progress_at);
+  writeOptionalTime(w, "stuck_at", r->stuck_at);
+  w.endObject();
+}
+
 /// The target's samples from the metric table: {"up":1,"failures_total":{"refused":3,…},…}.
 /// `mine` are the indices of its samples (per-target metrics only), in the table's order.
 void writeMetrics(JsonWriter& w, const std::vector<Sample>& samples,
@@ -413,6 +432,8 @@ Rendered renderStatus(const AgentStatus& status) {
     writeRestart(w, t);
     w.key("restart_path");
     writeRestartPath(w, t.restart_path);
+    w.key("recovery");
+    writeRecovery(w, t.recovery);
     w.key("metrics");
     auto mine = byTarget.find(t.name);
     writeMetrics(w, samples, mine == byTarget.end() ? kNone : mine->second);

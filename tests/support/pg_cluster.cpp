@@ -281,6 +281,22 @@ struct PgCluster::Impl {
   void runInitdb() {
     std::vector<std::string> argv{bin + "/initdb", "-D", dataDir, "-U",         "postgres",
                                   "--no-sync",     "-E", "UTF8",  "--locale=C", "--auth=trust"};
+    if (options.standby_of_port > 0)
+      argv = {bin + "/pg_basebackup",
+              "-h",
+              "127.0.0.1",
+              "-p",
+              std::to_string(options.standby_of_port),
+              "-U",
+              "postgres",
+              "-D",
+              dataDir,
+              "-X",
+              "stream",
+              "-R",
+              "--no-sync"};
+    else
+      argv.insert(argv.end(), options.initdb_args.begin(), options.initdb_args.end());
     std::string pwfile;
     if (!options.password.empty()) {
       pwfile = dir + "/pwfile";
@@ -355,6 +371,8 @@ struct PgCluster::Impl {
     const char* method = options.password.empty() ? "trust" : "scram-sha-256";
     hba += std::string("host all all 127.0.0.1/32 ") + method + "\n";
     hba += std::string("host all all ::1/128 ") + method + "\n";
+    hba += "local replication all trust\n";  // pg_basebackup of a standby (standby_of_port)
+    hba += std::string("host replication all 127.0.0.1/32 ") + method + "\n";
     writeFile(dataDir + "/pg_hba.conf", hba);
     if (options.standby_no_hot) writeFile(dataDir + "/standby.signal", "");
   }

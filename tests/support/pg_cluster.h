@@ -41,6 +41,12 @@ struct PgClusterOptions {
   /// this password, and the role "pgvigil" (LOGIN, pg_monitor) is created with it too.
   std::string password = {};
   bool standby_no_hot = false;  ///< standby.signal + hot_standby=off: answers "starting up" forever
+  /// Extra initdb arguments, e.g. "--wal-segsize=1" (WAL files of 1 MB roll over fast).
+  std::vector<std::string> initdb_args = {};
+  /// > 0: instead of initdb, a pg_basebackup (-R: streaming) of the cluster on this loopback
+  /// port. With standby_no_hot: a standby that replays the primary's WAL and answers "starting
+  /// up" meanwhile.
+  int standby_of_port = 0;
   /// When both are non-empty: TLS on (ssl = on). The PEM files are copied into the data dir
   /// (owned by the server's user, key mode 0600, as PostgreSQL demands) before the start.
   std::string ssl_cert_file = {};

@@ -85,6 +85,11 @@ struct Sim {
   /// What a restart that does not work says (kFailed: it ran and failed).
   RestartOutcome::Result failure = RestartOutcome::Result::kFailed;
   std::vector<PathCheckJob> pathChecks;  ///< preflight checks handed out, in order
+  /// What a recovery reading finds (answered at once); empty: nothing readable.
+  std::string recoveryValue;
+  int recoveryReads = 0;      ///< recovery readings handed out
+  bool holdRecovery = false;  ///< keep the jobs in heldRecovery instead of answering
+  std::vector<RecoveryJob> heldRecovery;
 
   struct Pending {
     SteadyTime at;
@@ -148,6 +153,23 @@ struct Sim {
     }
     for (auto& c : fx.pathChecks) pathChecks.push_back(c);
     if (fx.firstRoundsDone) firstRoundsDone = true;
+    for (auto& job : fx.recoveryReads) {
+      ++recoveryReads;
+      if (holdRecovery) {
+        heldRecovery.push_back(job);
+        continue;
+      }
+      RecoveryReading r;
+      if (recoveryValue.empty()) {
+        r.problem = "cannot read postmaster.pid";
+      } else {
+        r.source = std::string(kProgressStartupProcess);
+        r.value = recoveryValue;
+      }
+      Effects answer;
+      core.recoveryRead(job, r, clock.now(), clock.wallNow(), answer);
+      execute(answer);
+    }
   }
 
   /// Answers the oldest preflight check still open with `check`.
@@ -751,6 +773,108 @@ BOOST_AUTO_TEST_CASE(announced_retry_times_are_the_times_the_engine_uses) {
   for (const auto& e : sim.events)
     if (e.event == "restart_given_up") BOOST_TEST((e.ts == last.ts));
   BOOST_TEST(sim.state("db") == TargetState::kGivenUp);
+}
+
+// Issue 10: a recovery is read off the loop while the target answers starting up (never while it
+// is up), and recovery_grace bounds the time without progress: a replay that moves is waited
+// out far beyond recovery_grace, one that stops is restarted recovery_grace after its last move.
+BOOST_AUTO_TEST_CASE(recovery_is_waited_out_while_it_moves) {
+  Sim sim;
+  TargetConfig t = target("main");
+  t.interval = 1s;
+  t.restart.recovery_grace = 30s;
+  sim.start(configOf({t}));
+  sim.run(5s);
+  BOOST_TEST(sim.recoveryReads == 0);  // up: nothing to read
+
+  sim.up["main"] = false;
+  sim.downCause = Cause::kStartingUp;
+  int segment = 0;
+  for (int i = 0; i < 120; ++i) {  // two minutes, a new WAL file every second
+    sim.recoveryValue = "recovering " + std::to_string(++segment);
+    sim.run(1s);
+  }
+  BOOST_TEST(sim.restartsRun == 0);
+  BOOST_TEST(sim.state("main") == TargetState::kStartingUp);
+  BOOST_TEST(sim.recoveryReads >= 100);
+  auto status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST_REQUIRE(status.recovery.has_value());
+  BOOST_TEST(status.recovery->rule == "no_progress");
+  BOOST_TEST(status.recovery->progress == "recovering 120");
+
+  // The replay stops: restarted once 30 s pass without a change, at the instant announced.
+  const WallTime stalled = sim.clock.wallNow();
+  status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST_REQUIRE(status.recovery->stuck_at.has_value());
+  const WallTime announced = *status.recovery->stuck_at;
+  sim.run(40s);
+  BOOST_TEST_REQUIRE(sim.restartsRun == 1);
+  const auto after = sim.restartTimes.at(0) - stalled;
+  BOOST_TEST((after >= 29s && after <= 31s),
+             "restarted " << std::chrono::duration<double>(after).count() << " s after the stall");
+  BOOST_TEST((sim.restartTimes.at(0) - announced <= 1s));
+}
+
+// Without a readable source the total-time rule stays, and /status says so.
+BOOST_AUTO_TEST_CASE(recovery_without_a_source_keeps_the_total_rule) {
+  Sim sim;
+  TargetConfig t = target("main");
+  t.interval = 1s;
+  t.restart.recovery_grace = 30s;
+  sim.start(configOf({t}));
+  sim.run(5s);
+  sim.up["main"] = false;
+  sim.downCause = Cause::kStartingUp;
+  const WallTime began = sim.clock.wallNow();
+  sim.run(20s);
+  BOOST_TEST(sim.recoveryReads > 0);
+  const auto status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST_REQUIRE(status.recovery.has_value());
+  BOOST_TEST(status.recovery->rule == "total");
+  BOOST_TEST(status.recovery->problem == "cannot read postmaster.pid");
+  sim.run(15s);
+  BOOST_TEST_REQUIRE(sim.restartsRun == 1);
+  BOOST_TEST((sim.restartTimes.at(0) - began <= 32s));
+}
+
+// A reading that comes back after a reload changed where to read is about the old place: dropped
+// (the next reading, of the new place, counts); one reading at a time per target.
+BOOST_AUTO_TEST_CASE(a_recovery_reading_of_a_replaced_place_is_dropped) {
+  Sim sim;
+  TargetConfig t = target("main");
+  t.interval = 1s;
+  t.restart.recovery_grace = 30s;
+  sim.start(configOf({t}));
+  sim.run(5s);
+  sim.up["main"] = false;
+  sim.downCause = Cause::kStartingUp;
+  sim.holdRecovery = true;
+  sim.run(5s);
+  BOOST_TEST_REQUIRE(sim.heldRecovery.size() == 1u);  // never a second while one runs
+  const RecoveryJob old = sim.heldRecovery.front();
+  sim.heldRecovery.clear();
+
+  TargetConfig moved = t;
+  moved.recovery.data_dir = "/srv/pg/other";
+  sim.reload(configOf({moved}));
+  RecoveryReading r;
+  r.source = std::string(kProgressStartupProcess);
+  r.value = "recovering 1";
+  Effects fx;
+  sim.core.recoveryRead(old, r, sim.clock.now(), sim.clock.wallNow(), fx);
+  sim.execute(fx);
+  auto status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST_REQUIRE(status.recovery.has_value());
+  BOOST_TEST(status.recovery->rule == "total");  // the stale answer was not taken
+  BOOST_TEST(status.recovery->progress.empty());
+
+  // The next reading is handed out again (the stale one freed the slot) and counts.
+  sim.holdRecovery = false;
+  sim.recoveryValue = "recovering 2";
+  sim.run(2s);
+  status = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST(status.recovery->rule == "no_progress");
+  BOOST_TEST(status.recovery->progress == "recovering 2");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

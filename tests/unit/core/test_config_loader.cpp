@@ -220,7 +220,7 @@ targets:
   BOOST_TEST(r.errors[0].toString() ==
              "t.yaml:8:5: targets[0]: unknown key 'query' (expected one of: name, conninfo, "
              "url, host, port, dbname, user, password, interval, timeout, unhealthy_after, "
-             "healthy_after, checks, restart, "
+             "healthy_after, checks, restart, recovery, "
              "application_name, tls_expiry_warning)");
 
   r = load(yaml(R"(
