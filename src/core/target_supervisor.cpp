@@ -277,6 +277,9 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
     why = ev::whyHung(ceilMillis(now - *health_.timeoutSince()));
   } else if (causeIsDownOrHung(cause)) {
     why = ev::whyDown(cause, health_.consecutiveFailures());
+  } else if (cause == Cause::kDns && serviceFailed_) {
+    why = ev::whyDown(cause, health_.consecutiveFailures()) +
+          " (the service manager saw it die; a stopped container's name does not resolve)";
   } else {
     deferRestart(
         a, defer::kNotRestartable, [&] { return ev::deferredNotRestartable(cause); }, wallNow,
@@ -427,12 +430,14 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
       // Our own restart stops the service for a moment: that is not an operator's stop.
       if (restartInFlight_ || operatorStopped_) break;
       operatorStopped_ = true;
+      serviceFailed_ = false;
       a.probeNow = true;
       if (config_.restart.method != RestartMethod::kNone && !paused_)
         deferRestart(a, defer::kOperatorStopped, ev::deferredOperatorStoppedByService, wallNow,
                      std::nullopt, now);
       break;
     case ServiceState::kRunning:
+      serviceFailed_ = false;
       if (operatorStopped_) {
         operatorStopped_ = false;
         if (deferred_ == defer::kOperatorStopped) deferred_.clear();
@@ -442,11 +447,14 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
     case ServiceState::kFailed:
       // A crash seen by the service manager: confirm it with a probe before anything acts.
       operatorStopped_ = false;
+      serviceFailed_ = true;
       if (deferred_ == defer::kOperatorStopped) deferred_.clear();
       a.probeNow = true;
       break;
-    case ServiceState::kUnknown:
     case ServiceState::kNotFound:
+      serviceFailed_ = false;
+      break;
+    case ServiceState::kUnknown:
       break;
   }
   return a;

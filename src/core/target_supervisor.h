@@ -166,6 +166,10 @@ class TargetSupervisor {
   std::optional<SteadyTime> pausedUntil_;
   bool givenUp_ = false;
   bool operatorStopped_ = false;
+  /// The service manager saw the service die (a crash) and has not seen it run since. On a
+  /// Docker network a dead container's name leaves the network's DNS with it: a dns cause is
+  /// then the crash itself, not a resolver fault, and restartable.
+  bool serviceFailed_ = false;
   bool restartInFlight_ = false;
   std::string restartReason_;  ///< "auto" | "manual" of the restart in flight
   SteadyTime restartStarted_{};
