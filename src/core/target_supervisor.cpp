@@ -191,6 +191,7 @@ Action TargetSupervisor::onRound(const RoundResult& round, SteadyTime now, WallT
   connectionEvents(a, round, wallNow);
   certificateEvents(a, round, wallNow);
 
+  if (startGraceUntil_ && (round.ok() || now >= *startGraceUntil_)) startGraceUntil_.reset();
   const HealthTransition t = health_.onRound(round, now);
   a.confirmSoon = t.pending();
   if (graceUntil_ && round.ok()) graceUntil_.reset();  // the first good round ends the grace
@@ -246,6 +247,7 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
   const RestartConfig& rc = config_.restart;
   if (rc.method == RestartMethod::kNone) return;  // alerts only
   if (paused_ || restartInFlight_ || graceUntil_ || givenUp_) return;
+  if (startGraceUntil_ && now < *startGraceUntil_) return;
   const TargetState hs = health_.state();
   if (hs != TargetState::kUnhealthy && hs != TargetState::kStartingUp) return;
   if (health_.consecutiveFailures() < health_.unhealthyAfter()) return;
@@ -441,6 +443,11 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
       if (operatorStopped_) {
         operatorStopped_ = false;
         if (deferred_ == defer::kOperatorStopped) deferred_.clear();
+        // Started by an operator: seen with compose, the rounds of the stop plus one refused
+        // round while the entrypoint ran made a restart at once, whose stop then waited for
+        // Docker's SIGKILL. It gets restart.grace to come up, as after a restart of ours.
+        health_.resetFailures();
+        startGraceUntil_ = now + config_.restart.grace;
         a.probeNow = true;
       }
       break;
@@ -448,6 +455,7 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
       // A crash seen by the service manager: confirm it with a probe before anything acts.
       operatorStopped_ = false;
       serviceFailed_ = true;
+      startGraceUntil_.reset();
       if (deferred_ == defer::kOperatorStopped) deferred_.clear();
       a.probeNow = true;
       break;

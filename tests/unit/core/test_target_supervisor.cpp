@@ -554,10 +554,28 @@ BOOST_AUTO_TEST_CASE(test_OperatorStopIsNotRestarted) {
   h.rounds(failed(Cause::kRefused), 30);
   BOOST_TEST(h.restarts == 0);
   BOOST_TEST(h.seq() == "restart_deferred target_unhealthy");
-  // The service runs again (someone started it): restarts are possible again.
+  // The service runs again (someone started it): restarts are possible again, once it has had
+  // restart.grace (30 s) to come up, and on failures counted from the start only.
   BOOST_TEST(h.service(ServiceState::kRunning).probeNow);
-  h.round(failed(Cause::kRefused));
-  BOOST_TEST(h.restarts == 1);
+  h.rounds(failed(Cause::kRefused), 5);  // 25 s: an entrypoint, a recovery
+  BOOST_TEST(h.restarts == 0, h.seq());
+  h.rounds(failed(Cause::kRefused), 2);  // 35 s
+  BOOST_TEST(h.restarts == 1, h.seq());
+}
+
+BOOST_AUTO_TEST_CASE(test_OperatorStartComesUpWithinGraceWithoutARestart) {
+  Harness h(defaultConfig(RestartMethod::kDocker));
+  h.round(good());
+  h.service(ServiceState::kOperatorStopped);
+  h.rounds(failed(Cause::kRefused), 10);
+  h.service(ServiceState::kRunning);
+  h.round(failed(Cause::kRefused));  // the container's entrypoint before postgres listens
+  h.rounds(good(), 2);
+  BOOST_TEST(h.restarts == 0, h.seq());
+  BOOST_TEST(h.state() == "healthy");
+  // After it came up, a crash is judged as always: unhealthy_after rounds.
+  h.rounds(failed(Cause::kRefused), 3);
+  BOOST_TEST(h.restarts == 1, h.seq());
 }
 
 BOOST_AUTO_TEST_CASE(test_DockerStopThatHadToSigkillIsNotRestarted) {
