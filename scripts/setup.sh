@@ -16,7 +16,9 @@ test_pkgs=(docker.io prometheus chromium procps iproute2 dbus systemd polkitd
            clang libclang-rt-14-dev llvm-14 ccache  # sanitizer + fuzz builds; llvm-symbolizer
            clang-format                             # the formatting check of scripts/test.sh
            zsh                                      # the zsh completion's test
-           dpkg-dev mmdebstrap lintian)             # scripts/package.sh and its install test
+           dpkg-dev mmdebstrap lintian              # scripts/package.sh and its install test
+           docker-compose busybox)                  # config/docker-compose.yaml run for real
+                                                    # (Compose v1; busybox: the app stand-in)
 bench_pkgs=(hyperfine wrk monit prometheus-postgres-exporter check-postgres time valgrind)
 
 want=("${build_pkgs[@]}")

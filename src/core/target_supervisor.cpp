@@ -194,6 +194,7 @@ Action TargetSupervisor::onRound(const RoundResult& round, SteadyTime now, WallT
   connectionEvents(a, round, wallNow);
   certificateEvents(a, round, wallNow);
 
+  if (startGraceUntil_ && (round.ok() || now >= *startGraceUntil_)) startGraceUntil_.reset();
   const HealthTransition t = health_.onRound(round, now);
   a.confirmSoon = t.pending();
   if (graceUntil_ && round.ok()) graceUntil_.reset();  // the first good round ends the grace
@@ -254,6 +255,7 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
   const RestartConfig& rc = config_.restart;
   if (rc.method == RestartMethod::kNone) return;  // alerts only
   if (paused_ || restartInFlight_ || graceUntil_ || givenUp_) return;
+  if (startGraceUntil_ && now < *startGraceUntil_) return;
   const TargetState hs = health_.state();
   if (hs != TargetState::kUnhealthy && hs != TargetState::kStartingUp) return;
   if (health_.consecutiveFailures() < health_.unhealthyAfter()) return;
@@ -287,6 +289,9 @@ void TargetSupervisor::considerRestart(Action& a, SteadyTime now, WallTime wallN
     why = ev::whyHung(ceilMillis(now - *health_.timeoutSince()));
   } else if (causeIsDownOrHung(cause)) {
     why = ev::whyDown(cause, health_.consecutiveFailures());
+  } else if (cause == Cause::kDns && serviceFailed_) {
+    why = ev::whyDown(cause, health_.consecutiveFailures()) +
+          " (the service manager saw it die; a stopped container's name does not resolve)";
   } else {
     deferRestart(
         a, defer::kNotRestartable, [&] { return ev::deferredNotRestartable(cause); }, wallNow,
@@ -437,26 +442,37 @@ Action TargetSupervisor::onServiceState(ServiceState service, SteadyTime now, Wa
       // Our own restart stops the service for a moment: that is not an operator's stop.
       if (restartInFlight_ || operatorStopped_) break;
       operatorStopped_ = true;
+      serviceFailed_ = false;
       a.probeNow = true;
       if (config_.restart.method != RestartMethod::kNone && !paused_)
         deferRestart(a, defer::kOperatorStopped, ev::deferredOperatorStoppedByService, wallNow,
                      std::nullopt, now);
       break;
     case ServiceState::kRunning:
+      serviceFailed_ = false;
       if (operatorStopped_) {
         operatorStopped_ = false;
         if (deferred_ == defer::kOperatorStopped) deferred_.clear();
+        // Started by an operator: seen with compose, the rounds of the stop plus one refused
+        // round while the entrypoint ran made a restart at once, whose stop then waited for
+        // Docker's SIGKILL. It gets restart.grace to come up, as after a restart of ours.
+        health_.resetFailures();
+        startGraceUntil_ = now + config_.restart.grace;
         a.probeNow = true;
       }
       break;
     case ServiceState::kFailed:
       // A crash seen by the service manager: confirm it with a probe before anything acts.
       operatorStopped_ = false;
+      serviceFailed_ = true;
+      startGraceUntil_.reset();
       if (deferred_ == defer::kOperatorStopped) deferred_.clear();
       a.probeNow = true;
       break;
-    case ServiceState::kUnknown:
     case ServiceState::kNotFound:
+      serviceFailed_ = false;
+      break;
+    case ServiceState::kUnknown:
       break;
   }
   return a;

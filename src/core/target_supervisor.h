@@ -175,6 +175,14 @@ class TargetSupervisor {
   std::optional<SteadyTime> pausedUntil_;
   bool givenUp_ = false;
   bool operatorStopped_ = false;
+  /// The service manager saw the service die (a crash) and has not seen it run since. On a
+  /// Docker network a dead container's name leaves the network's DNS with it: a dns cause is
+  /// then the crash itself, not a resolver fault, and restartable.
+  bool serviceFailed_ = false;
+  /// An operator started the service again after a stop: like after a restart of ours, it has
+  /// restart.grace to come up (a container's entrypoint, recovery) before rounds may restart it,
+  /// and the failures of the stop do not count. The first good round ends it.
+  std::optional<SteadyTime> startGraceUntil_;
   bool restartInFlight_ = false;
   std::string restartReason_;  ///< "auto" | "manual" of the restart in flight
   SteadyTime restartStarted_{};

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "package_image_support.h"
 #include "support/agent_harness.h"
 #include "support/docker_engine.h"
 #include "support/http_client.h"
@@ -42,37 +43,6 @@ namespace {
 
 constexpr const char* kBaseImage = "pgvigil-test/bookworm-base";
 constexpr const char* kImage = "pgvigil-test/pgvigil";
-const std::vector<std::string> kBasePackages = {"adduser",
-                                                "init-system-helpers",
-                                                "libpocofoundation80",
-                                                "libpoconet80",
-                                                "libpocojson80",
-                                                "libyaml-cpp0.7",
-                                                "libc-ares2",
-                                                "libssl3",
-                                                "libsystemd0",
-                                                "libpq5",
-                                                "procps"};
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  auto start = s.find_first_not_of(" \n\r");
-  return start == std::string::npos ? std::string() : s.substr(start);
-}
-
-bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
-  const auto deadline = Clk::now() + timeout;
-  while (!done()) {
-    if (Clk::now() >= deadline) return false;
-    std::this_thread::sleep_for(250ms);
-  }
-  return true;
-}
-
-std::string cacheDir() {
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/pgvigil-test";
-}
 
 std::string postgresBinary() {
   for (const char* v : {"17", "16", "15"}) {
@@ -80,19 +50,6 @@ std::string postgresBinary() {
     if (::access(p.c_str(), X_OK) == 0) return p;
   }
   throw std::runtime_error("no PostgreSQL binaries");
-}
-
-std::string buildDeb(const std::string& outDir) {
-  if (const char* given = std::getenv("PGVIGIL_TEST_DEB"); given && *given) return given;
-  CommandResult r =
-      runCommand({"bash", std::string(PGVIGIL_SOURCE_DIR) + "/scripts/package.sh"}, 1500s,
-                 {"PGVIGIL_DEB_BUILD_DIR=" + std::string(PGVIGIL_DEB_BUILD_DIR),
-                  "PGVIGIL_DEB_OUT=" + outDir, "PGVIGIL_JOBS=2"});
-  BOOST_REQUIRE_MESSAGE(r.ok(), "scripts/package.sh failed:\n" << r.output);
-  std::smatch m;
-  static const std::regex kDeb(R"((\S*pgvigil_[0-9.]+_[a-z0-9]+\.deb)\s*$)");
-  BOOST_REQUIRE_MESSAGE(std::regex_search(r.output, m, kDeb), "no .deb path in: " << r.output);
-  return m[1].str();
 }
 
 /// Containers and images this test made, removed at the end, containers first (an image in use
@@ -128,12 +85,7 @@ BOOST_AUTO_TEST_CASE(image_watches_and_restarts_a_postgres_container) {
   const std::string deb = buildDeb(ctx);
   if (fs::path(deb).parent_path() != fs::path(ctx))
     fs::copy_file(deb, ctx + "/" + fs::path(deb).filename().string());
-  const std::string baseTar = cacheDir() + "/bookworm-base.tar";
-  std::vector<std::string> rootArgs = {
-      "bash", std::string(PGVIGIL_SOURCE_DIR) + "/scripts/debian-root.sh", baseTar};
-  rootArgs.insert(rootArgs.end(), kBasePackages.begin(), kBasePackages.end());
-  CommandResult root = runCommand(rootArgs, 900s);
-  BOOST_REQUIRE_MESSAGE(root.ok(), "debian-root.sh: " << root.output);
+  const std::string baseTar = baseRootTar();
   made.images.push_back(kBaseImage);
   engine.dockerOk({"import", baseTar, kBaseImage});
   ::setenv("DOCKER_BUILDKIT", "0", 1);  // the classic builder: no buildx on this machine
