@@ -12,7 +12,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config libpq-dev libpoco-dev libyaml-cpp-d
             scdoc)                                  # the man pages (man/), made at build time
 pg_pkgs=(postgresql-15 postgresql-client-15)
 test_pkgs=(docker.io prometheus chromium procps iproute2 dbus systemd polkitd
-           g++-mingw-w64-x86-64-posix wine64 wine
+           g++-mingw-w64-x86-64-posix wine64 wine   # the Windows build, run under Wine
+           make patch                               # + dpkg-dev: scripts/windows-deps.sh
            clang libclang-rt-14-dev llvm-14 ccache  # sanitizer + fuzz builds; llvm-symbolizer
            clang-format                             # the formatting check of scripts/test.sh
            zsh                                      # the zsh completion's test

@@ -30,9 +30,15 @@ if [ "${PGVIGIL_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
   cache=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 
+# The Windows dependencies (libpq, OpenSSL, yaml-cpp, c-ares, Poco cross-built from Debian's
+# source packages): nothing to do when the prefix for the current lock file is cached
+# (~/.cache/pgvigil-windeps), else built first (docs/windows.md "Building"). The build below
+# then cross-builds the Windows layers against it; the test windows_unit runs them under Wine.
+windeps=$(bash scripts/windows-deps.sh)
+
 build=${PGVIGIL_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGVIGIL_WERROR=ON \
-  "${cache[@]}" >/dev/null
+  -DPGVIGIL_WINDEPS="$windeps" "${cache[@]}" >/dev/null
 cmake --build "$build" --parallel "$(nproc)"
 ctest --test-dir "$build" --output-on-failure --timeout 900 "$@"
 

@@ -13,7 +13,7 @@ std::string installedMajor() {
   int best = 0;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
-    int v = std::atoi(e.path().filename().c_str());
+    int v = std::atoi(e.path().filename().string().c_str());
     if (v > best) best = v;
   }
   return best > 0 ? std::to_string(best) : "15";

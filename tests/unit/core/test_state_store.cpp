@@ -2,12 +2,12 @@
 // is reported and set aside, never fatal.
 #include <boost/test/unit_test.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/state_store.h"
+#include "temp_dir.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
@@ -15,19 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A temp dir of its own, removed at the end (also when the test fails).
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "pgvigil-state-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using pgvigil::testing::TempDir;  // portable (no mkdtemp): the Windows build runs this too
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

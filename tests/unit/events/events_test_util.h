@@ -1,12 +1,11 @@
 // Helpers shared by the events layer's tests.
 #pragma once
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -19,10 +18,19 @@ namespace pgvigil::test {
 /// A fresh directory under the temp dir, removed with everything in it at scope exit.
 class TempDir {
  public:
+  // A random name created exclusively (create_directory is false when it exists): mkdtemp is
+  // POSIX only, and these tests also run as Windows .exes (tests/windows/unit).
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pgvigil-events-XXXXXX");
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
+    std::random_device rd;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      auto p = std::filesystem::temp_directory_path() /
+               ("pgvigil-events-" + std::to_string(rd()) + std::to_string(rd()));
+      if (std::filesystem::create_directory(p)) {
+        path_ = p;
+        return;
+      }
+    }
+    throw std::runtime_error("cannot create a temp directory");
   }
   ~TempDir() {
     std::error_code ec;
