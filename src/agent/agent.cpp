@@ -73,7 +73,7 @@ Agent::Agent(Config config, AlertSink& events, AgentLog& log, AgentOptions optio
       // fresh session runs the liveness query alone, and the figures still arrive when the
       // server is full (reference.md §3).
       ConnectionsSource source;
-      if (connectionWatch_)
+      if (connectionWatch_ && t.monitoring_session)
         source = [this, &t](int excludePid,
                             const Deadline& deadline) -> std::optional<ConnectionStats> {
           auto answer = connectionWatch_->query(
@@ -116,10 +116,17 @@ void Agent::start() {
   recovery_ = std::make_unique<SerialExecutor>(log_, "recovery");
   if (options_.watch_connections)
     connectionWatch_ = std::make_unique<ConnectionWatch>(
-        clock_, [this](const std::string& name) { post(Dropped{name}); },
+        clock_,
+        [this](const ConnectionWatch::Drop& d) {
+          post(Dropped{d.target, d.sqlstate, d.message});
+        },
         [this](const std::string& error) {
           log_.log(EventLevel::kError, "internal error in the monitoring sessions' thread",
                    {{"error", error}});
+        },
+        // /status only: handled at the loop's next wake (at most the sweep period).
+        [this](const ConnectionWatch::Report& r) {
+          post(SessionReport{r.target, r.state, r.idle_session_timeout, r.keepalive_every}, false);
         });
 
   // Reading the state file is the one blocking call before the loop runs: nothing reads the
@@ -252,7 +259,10 @@ bool Agent::handle(Input& input, SteadyTime now, WallTime wall, Effects& fx) {
   } else if (auto* s = std::get_if<ServiceEvent>(&input)) {
     core_.serviceState(s->target, s->generation, s->state, now, wall, fx);
   } else if (auto* dropped = std::get_if<Dropped>(&input)) {
-    core_.connectionDropped(dropped->target, now, fx);
+    core_.connectionDropped(dropped->target, dropped->sqlstate, dropped->message, now, wall, fx);
+  } else if (auto* session = std::get_if<SessionReport>(&input)) {
+    core_.monitorSession(session->target, session->state, session->idle_session_timeout,
+                         session->keepalive_every, wall, fx);
   } else if (auto* checked = std::get_if<PathChecked>(&input)) {
     core_.restartPathChecked(checked->job, checked->check, now, wall, fx);
   } else if (auto* read = std::get_if<RecoveryDone>(&input)) {

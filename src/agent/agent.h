@@ -131,6 +131,14 @@ class Agent final : public StatusProvider {
   };
   struct Dropped {
     std::string target;
+    std::string sqlstate;
+    std::string message;
+  };
+  struct SessionReport {
+    std::string target;
+    MonitorSessionState state = MonitorSessionState::kClosed;
+    std::optional<Millis> idle_session_timeout;
+    std::optional<Millis> keepalive_every;
   };
   struct PathChecked {
     PathCheckJob job;
@@ -151,8 +159,8 @@ class Agent final : public StatusProvider {
     std::shared_ptr<std::promise<void>> done;
   };
   struct Stop {};
-  using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, PathChecked,
-                             RecoveryDone, Control, Reload, Stop>;
+  using Input = std::variant<RoundDone, RestartDone, ServiceEvent, Dropped, SessionReport,
+                             PathChecked, RecoveryDone, Control, Reload, Stop>;
 
   void post(Input input, bool wake = true);
   void loop();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/idle_session.h"
+
 namespace pgvigil {
 namespace {
 
@@ -89,7 +91,10 @@ AgentCore::Slot& AgentCore::add(const TargetConfig& config, SteadyTime now, Effe
   slot.incarnation = nextIncarnation_++;
   scheduler_.add(config.name, config.interval, now);
   newRestartPath(config.name, slot, out);
-  out.monitors.push_back({MonitorCommand::Op::kSet, config.name, ptr});
+  if (config.monitoring_session)
+    out.monitors.push_back({MonitorCommand::Op::kSet, config.name, ptr});
+  else
+    slot.session.state = MonitorSessionState::kOff;
   out.statusChanged = out.stateChanged = true;
   return slot;
 }
@@ -235,8 +240,9 @@ void AgentCore::roundFinished(const ProbeJob& job, const RoundResult& round, Ste
   // only way to read who holds the slots, so it is kept (a reopen while full is refused like
   // the round's own session).
   const bool keep = round.ok() || round.cause == Cause::kTooManyConnections;
-  out.monitors.push_back(
-      {keep ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
+  if (slot->config->monitoring_session)
+    out.monitors.push_back(
+        {keep ? MonitorCommand::Op::kEnsure : MonitorCommand::Op::kClose, job.target, nullptr});
   out.statusChanged = true;
   apply(job.target, *slot, std::move(action), now, out);
   // The first reading of a recovery is taken at once, so that the restart_deferred announced a
@@ -300,10 +306,37 @@ void AgentCore::recoveryRead(const RecoveryJob& job, const RecoveryReading& read
   out.statusChanged = true;
 }
 
-void AgentCore::connectionDropped(std::string_view target, SteadyTime now, Effects& out) {
-  if (!find(target)) return;
+void AgentCore::connectionDropped(std::string_view target, std::string_view sqlstate,
+                                  std::string_view message, SteadyTime now, WallTime wall,
+                                  Effects& out) {
+  Slot* slot = find(target);
+  // A session of a target whose session a reload turned off since: nothing to say about it.
+  if (!slot || !slot->config->monitoring_session) return;
+  MonitorSessionStatus& s = slot->session;
+  ++s.drops;
+  s.last_drop_at = wall;
+  s.last_drop_sqlstate = std::string(sqlstate);
+  s.last_drop_message = std::string(message);
+  out.statusChanged = true;
+  // 57P05: the server ended an idle session (idle_session_timeout, e.g. lowered since the
+  // session read it). A server that says so is up: no confirming round. Any other drop — EOF or
+  // reset after a kill -9, 57P01 on a fast shutdown or from pg_terminate_backend, 57P02 — may be
+  // the server going away, and only a fresh round can tell: it runs now.
+  if (sqlstate == kSqlstateIdleSessionTimeout) return;
   scheduler_.runNow(std::string(target), now);
-  (void)out;
+}
+
+void AgentCore::monitorSession(std::string_view target, MonitorSessionState state,
+                               std::optional<Millis> idleSessionTimeout,
+                               std::optional<Millis> keepAlive, WallTime wall, Effects& out) {
+  Slot* slot = find(target);
+  if (!slot || !slot->config->monitoring_session) return;
+  MonitorSessionStatus& s = slot->session;
+  if (s.state != state) s.since = wall;
+  s.state = state;
+  s.idle_session_timeout = idleSessionTimeout;
+  s.keepalive_every = keepAlive;
+  out.statusChanged = true;
 }
 
 ControlResult AgentCore::pause(std::string_view target, std::optional<Millis> duration,
@@ -341,7 +374,6 @@ ControlResult AgentCore::restart(std::string_view target, SteadyTime now, WallTi
 }
 
 void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effects& out) {
-  (void)wall;
   std::map<std::string, const TargetConfig*, std::less<>> wanted;
   for (const auto& t : next.targets) wanted[t.name] = &t;
 
@@ -366,6 +398,7 @@ void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effect
       const bool restartChanged = !sameRestartPath(slot->config->restart, t.restart);
       const bool conninfoChanged = slot->config->conninfo != t.conninfo ||
                                    slot->config->application_name != t.application_name;
+      const bool sessionChanged = slot->config->monitoring_session != t.monitoring_session;
       slot->config = std::make_shared<const TargetConfig>(t);
       slot->supervisor.reconfigure(t);
       scheduler_.update(t.name, t.interval, now);
@@ -377,7 +410,24 @@ void AgentCore::reload(const Config& next, SteadyTime now, WallTime wall, Effect
         else
           newRestartPath(t.name, *slot, out);
       }
-      if (conninfoChanged) out.monitors.push_back({MonitorCommand::Op::kSet, t.name, slot->config});
+      if (sessionChanged && !t.monitoring_session) {
+        // Turned off: the session closes now (a clean Terminate) and is forgotten.
+        out.monitors.push_back({MonitorCommand::Op::kRemove, t.name, nullptr});
+        slot->session = MonitorSessionStatus{};
+        slot->session.state = MonitorSessionState::kOff;
+        slot->session.since = wall;
+      } else if (sessionChanged || (conninfoChanged && t.monitoring_session)) {
+        out.monitors.push_back({MonitorCommand::Op::kSet, t.name, slot->config});
+        if (sessionChanged) {
+          // Turned on: it opens now on a target whose last round was good, else after the
+          // next good one (as at start).
+          slot->session = MonitorSessionStatus{};
+          slot->session.since = wall;
+          const auto& last = slot->supervisor.status(now, wall).last_round;
+          if (last && (last->ok() || last->cause == Cause::kTooManyConnections))
+            out.monitors.push_back({MonitorCommand::Op::kEnsure, t.name, nullptr});
+        }
+      }
     }
     order_.push_back(t.name);
   }
@@ -410,6 +460,7 @@ AgentStatus AgentCore::status(SteadyTime now, WallTime wall) {
     if (const Slot* slot = find(name)) {
       s.targets.push_back(slot->supervisor.status(now, wall));
       s.targets.back().restart_path = slot->path.status();
+      s.targets.back().monitoring_session = slot->session;
     }
   return s;
 }

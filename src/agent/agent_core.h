@@ -153,6 +153,15 @@ class AgentCore {
                     WallTime wall, Effects& out);
   /// A monitoring session dropped: a hint, never a verdict — a fresh round confirms it.
   void connectionDropped(std::string_view target, SteadyTime now, Effects& out);
+  /// A monitoring session dropped: a hint, never a verdict — a fresh round confirms it. Not
+  /// when the server said it ended the session for idleness (57P05, idle_session_timeout): that
+  /// server is up, and the session opens again after the next good round.
+  void connectionDropped(std::string_view target, std::string_view sqlstate,
+                         std::string_view message, SteadyTime now, WallTime wall, Effects& out);
+  /// The monitoring session's state changed (opening, open with the timeout it read, closed).
+  void monitorSession(std::string_view target, MonitorSessionState state,
+                      std::optional<Millis> idleSessionTimeout, std::optional<Millis> keepAlive,
+                      WallTime wall, Effects& out);
 
   ControlResult pause(std::string_view target, std::optional<Millis> duration, SteadyTime now,
                       WallTime wall, Effects& out);
@@ -191,6 +200,7 @@ class AgentCore {
     SteadyTime nextPathCheck = SteadyTime::max();
     bool recoveryReadRunning = false;
     SteadyTime nextRecoveryRead{};
+    MonitorSessionStatus session;  ///< /status's monitoring_session
     Slot(TargetConfigPtr c, Random01 random, WallTime startedAt)
         : config(c), supervisor(*c, std::move(random), startedAt) {}
   };

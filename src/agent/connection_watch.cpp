@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <future>
@@ -33,6 +34,33 @@ struct ConnectionWatch::Entry {
   bool want_open = false;
   SteadyTime connect_started{};
   std::shared_ptr<Request> request;  ///< the query asked for, until it is answered
+  IdleSessionKeepAlive keep_alive;
+  bool pinging = false;  ///< the keep-alive query is in flight
+  SteadyTime ping_sent{};
+  std::optional<Report> reported;  ///< the last state handed to onReport
+
+  /// The session is not open (any more): nothing to keep alive.
+  void notOpen() {
+    keep_alive.closed();
+    pinging = false;
+  }
+  Report report() const {
+    Report r;
+    r.target = name;
+    switch (conn->state()) {
+      case MonitorConnection::State::kReady:
+        r.state = MonitorSessionState::kOpen;
+        r.idle_session_timeout = keep_alive.timeout();
+        r.keepalive_every = keep_alive.every();
+        break;
+      case MonitorConnection::State::kConnecting:
+        r.state = MonitorSessionState::kOpening;
+        break;
+      default:
+        r.state = MonitorSessionState::kClosed;
+    }
+    return r;
+  }
 
   ~Entry() { fail("the monitoring session was replaced"); }
   void fail(const std::string& why) {
@@ -52,9 +80,13 @@ constexpr auto kConnectTimeout = std::chrono::seconds(5);
 constexpr auto kQueryTimeout = std::chrono::seconds(8);
 }  // namespace
 
-ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const std::string&)> onDrop,
-                                 std::function<void(const std::string&)> onError)
-    : clock_(clock), onDrop_(std::move(onDrop)), onError_(std::move(onError)) {
+ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const Drop&)> onDrop,
+                                 std::function<void(const std::string&)> onError,
+                                 std::function<void(const Report&)> onReport)
+    : clock_(clock),
+      onDrop_(std::move(onDrop)),
+      onError_(std::move(onError)),
+      onReport_(std::move(onReport)) {
   wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   thread_ = std::thread([this] { run(); });
 }
@@ -128,6 +160,7 @@ void ConnectionWatch::close(const std::string& name) {
     // it looks at the entry's state afterwards, which is kClosed now, and ignores it.
     it->second->fail("the monitoring session was closed");
     it->second->conn->close();
+    it->second->notOpen();
   }
   wake();
 }
@@ -142,8 +175,9 @@ std::optional<ConnectionWatch::QueryAnswer> ConnectionWatch::query(
     auto it = entries_.find(name);
     if (it == entries_.end()) return std::nullopt;
     Entry& entry = *it->second;
+    // A keep-alive query in flight answers in a round trip: the request is sent after it.
     if (entry.request || entry.conn->state() != MonitorConnection::State::kReady ||
-        entry.conn->querying())
+        (entry.conn->querying() && !entry.pinging))
       return std::nullopt;
     entry.request = std::make_shared<Request>();
     entry.request->sql = sql(entry.conn->serverVersion());
@@ -172,12 +206,14 @@ void ConnectionWatch::report(const std::string& what) noexcept {
 }
 
 void ConnectionWatch::run() {
-  std::vector<std::string> dropped;
+  std::vector<Drop> dropped;
+  std::vector<Report> reports;
   for (;;) {
     dropped.clear();
+    reports.clear();
     std::string error;
     try {
-      if (!pollOnce(dropped)) return;
+      if (!pollOnce(dropped, reports)) return;
     } catch (const std::exception& e) {
       error = e.what();
     } catch (...) {
@@ -195,6 +231,7 @@ void ConnectionWatch::run() {
           entry->want_open = false;
           entry->fail("the monitoring session was closed");
           entry->conn->close();
+          entry->notOpen();
         }
       } catch (...) {
         // nothing more to do: keep going
@@ -202,21 +239,30 @@ void ConnectionWatch::run() {
       pollfd wakeOnly{wakeFd_, POLLIN, 0};
       ::poll(&wakeOnly, 1, 200);
     }
-    for (const auto& name : dropped) {
+    for (const auto& drop : dropped) {
       try {
-        onDrop_(name);
+        onDrop_(drop);
       } catch (const std::exception& e) {
-        report("drop callback for " + name + " failed: " + e.what());
+        report("drop callback for " + drop.target + " failed: " + e.what());
       } catch (...) {
-        report("drop callback for " + name + " failed");
+        report("drop callback for " + drop.target + " failed");
       }
     }
+    if (onReport_)
+      for (const auto& r : reports) {
+        try {
+          onReport_(r);
+        } catch (...) {
+          report("state callback for " + r.target + " failed");
+        }
+      }
   }
 }
 
-bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
+bool ConnectionWatch::pollOnce(std::vector<Drop>& dropped, std::vector<Report>& reports) {
   std::vector<pollfd> fds;
   std::vector<std::shared_ptr<Entry>> polled;
+  int timeoutMs = 1000;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
@@ -233,20 +279,47 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
           now - entry->connect_started > kConnectTimeout)
         conn.close();
       if (conn.state() == MonitorConnection::State::kFailed) conn.close();
+      if (entry->pinging && now - entry->ping_sent > kQueryTimeout) {
+        // No answer to a query that reads a setting: the session is stuck, not the server's
+        // verdict. Closed quietly; the next good round opens a fresh one.
+        entry->fail("no answer on the monitoring session");
+        conn.close();
+      }
+      if (conn.state() != MonitorConnection::State::kReady) entry->notOpen();
       if (auto& req = entry->request) {
         if (conn.state() != MonitorConnection::State::kReady) {
           entry->fail("the monitoring session is not open");
-        } else if (!req->sent) {
+        } else if (!req->sent && !conn.querying()) {
           req->sent = true;
           req->sent_at = now;
+          entry->keep_alive.sent(now);
           if (!conn.sendQuery(req->sql))
             entry->fail(conn.queryError().empty() ? std::string("could not send the query")
                                                   : conn.queryError());
-        } else if (now - req->sent_at > kQueryTimeout) {
+        } else if (req->sent && now - req->sent_at > kQueryTimeout) {
           entry->fail("no answer on the monitoring session");
           conn.close();
+          entry->notOpen();
         }
       }
+      // Idle and due: the keep-alive query (which also reads the timeout again, in case the
+      // server's, the role's or the database's setting changed).
+      if (conn.state() == MonitorConnection::State::kReady && !conn.querying() && !entry->request &&
+          entry->keep_alive.due(now)) {
+        if (conn.sendQuery(std::string(kIdleSessionTimeoutQuery))) {
+          entry->pinging = true;
+          entry->ping_sent = now;
+          entry->keep_alive.sent(now);
+        } else if (conn.state() != MonitorConnection::State::kReady) {
+          conn.close();
+          entry->notOpen();
+        }
+      }
+      if (conn.state() == MonitorConnection::State::kReady && !conn.querying())
+        if (auto due = entry->keep_alive.nextDue()) {
+          const auto wait = std::chrono::ceil<Millis>(*due - now).count();
+          timeoutMs = std::clamp<int>(int(std::min<long long>(wait, 1000)), 0, timeoutMs);
+        }
       if (conn.socket() >= 0 && conn.events() != 0) {
         fds.push_back({conn.socket(), conn.events(), 0});
         polled.push_back(entry);
@@ -254,7 +327,7 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
     }
   }
   fds.push_back({wakeFd_, POLLIN, 0});
-  ::poll(fds.data(), fds.size(), 1000);
+  ::poll(fds.data(), fds.size(), timeoutMs);
   if (fds.back().revents & POLLIN) {
     uint64_t value;
     [[maybe_unused]] auto n = ::read(wakeFd_, &value, sizeof value);
@@ -262,6 +335,15 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;
+    const SteadyTime now = clock_.now();
+    auto drop = [&](Entry& entry) {
+      auto& conn = *entry.conn;
+      entry.fail(conn.lastError().empty() ? std::string("the monitoring session dropped")
+                                          : conn.lastError());
+      dropped.push_back({entry.name, conn.sqlstate(), conn.lastError()});
+      conn.close();
+      entry.notOpen();
+    };
     for (std::size_t i = 0; i + 1 < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       auto& entry = polled[i];
@@ -269,10 +351,18 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
       if (it == entries_.end() || it->second != entry) continue;  // removed or replaced meanwhile
       auto& conn = *entry->conn;
       if (conn.state() == MonitorConnection::State::kConnecting) {
-        conn.advance();
+        // Open: the first thing it does is read the idle_session_timeout that applies to it.
+        if (conn.advance() == MonitorConnection::State::kReady) entry->keep_alive.opened(now);
       } else if (conn.state() == MonitorConnection::State::kReady && conn.querying()) {
         const auto read = conn.readResult();
-        if (read == MonitorConnection::ReadOutcome::kDone && entry->request) {
+        if (read == MonitorConnection::ReadOutcome::kDone && entry->pinging) {
+          entry->pinging = false;
+          std::optional<Millis> timeout;
+          if (conn.queryError().empty() && !conn.rows().empty() && !conn.rows()[0].empty() &&
+              conn.rows()[0][0])
+            timeout = parseTimeSetting(*conn.rows()[0][0]);
+          entry->keep_alive.timeoutRead(timeout);
+        } else if (read == MonitorConnection::ReadOutcome::kDone && entry->request) {
           QueryAnswer a;
           a.ok = conn.queryError().empty();
           a.error = conn.queryError();
@@ -280,15 +370,17 @@ bool ConnectionWatch::pollOnce(std::vector<std::string>& dropped) {
           entry->request->finish(std::move(a));
           entry->request.reset();
         } else if (read == MonitorConnection::ReadOutcome::kDropped) {
-          entry->fail(conn.lastError().empty() ? std::string("the monitoring session dropped")
-                                               : conn.lastError());
-          conn.close();
-          dropped.push_back(entry->name);
+          drop(*entry);
         }
       } else if (conn.state() == MonitorConnection::State::kReady && conn.checkDropped()) {
-        conn.close();
-        dropped.push_back(entry->name);
+        drop(*entry);
       }
+    }
+    for (auto& [name, entry] : entries_) {
+      Report r = entry->report();
+      if (entry->reported && *entry->reported == r) continue;
+      entry->reported = r;
+      reports.push_back(std::move(r));
     }
   }
   return true;

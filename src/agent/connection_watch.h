@@ -7,6 +7,10 @@
 // `docker stop`) tells no session anything and waits until every session has ended, this one
 // included. So the agent close()s the session after any failed round (the round's fresh
 // connection is told 57P03 "shutting down"), and it stays closed until ensure() after a good one.
+//
+// Respect idle_session_timeout (issue 10): an open session reads the timeout that applies to it
+// and, while idle, is sent a keep-alive query before the server would end it
+// (core/idle_session.h), so the server's log has no "idle-session timeout" FATAL from pgvigil.
 #pragma once
 
 #include <functional>
@@ -20,6 +24,8 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/idle_session.h"
+#include "core/status.h"
 
 namespace pgvigil {
 
@@ -27,10 +33,26 @@ class MonitorConnection;
 
 class ConnectionWatch {
  public:
+  /// A session the server (or the network) ended: what it said before it went.
+  struct Drop {
+    std::string target;
+    std::string sqlstate;  ///< "" when it ended without a message (EOF, reset)
+    std::string message;   ///< redacted
+  };
+  /// The session's state as /status shows it, reported on each change.
+  struct Report {
+    std::string target;
+    MonitorSessionState state = MonitorSessionState::kClosed;
+    std::optional<Millis> idle_session_timeout;
+    std::optional<Millis> keepalive_every;
+    bool operator==(const Report&) const = default;
+  };
   /// `onError` reports what went wrong inside the poll thread (it never ends that thread); by
-  /// default the message goes to stderr.
-  ConnectionWatch(const Clock& clock, std::function<void(const std::string&)> onDrop,
-                  std::function<void(const std::string&)> onError = {});
+  /// default the message goes to stderr. `onReport` hears each change of a session's state.
+  /// Both callbacks run on the poll thread with no lock held: they only post.
+  ConnectionWatch(const Clock& clock, std::function<void(const Drop&)> onDrop,
+                  std::function<void(const std::string&)> onError = {},
+                  std::function<void(const Report&)> onReport = {});
   ~ConnectionWatch();
   ConnectionWatch(const ConnectionWatch&) = delete;
   ConnectionWatch& operator=(const ConnectionWatch&) = delete;
@@ -67,13 +89,14 @@ class ConnectionWatch {
   struct Request;
   void run();
   /// One pass: open what was asked for, poll, read what arrived. False once stopping.
-  bool pollOnce(std::vector<std::string>& dropped);
+  bool pollOnce(std::vector<Drop>& dropped, std::vector<Report>& reports);
   void report(const std::string& what) noexcept;
   void wake();
 
   const Clock& clock_;
-  std::function<void(const std::string&)> onDrop_;
+  std::function<void(const Drop&)> onDrop_;
   std::function<void(const std::string&)> onError_;
+  std::function<void(const Report&)> onReport_;
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   bool stopping_ = false;

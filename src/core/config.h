@@ -93,6 +93,10 @@ struct TargetConfig {
   RestartConfig restart;
   RecoveryConfig recovery;
   std::string application_name = "pgvigil";
+  /// Keep a long-lived monitoring session: a crash is seen at once and the connections query
+  /// runs on it. false: every round uses its fresh connection alone, and a crash is seen at the
+  /// next round (serverless servers that must be allowed to sleep).
+  bool monitoring_session = true;
   /// certificate_expiring this long before the server's TLS certificate expires; 0: never.
   Millis tls_expiry_warning = std::chrono::hours{24 * 14};
 

@@ -380,6 +380,8 @@ const Schema<TargetConfig>& targetSchema() {
     f.push_back(stringField<T>(
         "application_name", [](auto& t) -> auto& { return t.application_name; },
         checkApplicationName));
+    f.push_back(boolField<T>(
+        "monitoring_session", [](auto& t) -> auto& { return t.monitoring_session; }));
     f.push_back(durationField<T>(
         "tls_expiry_warning", [](auto& t) -> auto& { return t.tls_expiry_warning; }, Millis{0},
         std::chrono::hours{24 * 3650}));

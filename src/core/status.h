@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/alert_event.h"
@@ -50,6 +51,34 @@ struct RecoveryStatus {
   std::optional<WallTime> stuck_at;     ///< when it counts as stuck (recovery_grace)
 };
 
+/// The target's long-lived monitoring session (docs/health-model.md, "The monitoring session").
+enum class MonitorSessionState { kOff, kClosed, kOpening, kOpen };
+inline std::string_view toString(MonitorSessionState s) {
+  switch (s) {
+    case MonitorSessionState::kOff:
+      return "off";
+    case MonitorSessionState::kClosed:
+      return "closed";
+    case MonitorSessionState::kOpening:
+      return "opening";
+    case MonitorSessionState::kOpen:
+      return "open";
+  }
+  return "closed";
+}
+struct MonitorSessionStatus {
+  MonitorSessionState state = MonitorSessionState::kClosed;  ///< kOff: `monitoring_session: false`
+  std::optional<WallTime> since;                             ///< when `state` began
+  /// idle_session_timeout as the open session reads it (0: none); unset until read.
+  std::optional<Millis> idle_session_timeout;
+  /// How often the idle session is sent a keep-alive query; unset when it needs none.
+  std::optional<Millis> keepalive_every;
+  std::uint64_t drops = 0;  ///< sessions ended by the server or the network since agent start
+  std::optional<WallTime> last_drop_at;
+  std::string last_drop_sqlstate;  ///< "" when the session ended without a message
+  std::string last_drop_message;   ///< redacted
+};
+
 struct TargetStatus {
   std::string name;
   TargetState state = TargetState::kUnknown;
@@ -71,6 +100,7 @@ struct TargetStatus {
   int budget_max = 0;
   std::optional<WallTime> paused_until;           ///< set while paused with an expiry
   std::optional<RestartPathStatus> restart_path;  ///< unset: method none, or not checked yet
+  MonitorSessionStatus monitoring_session;
   /// Set while pgvigil waits for the server to come up after its restart (restart.grace).
   std::optional<WallTime> grace_until;
   /// The next instant the restart engine acts by itself (pause, grace or backoff end, hang_after

@@ -237,6 +237,36 @@ void writeRecovery(JsonWriter& w, const std::optional<RecoveryStatus>& r) {
   w.endObject();
 }
 
+/// {"enabled":true,"state":"open","since":…,"idle_session_timeout_ms":2000,
+/// "keepalive_every_ms":1000,"drops":0,"last_drop":null}: the long-lived monitoring session.
+void writeMonitoringSession(JsonWriter& w, const MonitorSessionStatus& m) {
+  auto optionalMs = [&w](std::string_view key, const std::optional<Millis>& v) {
+    w.key(key);
+    if (v)
+      w.value(static_cast<std::int64_t>(v->count()));
+    else
+      w.null();
+  };
+  w.beginObject();
+  w.key("enabled").value(m.state != MonitorSessionState::kOff);
+  w.key("state").value(toString(m.state));
+  writeOptionalTime(w, "since", m.since);
+  optionalMs("idle_session_timeout_ms", m.idle_session_timeout);
+  optionalMs("keepalive_every_ms", m.keepalive_every);
+  w.key("drops").value(static_cast<std::int64_t>(m.drops));
+  w.key("last_drop");
+  if (m.last_drop_at) {
+    w.beginObject();
+    w.key("at").time(*m.last_drop_at);
+    w.key("sqlstate").stringOrNull(m.last_drop_sqlstate);
+    w.key("message").stringOrNull(m.last_drop_message);
+    w.endObject();
+  } else {
+    w.null();
+  }
+  w.endObject();
+}
+
 /// The target's samples from the metric table: {"up":1,"failures_total":{"refused":3,…},…}.
 /// `mine` are the indices of its samples (per-target metrics only), in the table's order.
 void writeMetrics(JsonWriter& w, const std::vector<Sample>& samples,
@@ -434,6 +464,8 @@ Rendered renderStatus(const AgentStatus& status) {
     writeRestartPath(w, t.restart_path);
     w.key("recovery");
     writeRecovery(w, t.recovery);
+    w.key("monitoring_session");
+    writeMonitoringSession(w, t.monitoring_session);
     w.key("metrics");
     auto mine = byTarget.find(t.name);
     writeMetrics(w, samples, mine == byTarget.end() ? kNone : mine->second);

@@ -374,6 +374,93 @@ BOOST_AUTO_TEST_CASE(monitoring_session_closes_on_a_failed_round_and_reopens_aft
   BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kEnsure));
 }
 
+BOOST_AUTO_TEST_CASE(monitoring_session_off_opens_nothing_and_status_says_off) {
+  // monitoring_session: false (a serverless server that must be allowed to sleep): no session is
+  // ever asked for, whatever the rounds say; a crash is seen by the next round.
+  Sim sim;
+  TargetConfig t = target("main", RestartMethod::kNone);
+  t.monitoring_session = false;
+  sim.start(configOf({t}));
+  sim.run(25s);
+  sim.up["main"] = false;
+  sim.run(25s);
+  sim.up["main"] = true;
+  sim.run(25s);
+  BOOST_TEST(sim.monitors.empty());
+  const auto s = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0);
+  BOOST_TEST((s.monitoring_session.state == MonitorSessionState::kOff));
+  // A drop report that arrives after the session was turned off changes nothing.
+  Effects fx;
+  const int before = sim.rounds["main"];
+  sim.core.connectionDropped("main", "", "", sim.clock.now(), sim.clock.wallNow(), fx);
+  sim.execute(fx);
+  sim.run(1s);
+  BOOST_TEST(sim.rounds["main"] == before);
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_timeout_drop_is_no_crash_signal_other_drops_are_confirmed_at_once) {
+  Sim sim;
+  sim.start(configOf({target("main", RestartMethod::kNone)}));
+  sim.run(2s);
+  const int before = sim.rounds["main"];
+  // 57P05: the server ended an idle session, so it is up: no round before the scheduled one.
+  Effects fx;
+  sim.core.connectionDropped("main", "57P05", "terminating connection due to idle-session timeout",
+                             sim.clock.now(), sim.clock.wallNow(), fx);
+  sim.execute(fx);
+  sim.run(1s);
+  BOOST_TEST(sim.rounds["main"] == before);
+  auto s = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0).monitoring_session;
+  BOOST_TEST(s.drops == 1u);
+  BOOST_TEST(s.last_drop_sqlstate == "57P05");
+  // 57P01 (pg_terminate_backend, or a fast shutdown) and EOF (kill -9) may be the server going
+  // away: a fresh round confirms at once, and only its verdict counts.
+  for (const char* sqlstate : {"57P01", ""}) {
+    const int n = sim.rounds["main"];
+    Effects drop;
+    sim.core.connectionDropped("main", sqlstate, "", sim.clock.now(), sim.clock.wallNow(), drop);
+    sim.execute(drop);
+    sim.run(100ms);
+    BOOST_TEST(sim.rounds["main"] == n + 1);
+  }
+  BOOST_TEST(sim.count("target_unhealthy") == 0u);
+  BOOST_TEST(sim.state("main") == TargetState::kHealthy);
+  // The good confirming round opens the session again.
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kEnsure));
+}
+
+BOOST_AUTO_TEST_CASE(reload_turns_the_monitoring_session_off_and_on) {
+  Sim sim;
+  TargetConfig t = target("main", RestartMethod::kNone);
+  sim.start(configOf({t}));
+  sim.run(2s);
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kEnsure));
+  t.monitoring_session = false;
+  sim.reload(configOf({t}));
+  BOOST_TEST((sim.monitors.back().op == MonitorCommand::Op::kRemove));
+  const auto offAt = sim.monitors.size();
+  sim.run(30s);
+  BOOST_TEST(sim.monitors.size() == offAt);  // rounds go on, no session is asked for
+  BOOST_TEST((sim.core.status(sim.clock.now(), sim.clock.wallNow())
+                  .targets.at(0)
+                  .monitoring_session.state == MonitorSessionState::kOff));
+  t.monitoring_session = true;
+  sim.reload(configOf({t}));
+  // On again: set up and opened at once, the last round being good.
+  BOOST_REQUIRE(sim.monitors.size() == offAt + 2);
+  BOOST_TEST((sim.monitors[offAt].op == MonitorCommand::Op::kSet));
+  BOOST_TEST((sim.monitors[offAt + 1].op == MonitorCommand::Op::kEnsure));
+  // The runtime's reports reach /status.
+  Effects fx;
+  sim.core.monitorSession("main", MonitorSessionState::kOpen, Millis{2000}, Millis{1000},
+                          sim.clock.wallNow(), fx);
+  BOOST_TEST(fx.statusChanged);
+  auto s = sim.core.status(sim.clock.now(), sim.clock.wallNow()).targets.at(0).monitoring_session;
+  BOOST_TEST((s.state == MonitorSessionState::kOpen));
+  BOOST_TEST(s.idle_session_timeout.value().count() == 2000);
+  BOOST_TEST(s.keepalive_every.value().count() == 1000);
+}
+
 BOOST_AUTO_TEST_CASE(reload_in_the_middle_of_a_restart_keeps_its_outcome) {
   Sim sim;
   sim.restartTakes = 8s;

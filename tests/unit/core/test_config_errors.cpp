@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE(unknown_keys_suggest_the_closest) {
                   "t.yaml:4:5: targets[0]: unknown key 'colour' (expected one of: name, "
                   "conninfo, url, host, port, dbname, user, password, interval, timeout, "
                   "unhealthy_after, healthy_after, checks, restart, recovery, "
-                  "application_name, tls_expiry_warning)"});
+                  "application_name, monitoring_session, tls_expiry_warning)"});
   expectOneError({withTarget("", "agent:\n  listn: \"127.0.0.1:1\"\n"),
                   "t.yaml:2:3: agent: unknown key 'listn'; did you mean 'listen'?"});
   expectOneError({withTarget("", "defaults:\n  unhealty_after: 2\n"),

@@ -221,7 +221,7 @@ targets:
              "t.yaml:8:5: targets[0]: unknown key 'query' (expected one of: name, conninfo, "
              "url, host, port, dbname, user, password, interval, timeout, unhealthy_after, "
              "healthy_after, checks, restart, recovery, "
-             "application_name, tls_expiry_warning)");
+             "application_name, monitoring_session, tls_expiry_warning)");
 
   r = load(yaml(R"(
 agent:
