@@ -1,6 +1,7 @@
-// Shared by docker_image.cpp and docker_compose.cpp: the .deb (scripts/package.sh) and the
-// Debian 12 base they build the pgvigil image on (scripts/debian-root.sh, cached). Both must ask
-// for the same base packages: the cached root is keyed by that list.
+// Shared by docker_image.cpp, docker_compose.cpp and systemd_package.cpp: the .deb
+// (scripts/package.sh) and the Debian 12 base the images are built on (scripts/debian-root.sh,
+// cached; systemd_package's root is that base plus systemd and PostgreSQL). Both image tests must
+// ask for the same base packages: the cached root is keyed by that list.
 #pragma once
 
 #include <chrono>
@@ -49,14 +50,18 @@ inline std::string cacheDir() {
   return std::string(home && *home ? home : "/tmp") + "/.cache/pgvigil-test";
 }
 
-/// The .deb: PGVIGIL_TEST_DEB when given, else scripts/package.sh into outDir.
-inline std::string buildDeb(const std::string& outDir) {
+/// The .deb: PGVIGIL_TEST_DEB when given, else scripts/package.sh into outDir; with lintian, its
+/// findings fail the build too (systemd_package runs it).
+inline std::string buildDeb(const std::string& outDir, bool lintian = false) {
   if (const char* given = std::getenv("PGVIGIL_TEST_DEB"); given && *given) return given;
+  std::vector<std::string> env = {"PGVIGIL_DEB_BUILD_DIR=" + std::string(PGVIGIL_DEB_BUILD_DIR),
+                                  "PGVIGIL_DEB_OUT=" + outDir, "PGVIGIL_JOBS=2"};
+  if (lintian) env.push_back("PGVIGIL_LINTIAN=1");
   CommandResult r = runCommand({"bash", std::string(PGVIGIL_SOURCE_DIR) + "/scripts/package.sh"},
-                               std::chrono::seconds{1500},
-                               {"PGVIGIL_DEB_BUILD_DIR=" + std::string(PGVIGIL_DEB_BUILD_DIR),
-                                "PGVIGIL_DEB_OUT=" + outDir, "PGVIGIL_JOBS=2"});
-  BOOST_REQUIRE_MESSAGE(r.ok(), "scripts/package.sh failed:\n" << r.output);
+                               std::chrono::seconds{1500}, env);
+  BOOST_REQUIRE_MESSAGE(r.ok(), "scripts/package.sh failed"
+                                    << (lintian ? " (lintian findings fail it too)" : "") << ":\n"
+                                    << r.output);
   std::smatch m;
   static const std::regex kDeb(R"((\S*pgvigil_[0-9.]+_[a-z0-9]+\.deb)\s*$)");
   BOOST_REQUIRE_MESSAGE(std::regex_search(r.output, m, kDeb), "no .deb path in: " << r.output);

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "package_image_support.h"
 #include "support/docker_engine.h"
 #include "support/http_client.h"
 #include "support/pg_cluster.h"
@@ -46,42 +47,11 @@ namespace {
 constexpr const char* kImage = "pgvigil-test/bookworm-systemd";
 // What the root needs beyond minbase: systemd as PID 1, the bus, polkit (the agent's D-Bus
 // restarts), the cluster, and pgvigil's own dependencies (so the install needs no download).
-const std::vector<std::string> kRootPackages = {"systemd",
-                                                "systemd-sysv",
-                                                "dbus",
-                                                "polkitd",
-                                                "postgresql-15",
-                                                "adduser",
-                                                "init-system-helpers",
-                                                "libpocofoundation80",
-                                                "libpoconet80",
-                                                "libpocojson80",
-                                                "libyaml-cpp0.7",
-                                                "libc-ares2",
-                                                "libssl3",
-                                                "libsystemd0",
-                                                "libpq5",
-                                                "procps"};
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  auto start = s.find_first_not_of(" \n\r");
-  return start == std::string::npos ? std::string() : s.substr(start);
-}
-
-std::string cacheDir() {
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/pgvigil-test";
-}
-
-bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
-  const auto deadline = Clk::now() + timeout;
-  while (!done()) {
-    if (Clk::now() >= deadline) return false;
-    std::this_thread::sleep_for(500ms);
-  }
-  return true;
-}
+const std::vector<std::string> kRootPackages = [] {
+  std::vector<std::string> p = {"systemd", "systemd-sysv", "dbus", "polkitd", "postgresql-15"};
+  p.insert(p.end(), kBasePackages.begin(), kBasePackages.end());
+  return p;
+}();
 
 /// The packaged Debian root, booted: systemd as PID 1 of a container on the host network.
 class BookwormSystemd {
@@ -160,20 +130,6 @@ class BookwormSystemd {
   std::string name_;
 };
 
-std::string buildDeb(const fs::path& outDir) {
-  if (const char* given = std::getenv("PGVIGIL_TEST_DEB"); given && *given) return given;
-  CommandResult r =
-      runCommand({"bash", std::string(PGVIGIL_SOURCE_DIR) + "/scripts/package.sh"}, 1500s,
-                 {"PGVIGIL_DEB_BUILD_DIR=" + std::string(PGVIGIL_DEB_BUILD_DIR),
-                  "PGVIGIL_DEB_OUT=" + outDir.string(), "PGVIGIL_LINTIAN=1", "PGVIGIL_JOBS=2"});
-  BOOST_REQUIRE_MESSAGE(r.ok(), "scripts/package.sh failed (lintian findings fail it too):\n"
-                                    << r.output);
-  std::smatch m;
-  static const std::regex kDeb(R"((\S*pgvigil_[0-9.]+_[a-z0-9]+\.deb)\s*$)");
-  BOOST_REQUIRE_MESSAGE(std::regex_search(r.output, m, kDeb), "no .deb path in: " << r.output);
-  return m[1].str();
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(package_installs_runs_restarts_reloads_and_purges) {
@@ -182,7 +138,7 @@ BOOST_AUTO_TEST_CASE(package_installs_runs_restarts_reloads_and_purges) {
     return;
   }
   BookwormSystemd box;
-  const std::string deb = buildDeb(box.dir());
+  const std::string deb = buildDeb(box.dir().string(), /*lintian=*/true);
   BOOST_TEST_MESSAGE("package: " << deb);
   if (fs::path(deb).parent_path() != box.dir())  // PGVIGIL_TEST_DEB: a .deb from elsewhere
     fs::copy_file(deb, box.dir() / fs::path(deb).filename(), fs::copy_options::overwrite_existing);
