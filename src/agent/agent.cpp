@@ -182,7 +182,8 @@ void Agent::stop() {
     }
     mailbox_.clear();
   }
-  // Checks still queued are run (each bounded); their answers find no loop and are dropped.
+  // Checks and readings still queued return at once (running_ is false); one in progress ends
+  // within its bound, and its answer finds no loop and is dropped.
   checks_->stop();
   recovery_->stop();
   // Watchers and monitoring sessions end (each session with a clean Terminate).
