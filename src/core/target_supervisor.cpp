@@ -355,11 +355,13 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   restartInFlight_ = false;
   const Millis took = outcome.took.count() > 0 ? outcome.took : ceilMillis(now - restartStarted_);
   const WallTime startedWall = toWall(restartStarted_, now, wallNow);
+  // The end of a failed attempt's output, for the history and restart_failed alike.
+  const std::string outputTail =
+      outcome.succeeded() ? std::string() : restartOutputTail(outcome.output);
   auto addHistory = [&](std::string result) {
-    history_.push_back(
-        RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail, took,
-                      restartSessions_, restartApplications_, std::nullopt,
-                      outcome.succeeded() ? std::string() : restartOutputTail(outcome.output)});
+    history_.push_back(RestartRecord{startedWall, restartReason_, std::move(result), outcome.detail,
+                                     took, restartSessions_, restartApplications_, std::nullopt,
+                                     outputTail});
     while (history_.size() > StateStore::kMaxHistory) history_.pop_front();
   };
   a.persist = true;
@@ -388,7 +390,7 @@ Action TargetSupervisor::onRestartFinished(const RestartOutcome& outcome, Servic
   attempt.attempt = attempts_;
   attempt.took = took;
   attempt.detail = outcome.detail;
-  attempt.output = restartOutputTail(outcome.output);
+  attempt.output = outputTail;
   attempt.budget_used = budget_.used(now);
   attempt.budget_max = budget_.max();
   ev::EventBase base = eventBase(wallNow);
