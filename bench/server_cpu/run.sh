@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The PostgreSQL server CPU a watcher costs at a 1 s cycle (docs/benchmarks.md §5, issue 10):
-#   sudo bash bench/server_cpu/run.sh build/src/app/pgvigil [SECONDS]
+#   sudo [ROUNDS=3] bash bench/server_cpu/run.sh build/src/app/pgvigil [SECONDS]
 # One PostgreSQL 15 cluster (trust auth on 127.0.0.1) on a free port, watched in turn by nobody
 # (the baseline), pgvigil (`run`, interval 1s, default checks), monit (`set daemon 1`,
-# `if failed host 127.0.0.1 port N protocol pgsql`) and postgres_exporter scraped once a second,
-# each for SECONDS (default 60) after 10 s to settle. The server's CPU is the postmaster's
+# `if failed host 127.0.0.1 port N protocol pgsql`, then the same logging in as postgres) and
+# postgres_exporter scraped once a second, each for a window of SECONDS (default 60) after 5 s
+# to settle; ROUNDS rounds of that, interleaved, and the median window of each is reported. The server's CPU is the postmaster's
 # utime+stime+cutime+cstime (backends that exit are reaped by it, so their time lands in
 # cutime/cstime) plus every live child's own, from /proc, at the start and the end of the
 # window. Prints ms of server CPU per minute for each, the watcher's part (minus the baseline)
@@ -45,8 +46,8 @@ server_ticks() {
   echo "$total"
 }
 
-measure() {  # name: sleeps 10 s to settle, then prints ms of server CPU per minute
-  sleep 10
+measure() {  # name: settles 5 s, then prints ms of server CPU per minute over the window
+  sleep 5
   local a b l
   a=$(server_ticks)
   sleep "$secs"
@@ -54,9 +55,6 @@ measure() {  # name: sleeps 10 s to settle, then prints ms of server CPU per min
   l=$(cut -d' ' -f1 /proc/loadavg)
   python3 -c "print(f'$1 {($b-$a)*1000/$hz*60/$secs:.0f} load1=$l')"
 }
-
-results=()
-results+=("$(measure baseline)")
 
 cat >"$dir/pgvigil.yaml" <<YAML
 agent:
@@ -70,22 +68,7 @@ targets:
     timeout: 800ms
 ${PGVIGIL_EXTRA:-}
 YAML
-"$bin" run -c "$dir/pgvigil.yaml" >"$dir/pgvigil.log" 2>&1 &
-pids+=($!)
-results+=("$(measure pgvigil)")
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-sleep 2
-
-if [ -n "${PGVIGIL_OLD:-}" ]; then  # an older build, same config (e.g. before issue 10)
-  "$PGVIGIL_OLD" run -c "$dir/pgvigil.yaml" >"$dir/pgvigil-old.log" 2>&1 &
-  pids+=($!)
-  results+=("$(measure pgvigil_old)")
-  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-  sleep 2
-fi
-
-if [ "${ONLY:-}" != pgvigil ] && command -v monit >/dev/null; then
-  cat >"$dir/monitrc" <<MONIT
+cat >"$dir/monitrc" <<MONIT
 set daemon 1
 set logfile $dir/monit.log
 set pidfile $dir/monit.pid
@@ -94,36 +77,74 @@ set statefile $dir/monit.state
 check host pg with address 127.0.0.1
   if failed port $port protocol pgsql then alert
 MONIT
-  chmod 600 "$dir/monitrc"
-  monit -I -c "$dir/monitrc" >"$dir/monit.out" 2>&1 &
-  pids+=($!)
-  results+=("$(measure monit)")
-  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-  sleep 2
-  # The same test logging in for real (a role that exists), as pgvigil's fresh session does:
-  # by default monit sends user "root", which PostgreSQL refuses before it opens the database.
-  sed -i "s/protocol pgsql then alert/protocol pgsql username \"postgres\" database \"postgres\" then alert/" "$dir/monitrc"
-  monit -I -c "$dir/monitrc" >"$dir/monit.out" 2>&1 &
-  pids+=($!)
-  results+=("$(measure monit_login)")
-  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-  sleep 2
-fi
-
+chmod 600 "$dir/monitrc"
+# The same test logging in for real (a role that exists), as pgvigil's fresh session does: by
+# default monit sends user "root", which PostgreSQL refuses before it opens the database.
+sed "s/protocol pgsql then alert/protocol pgsql username \"postgres\" database \"postgres\" then alert/" \
+  "$dir/monitrc" >"$dir/monitrc-login"
+chmod 600 "$dir/monitrc-login"
 exporter=$(command -v prometheus-postgres-exporter || true)
-if [ "${ONLY:-}" != pgvigil ] && [ -n "$exporter" ]; then
-  DATA_SOURCE_NAME="host=127.0.0.1 port=$port dbname=postgres user=postgres sslmode=disable" \
-    "$exporter" --web.listen-address="127.0.0.1:$eport" >"$dir/exporter.log" 2>&1 &
-  pids+=($!)
-  ( while sleep 1; do curl -s -o /dev/null "http://127.0.0.1:$eport/metrics" || true; done ) &
-  pids+=($!)
-  results+=("$(measure postgres_exporter_1s_scrape)")
+
+start_watcher() {  # name: starts it in the background, its pids in $wpids
+  wpids=()
+  case $1 in
+    baseline) ;;
+    pgvigil) "$bin" run -c "$dir/pgvigil.yaml" >>"$dir/pgvigil.log" 2>&1 & wpids+=($!) ;;
+    pgvigil_old) "$PGVIGIL_OLD" run -c "$dir/pgvigil.yaml" >>"$dir/pgvigil-old.log" 2>&1 & wpids+=($!) ;;
+    monit) monit -I -c "$dir/monitrc" >>"$dir/monit.out" 2>&1 & wpids+=($!) ;;
+    monit_login) monit -I -c "$dir/monitrc-login" >>"$dir/monit.out" 2>&1 & wpids+=($!) ;;
+    postgres_exporter_1s_scrape)
+      DATA_SOURCE_NAME="host=127.0.0.1 port=$port dbname=postgres user=postgres sslmode=disable" \
+        "$exporter" --web.listen-address="127.0.0.1:$eport" >>"$dir/exporter.log" 2>&1 &
+      wpids+=($!)
+      ( while sleep 1; do curl -s -o /dev/null "http://127.0.0.1:$eport/metrics" || true; done ) &
+      wpids+=($!) ;;
+  esac
+  pids+=("${wpids[@]}")
+}
+stop_watcher() {
+  for p in "${wpids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  sleep 1
+}
+
+watchers=(baseline pgvigil)
+[ -n "${PGVIGIL_OLD:-}" ] && watchers+=(pgvigil_old)
+if [ "${ONLY:-}" != pgvigil ]; then
+  command -v monit >/dev/null && watchers+=(monit monit_login)
+  [ -n "$exporter" ] && watchers+=(postgres_exporter_1s_scrape)
 fi
+# Interleaved: every watcher once per round, ROUNDS rounds, so that a change in the machine's
+# load during the run touches every watcher alike; the median of the rounds is reported.
+results=()
+for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
+  for w in "${watchers[@]}"; do
+    start_watcher "$w"
+    results+=("$(measure "$w")")
+    echo "round $r: ${results[-1]}" >&2
+    if [ "$w" = pgvigil ] && [ ! -s "$dir/holders.sql" ]; then  # the text pgvigil prepares
+      "$BIN/psql" -XAt -h 127.0.0.1 -p "$port" -U postgres -d postgres -c \
+        "SELECT query FROM pg_stat_activity WHERE application_name = 'pgvigil-monitor' AND query LIKE 'WITH a AS%'" \
+        >"$dir/holders.sql" || true
+    fi
+    stop_watcher
+  done
+done
 
 printf '%s\n' "${results[@]}"
+# The parts of a watcher's work, each repeated on the same cluster (bench/server_cpu/parts.c).
+if [ -s "$dir/holders.sql" ] && command -v gcc >/dev/null; then
+  gcc -O2 -o "$dir/parts" "$(dirname "$0")/parts.c" -I"$(pg_config --includedir)" -lpq
+  echo; echo "server CPU per operation (us), 3 interleaved repeats of ${PARTS_N:-300}:"
+  "$dir/parts" "$pm" "host=127.0.0.1 port=$port dbname=postgres user=postgres" "$dir/holders.sql" \
+    "${PARTS_N:-300}"
+fi
 python3 - "${results[@]}" <<'PY'
-import sys
-r = {l.split()[0]: float(l.split()[1]) for l in sys.argv[1:]}
+import statistics, sys
+runs = {}
+for l in sys.argv[1:]:
+    runs.setdefault(l.split()[0], []).append(float(l.split()[1]))
+r = {k: statistics.median(v) for k, v in runs.items()}
+print("medians of", max(len(v) for v in runs.values()), "interleaved windows")
 base = r["baseline"]
 print(f"\nserver CPU per minute (ms), the watcher's part = total - baseline ({base:.0f} ms):")
 for k, v in r.items():

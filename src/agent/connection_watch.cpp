@@ -15,7 +15,7 @@
 namespace pgvigil {
 
 struct ConnectionWatch::Request {
-  std::string sql;
+  SessionStatement statement;
   std::promise<QueryAnswer> answer;
   bool sent = false;
   SteadyTime sent_at{};
@@ -166,7 +166,7 @@ void ConnectionWatch::close(const std::string& name) {
 }
 
 std::optional<ConnectionWatch::QueryAnswer> ConnectionWatch::query(
-    const std::string& name, const std::function<std::string(int serverVersion)>& sql,
+    const std::string& name, const std::function<SessionStatement(int serverVersion)>& statement,
     const Deadline& deadline) {
   std::future<QueryAnswer> answer;
   {
@@ -180,7 +180,7 @@ std::optional<ConnectionWatch::QueryAnswer> ConnectionWatch::query(
         (entry.conn->querying() && !entry.pinging))
       return std::nullopt;
     entry.request = std::make_shared<Request>();
-    entry.request->sql = sql(entry.conn->serverVersion());
+    entry.request->statement = statement(entry.conn->serverVersion());
     answer = entry.request->answer.get_future();
   }
   wake();
@@ -293,7 +293,7 @@ bool ConnectionWatch::pollOnce(std::vector<Drop>& dropped, std::vector<Report>& 
           req->sent = true;
           req->sent_at = now;
           entry->keep_alive.sent(now);
-          if (!conn.sendQuery(req->sql))
+          if (!conn.sendStatement(req->statement))
             entry->fail(conn.queryError().empty() ? std::string("could not send the query")
                                                   : conn.queryError());
         } else if (req->sent && now - req->sent_at > kQueryTimeout) {

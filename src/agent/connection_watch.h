@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/idle_session.h"
 #include "core/status.h"
+#include "probes/session_statement.h"
 
 namespace pgvigil {
 
@@ -76,13 +77,13 @@ class ConnectionWatch {
     std::string error;  ///< redacted, when !ok
   };
   /// Runs a query on the target's monitoring session (the poll thread sends it and reads the
-  /// answer without blocking) and waits for the answer until the deadline. `sql` builds the
+  /// answer without blocking) and waits for the answer until the deadline. `statement` builds the
   /// statement for the session's server version. nullopt when there is no open, idle session
   /// to run it on, or no answer came in time: the caller uses a session of its own.
   /// Called from a probe worker, never from the loop.
-  std::optional<QueryAnswer> query(const std::string& name,
-                                   const std::function<std::string(int serverVersion)>& sql,
-                                   const Deadline& deadline);
+  std::optional<QueryAnswer> query(
+      const std::string& name, const std::function<SessionStatement(int serverVersion)>& statement,
+      const Deadline& deadline);
 
  private:
   struct Entry;

@@ -29,7 +29,9 @@ std::string percent(double fraction) {
 
 }  // namespace
 
-std::string connectionsQuery(int serverVersionNum, int excludePid) {
+namespace {
+/// The query's text with the excluded pid as `excluded` (a literal or a parameter).
+std::string connectionsText(int serverVersionNum, const std::string& excluded) {
   std::string reserved =
       serverVersionNum >= 160000 ? "current_setting('reserved_connections')" : "'0'";
   const std::string top = std::to_string(kTopHolders);
@@ -40,7 +42,7 @@ std::string connectionsQuery(int serverVersionNum, int excludePid) {
          "FROM pg_catalog.pg_stat_activity "
          "WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND usesysid IS NOT "
          "NULL AND datid IS NOT NULL)) AND pid <> pg_catalog.pg_backend_pid() AND pid <> " +
-         std::to_string(excludePid) +
+         excluded +
          "), g AS (SELECT app, usr, addr, count(*) AS n, "
          "count(*) FILTER (WHERE st = 'active') AS act, "
          "count(*) FILTER (WHERE st = 'idle') AS idl, "
@@ -64,6 +66,17 @@ std::string connectionsQuery(int serverVersionNum, int excludePid) {
          reserved +
          ", pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE')::text, current_user::text, "
          "current_setting('is_superuser'), NULL, NULL, NULL, NULL";
+}
+}  // namespace
+
+std::string connectionsQuery(int serverVersionNum, int excludePid) {
+  return connectionsText(serverVersionNum, std::to_string(excludePid));
+}
+
+SessionStatement connectionsStatement(int serverVersionNum, int excludePid) {
+  return {"pgvigil_connections",
+          connectionsText(serverVersionNum, "$1::integer"),
+          {std::to_string(excludePid)}};
 }
 
 std::optional<ConnectionStats> parseConnectionsRow(

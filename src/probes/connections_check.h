@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/round_result.h"
 #include "probes/pg_probe.h"
+#include "probes/session_statement.h"
 
 namespace pgvigil {
 
@@ -32,6 +33,8 @@ namespace pgvigil {
 /// Neither the session that runs it nor `excludePid` (the round's fresh session, when the query
 /// runs on the monitoring session) is counted.
 std::string connectionsQuery(int serverVersionNum, int excludePid = 0);
+/// The same query as a statement the monitoring session prepares once (`excludePid` is $1).
+SessionStatement connectionsStatement(int serverVersionNum, int excludePid);
 
 /// Parses the rows of that query (holders ranked by rankHolders); nullopt when the settings
 /// row is missing or a value is not a number.

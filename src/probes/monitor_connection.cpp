@@ -28,6 +28,9 @@ void MonitorConnection::close() {
   state_ = State::kClosed;
   querying_ = false;
   flushPending_ = false;
+  prepared_.clear();
+  preparing_.reset();
+  unnamedOnly_ = false;
 }
 
 void MonitorConnection::onNotice(void* self, const PGresult* result) {
@@ -188,12 +191,40 @@ bool MonitorConnection::sendQuery(const std::string& sql) {
     queryError_ = cleanPgMessage(PQerrorMessage(conn));
     return false;
   }
+  return afterSend();
+}
+
+bool MonitorConnection::sendStatement(const SessionStatement& statement) {
+  if (state_ != State::kReady || querying_) return false;
+  PGconn* conn = conn_.get();
+  std::vector<const char*> values;
+  values.reserve(statement.params.size());
+  for (const auto& p : statement.params) values.push_back(p.c_str());
+  const int n = int(values.size());
+  int sent;
+  if (unnamedOnly_) {
+    sent = PQsendQueryParams(conn, statement.text.c_str(), n, nullptr, values.data(), nullptr,
+                             nullptr, 0);
+  } else if (prepared_.count(statement.name)) {
+    sent = PQsendQueryPrepared(conn, statement.name.c_str(), n, values.data(), nullptr, nullptr, 0);
+  } else {
+    sent = PQsendPrepare(conn, statement.name.c_str(), statement.text.c_str(), n, nullptr);
+    if (sent) preparing_ = statement;
+  }
+  if (!sent) {
+    queryError_ = cleanPgMessage(PQerrorMessage(conn));
+    return false;
+  }
+  return afterSend();
+}
+
+bool MonitorConnection::afterSend() {
   querying_ = true;
   rows_.clear();
   queryError_.clear();
-  const int f = PQflush(conn);
+  const int f = PQflush(conn_.get());
   if (f < 0) {
-    setFailure(State::kDropped, Phase::kQuery, PQerrorMessage(conn), "");
+    setFailure(State::kDropped, Phase::kQuery, PQerrorMessage(conn_.get()), "");
     conn_.reset();
     return false;
   }
@@ -222,6 +253,20 @@ MonitorConnection::ReadOutcome MonitorConnection::readResult() {
     if (!res) {
       querying_ = false;
       if (PQstatus(conn) == CONNECTION_BAD || fatalNotice_) return drop();
+      if (preparing_) {
+        // The Parse was answered: execute it now (a failed Parse is the query's error, and
+        // the statement goes unnamed from now on).
+        SessionStatement next = std::move(*preparing_);
+        preparing_.reset();
+        if (!queryError_.empty()) {
+          unnamedOnly_ = true;
+          return ReadOutcome::kDone;
+        }
+        prepared_.insert(next.name);
+        if (!sendStatement(next))  // a dropped session was already recorded by afterSend()
+          return state_ == State::kDropped ? ReadOutcome::kDropped : ReadOutcome::kDone;
+        continue;
+      }
       return ReadOutcome::kDone;
     }
     const ExecStatusType st = PQresultStatus(res);
@@ -241,6 +286,14 @@ MonitorConnection::ReadOutcome MonitorConnection::readResult() {
       queryError_ =
           redactSecrets(cleanPgMessage(msg ? msg : "query failed"), connInfoSecrets(conninfo_));
       const char* sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      // 26000: the server does not know the statement (a pooler moved the session, or someone
+      // ran DEALLOCATE); 42P05: it knows one of that name already. Either way, named statements
+      // cannot be trusted on this session.
+      if (state && (std::string(state) == "26000" || std::string(state) == "42P05")) {
+        unnamedOnly_ = true;
+        prepared_.clear();
+      }
       if (sev && (std::string(sev) == "FATAL" || std::string(sev) == "PANIC")) {
         const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         fatalNotice_ = true;

@@ -14,11 +14,13 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/types.h"
+#include "probes/session_statement.h"
 
 namespace pgvigil {
 
@@ -59,6 +61,13 @@ class MonitorConnection {
   /// readResult() whenever socket() is readable. False when the session is not ready, already
   /// running a query, or the send failed.
   bool sendQuery(const std::string& sql);
+  /// Like sendQuery(), for a statement run again and again: the first time on this session it
+  /// is prepared (Parse) and then executed with its parameters; later, only executed, so the
+  /// server does not parse and plan it every time. Should the server not keep it (a pooler in
+  /// transaction mode gives the next query another server session: "prepared statement ...
+  /// does not exist"), that answer is the query's error and the session sends every later
+  /// statement unnamed (parsed each time) until it is reopened.
+  bool sendStatement(const SessionStatement& statement);
   bool querying() const { return querying_; }
   enum class ReadOutcome { kPending, kDone, kDropped };
   /// Reads what arrived for the query in flight without blocking. kDone: rows() or
@@ -82,6 +91,8 @@ class MonitorConnection {
  private:
   static void onNotice(void* self, const PGresult* result);
   void setFailure(State state, Phase phase, const std::string& raw, std::string sqlstate);
+  /// Flushes what a PQsend* queued; false (session dropped) when the socket failed.
+  bool afterSend();
 
   std::string conninfo_;
   std::string applicationName_;
@@ -95,6 +106,11 @@ class MonitorConnection {
   bool fatalNotice_ = false;
   bool querying_ = false;
   bool flushPending_ = false;
+  /// Names prepared on the current session; preparing: the statement to execute once its
+  /// Parse is answered; unnamedOnly: named statements failed on this session.
+  std::set<std::string> prepared_;
+  std::optional<SessionStatement> preparing_;
+  bool unnamedOnly_ = false;
   std::vector<std::vector<std::optional<std::string>>> rows_;
   std::string queryError_;
 };

@@ -2,6 +2,7 @@
 // (tests/support/pg_cluster.h). The fault scenarios (kill -9, SIGSTOP, saturation) are in
 // fault_probes.cpp.
 #define BOOST_TEST_MODULE test_probes
+#include <poll.h>
 #include <signal.h>
 
 #include <libpq-fe.h>
@@ -10,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -21,6 +23,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "probes/connections_check.h"
 #include "probes/monitor_connection.h"
 #include "probes/round_runner.h"
 #include "support/agent_process.h"
@@ -430,6 +433,73 @@ BOOST_AUTO_TEST_CASE(monitor_connection_opens_and_stays_quiet_while_healthy) {
   mon.close();
   std::this_thread::sleep_for(200ms);
   BOOST_TEST(pg.log().find("unexpected EOF") == std::string::npos);
+}
+
+namespace {
+/// Sends on the monitoring session and reads until the answer is complete (bounded).
+MonitorConnection::ReadOutcome runOn(MonitorConnection& mon, const std::function<bool()>& send) {
+  if (!send()) return MonitorConnection::ReadOutcome::kDone;
+  for (int i = 0; i < 500; ++i) {
+    auto r = mon.readResult();
+    if (r != MonitorConnection::ReadOutcome::kPending) return r;
+    pollfd p{mon.socket(), mon.events(), 0};
+    ::poll(&p, 1, 10);
+  }
+  return MonitorConnection::ReadOutcome::kPending;
+}
+}  // namespace
+
+// The connections query runs every round on the monitoring session: prepared once per session
+// (the server then neither parses nor plans it again), and sent unnamed for the rest of the
+// session when the server no longer knows the name (a pooler in transaction mode, a DEALLOCATE).
+BOOST_AUTO_TEST_CASE(monitor_connection_prepares_a_repeated_statement_once) {
+  PgCluster pg({.password = "pw"});
+  MonitorConnection mon(pg.conninfo("user=pgvigil password=pw"), "pgvigil-monitor");
+  BOOST_TEST_REQUIRE(mon.openAndWait(Deadline(SystemClock::instance(), 5s)), mon.lastError());
+  const int version = mon.serverVersion();
+  auto countPrepared = [&] {
+    BOOST_TEST_REQUIRE((runOn(mon, [&] {
+                          return mon.sendQuery("SELECT count(*) FROM pg_prepared_statements");
+                        }) == MonitorConnection::ReadOutcome::kDone));
+    BOOST_TEST_REQUIRE(mon.queryError() == "");
+    return *mon.rows().at(0).at(0);
+  };
+  auto stats = [&](int exclude) {
+    auto outcome =
+        runOn(mon, [&] { return mon.sendStatement(connectionsStatement(version, exclude)); });
+    BOOST_TEST_REQUIRE((outcome == MonitorConnection::ReadOutcome::kDone));
+    return mon.queryError().empty() ? parseConnectionsRows(mon.rows()) : std::nullopt;
+  };
+  BOOST_TEST(countPrepared() == "0");
+  // An idle session of another user, counted; then excluded by its pid ($1).
+  PGconn* other = PQconnectdb(pg.conninfo("password=pw").c_str());
+  BOOST_TEST_REQUIRE(PQstatus(other) == CONNECTION_OK);
+  auto first = stats(0);
+  BOOST_TEST_REQUIRE(first.has_value(), mon.queryError());
+  BOOST_TEST(first->used == 1);
+  BOOST_TEST(countPrepared() == "1");
+  auto second = stats(PQbackendPID(other));
+  BOOST_TEST_REQUIRE(second.has_value(), mon.queryError());
+  BOOST_TEST(second->used == 0);
+  BOOST_TEST(countPrepared() == "1");  // executed, not prepared again
+  // The server forgets it: that answer is an error; every later one is right, sent unnamed.
+  BOOST_TEST_REQUIRE((runOn(mon, [&] { return mon.sendQuery("DEALLOCATE ALL"); }) ==
+                      MonitorConnection::ReadOutcome::kDone));
+  BOOST_TEST(!stats(0).has_value());
+  BOOST_TEST(mon.queryError().find("does not exist") != std::string::npos, mon.queryError());
+  for (int i = 0; i < 2; ++i) {
+    auto again = stats(0);
+    BOOST_TEST_REQUIRE(again.has_value(), mon.queryError());
+    BOOST_TEST(again->used == 1);
+  }
+  BOOST_TEST(countPrepared() == "0");
+  BOOST_TEST(!mon.checkDropped());
+  // A new session prepares again.
+  mon.close();
+  BOOST_TEST_REQUIRE(mon.openAndWait(Deadline(SystemClock::instance(), 5s)), mon.lastError());
+  BOOST_TEST_REQUIRE(stats(0).has_value(), mon.queryError());
+  BOOST_TEST(countPrepared() == "1");
+  PQfinish(other);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
