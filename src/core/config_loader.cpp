@@ -209,6 +209,15 @@ void validateAgent(Loader& loader, const AgentConfig& a, const Sources& s, Loc s
   if (a.log.output == LogOutput::kFile && a.log.file.empty())
     loader.error(locFor(s, "log.file", locFor(s, "log.output", section)),
                  "agent.log.file: log output 'file' needs a file path");
+  const auto outputs = logOutputsOfThisBuild();
+  if (std::find(outputs.begin(), outputs.end(), a.log.output) == outputs.end()) {
+    std::vector<std::string> names;
+    for (LogOutput o : outputs) names.emplace_back(toString(o));
+    loader.error(locFor(s, "log.output", section),
+                 "agent.log.output: output " + std::string(toString(a.log.output)) +
+                     " is not available in this build (" + std::string(buildPlatformName()) +
+                     "); this build supports " + joinNames(names, ", "));
+  }
 }
 
 void addSources(Config& c, const std::string& prefix, const Sources& s) {
