@@ -108,9 +108,6 @@ enum class LogOutput { kStdout, kStderr, kFile, kSyslog, kJournald, kEventlog };
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 std::string_view toString(LogFormat f);
 std::string_view toString(LogOutput o);
-/// The log outputs this build can write: stdout, stderr, file everywhere; syslog off Windows;
-/// journald on Linux; eventlog on Windows. Any other is a config error at agent.log.output.
-std::vector<LogOutput> logOutputsOfThisBuild();
 std::string_view toString(LogLevel l);
 
 struct LogConfig {

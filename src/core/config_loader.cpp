@@ -200,6 +200,23 @@ void validateTarget(Loader& loader, const TargetConfig& t, const Sources& s,
   }
 }
 
+/// The log outputs this build can write: stdout, stderr, file everywhere; syslog off Windows;
+/// journald on Linux (its builds link libsystemd); eventlog on Windows. Any other is a config
+/// error at agent.log.output, as a restart method the build lacks is one at the method.
+std::vector<LogOutput> logOutputsOfThisBuild() {
+  std::vector<LogOutput> o{LogOutput::kStdout, LogOutput::kStderr, LogOutput::kFile};
+#if !defined(_WIN32)
+  o.push_back(LogOutput::kSyslog);
+#endif
+#if defined(__linux__)
+  o.push_back(LogOutput::kJournald);
+#endif
+#if defined(_WIN32)
+  o.push_back(LogOutput::kEventlog);
+#endif
+  return o;
+}
+
 void validateAgent(Loader& loader, const AgentConfig& a, const Sources& s, Loc section) {
   if (a.tls_cert.empty() != a.tls_key.empty()) {
     std::string key = a.tls_cert.empty() ? "tls.key" : "tls.cert";

@@ -33,20 +33,6 @@ std::vector<RestartMethod> restartMethodsOfThisBuild() {
   return m;
 }
 
-std::vector<LogOutput> logOutputsOfThisBuild() {
-  std::vector<LogOutput> o{LogOutput::kStdout, LogOutput::kStderr, LogOutput::kFile};
-#if !defined(_WIN32)
-  o.push_back(LogOutput::kSyslog);
-#endif
-#if defined(__linux__)
-  o.push_back(LogOutput::kJournald);
-#endif
-#if defined(_WIN32)
-  o.push_back(LogOutput::kEventlog);
-#endif
-  return o;
-}
-
 std::string_view buildPlatformName() {
 #if defined(__linux__)
   return "Linux";
