@@ -153,9 +153,11 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
     cmd.sub = positional[0];
     out.topic = cmd.verb + " " + cmd.sub;
     positional.erase(positional.begin());
-    if (cmd.verb == "service" && cmd.sub == "uninstall" &&
-        (cmd.config || cmd.account || cmd.postgres_service))
-      return fail("'service uninstall' takes only --name");
+    if (cmd.verb == "service" && cmd.sub == "uninstall") {
+      if (cmd.config) return fail("'service uninstall' does not take -c");
+      if (cmd.account) return fail("'service uninstall' does not take --account");
+      if (cmd.postgres_service) return fail("'service uninstall' does not take --postgres-service");
+    }
     if (cmd.verb == "service" && cmd.service_name && cmd.service_name->empty())
       return fail("--name needs a service name");
   } else if (cmd.verb == "pause" || cmd.verb == "resume" || cmd.verb == "restart") {

@@ -64,8 +64,11 @@ BOOST_AUTO_TEST_CASE(service_install_takes_its_options_and_uninstall_only_the_na
   BOOST_TEST(*p.command->service_name == "pgvigil2");
   BOOST_TEST(*p.command->account == "NetworkService");
   BOOST_TEST(*p.command->postgres_service == "postgresql-x64-16");
-  BOOST_TEST(parse({"service", "install", "--postgres-service="}).command->postgres_service == "");
-  BOOST_TEST(*parse({"service", "uninstall", "--name", "x"}).command->service_name == "x");
+  auto none = parse({"service", "install", "--postgres-service="});
+  BOOST_TEST_REQUIRE(none.command.has_value(), none.error);
+  BOOST_TEST(none.command->postgres_service.value_or("unset") == "");  // '' grants nothing
+  BOOST_TEST(parse({"service", "uninstall", "--name", "x"}).command->service_name.value_or("") ==
+             "x");
   BOOST_TEST(!parse({"service", "uninstall", "-c", "x.yaml"}).command.has_value());
   BOOST_TEST(!parse({"service", "uninstall", "--account", "LocalSystem"}).command.has_value());
   BOOST_TEST(!parse({"service", "install", "--name="}).command.has_value());
