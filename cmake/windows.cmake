@@ -30,6 +30,13 @@ set(PGVIGIL_WINDOWS_LAYERS core events http)
 foreach(layer IN LISTS PGVIGIL_WINDOWS_LAYERS)
   add_subdirectory(src/${layer})
 endforeach()
+# The app layer and pgvigil.exe (src/app/CMakeLists.txt: the service host, `service install`,
+# the event log's message table, the zip) sit on every layer above: built as soon as the agent
+# layer is. Its unit tests stay Linux-only for now (tests/unit/app reads Linux paths and runs
+# the Linux binary); the Windows parts are tested under Wine by wine_service.
+if("agent" IN_LIST PGVIGIL_WINDOWS_LAYERS)
+  add_subdirectory(src/app)
+endif()
 
 if(PGVIGIL_BUILD_TESTS)
   enable_testing()

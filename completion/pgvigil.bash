@@ -28,7 +28,7 @@ _pgvigil() {
         case $w in
             -c | --config) config=${COMP_WORDS[i + 1]}; ((i++)); continue ;;
             --config=*) config=${w#--config=}; continue ;;
-            -t | --target | --format | --conninfo | --env-dir | --for | --listen) ((i++)); continue ;;
+            -t | --target | --format | --conninfo | --env-dir | --for | --listen | --name | --account | --postgres-service) ((i++)); continue ;;
             -*) continue ;;
         esac
         if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $arg ]]; then arg=$w; fi
@@ -47,7 +47,8 @@ _pgvigil() {
         --format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
         -t | --target) COMPREPLY=($(compgen -W "$(_pgvigil_targets "$prog" "$config")" -- "$cur")); return ;;
         --for) COMPREPLY=($(compgen -W "15m 30m 1h 2h 8h 1d" -- "$cur")); return ;;
-        --conninfo | --listen) return ;;  # free text
+        --account) COMPREPLY=($(compgen -W "LocalService NetworkService LocalSystem" -- "$cur")); return ;;
+        --conninfo | --listen | --name | --postgres-service) return ;;  # free text
     esac
 
     local commands="run check diagnose config pause resume restart demo service help"
@@ -58,7 +59,7 @@ _pgvigil() {
 
     local opts="" positional=""
     case $cmd in
-        run) opts="-c --config -h --help" ;;
+        run) opts="-c --config --service -h --help" ;;
         check) opts="-c --config -t --target --format -h --help" ;;
         diagnose) opts="-c --config -t --target --format --conninfo --env-dir -h --help" ;;
         config)
@@ -72,7 +73,7 @@ _pgvigil() {
             [[ -z $arg ]] && positional=$(_pgvigil_targets "$prog" "$config") ;;
         demo) opts="--listen -h --help" ;;
         service)
-            opts="-h --help"
+            opts="-c --config --name --account --postgres-service -h --help"
             [[ -z $arg ]] && positional="install uninstall" ;;
         help)
             [[ -z $arg ]] && positional=$commands ;;

@@ -1,7 +1,10 @@
 <#
 .SYNOPSIS
-  Registers pgvigil as a Windows service that runs `pgvigil run -c <config>`, with recovery
-  actions, and lets its account start, stop and query the PostgreSQL service it watches.
+  Registers pgvigil as a Windows service that runs `pgvigil run --service -c <config>`, with
+  recovery actions, and lets its account start, stop and query the PostgreSQL service it watches.
+  `pgvigil service install` does the same from pgvigil.exe itself for the built-in accounts
+  (LocalService, NetworkService, LocalSystem); this script also takes a user account and its
+  password.
 
 .DESCRIPTION
   Run from an elevated PowerShell (Windows PowerShell 5.1 or PowerShell 7):
@@ -67,7 +70,7 @@ $dataDir = Split-Path -Parent $Config
 New-Item -ItemType Directory -Force -Path $dataDir | Out-Null
 New-Item -ItemType Directory -Force -Path (Join-Path $dataDir 'state') | Out-Null
 if (-not (Test-Path -LiteralPath $Config)) {
-  $example = Join-Path (Split-Path -Parent $Binary) 'windows.yaml'
+  $example = Join-Path (Split-Path -Parent $Binary) 'config\windows.yaml'
   if (Test-Path -LiteralPath $example) {
     Copy-Item -LiteralPath $example -Destination $Config
     Write-Host "  wrote ${Config} from ${example}: edit it, then: Restart-Service $ServiceName"
@@ -78,9 +81,10 @@ if (-not (Test-Path -LiteralPath $Config)) {
 & icacls.exe $dataDir /grant "${Account}:(OI)(CI)M" /T /Q | Out-Null
 if ($LASTEXITCODE -ne 0) { throw "icacls on $dataDir failed ($LASTEXITCODE)" }
 
-# 2. The service: `pgvigil run -c CONFIG`, automatic (delayed) start, never dependent on
-#    PostgreSQL (it must run while PostgreSQL is down).
-$binPath = "`"$Binary`" run -c `"$Config`""
+# 2. The service: `pgvigil run --service -c CONFIG` (--service: report to the SCM; without it
+#    the SCM would time the start out), automatic (delayed) start, never dependent on PostgreSQL
+#    (it must run while PostgreSQL is down).
+$binPath = "`"$Binary`" run --service -c `"$Config`""
 $existing = Get-Service -Name $ServiceName -ErrorAction SilentlyContinue
 if ($existing) {
   if ($existing.Status -ne 'Stopped') { Stop-Service -Name $ServiceName -Force }

@@ -15,7 +15,10 @@ bool isVerb(const std::string& s) {
 
 // Which flags each verb takes. A flag a verb does not take is a usage error.
 bool takes(const std::string& verb, const std::string& flag) {
-  if (flag == "-c") return verb != "demo" && verb != "service";
+  if (flag == "-c") return verb != "demo";  // service: install only (checked below)
+  if (flag == "--service") return verb == "run";
+  if (flag == "--name" || flag == "--account" || flag == "--postgres-service")
+    return verb == "service";  // --account, --postgres-service: install only (below)
   if (flag == "-t") return verb == "check" || verb == "diagnose";
   if (flag == "--format") return verb == "check" || verb == "diagnose";
   if (flag == "--conninfo" || flag == "--env-dir") return verb == "diagnose";
@@ -107,6 +110,11 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
     flag = canonicalFlag(flag);
     if (flag.size() > 1 && flag[0] == '-') {
       if (!takes(cmd.verb, flag)) return fail("'" + cmd.verb + "' does not take " + a);
+      if (flag == "--service") {  // the one flag without a value
+        if (inlineValue) return fail("--service takes no value");
+        cmd.as_service = true;
+        continue;
+      }
       if (!inlineValue) {
         if (i + 1 >= args.size()) return fail(flag + " needs a value");
         value = args[++i];
@@ -126,6 +134,12 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
         cmd.for_duration = value;
       else if (flag == "--listen")
         cmd.listen = value;
+      else if (flag == "--name")
+        cmd.service_name = value;
+      else if (flag == "--account")
+        cmd.account = value;
+      else if (flag == "--postgres-service")
+        cmd.postgres_service = value;
       continue;
     }
     positional.push_back(a);
@@ -139,6 +153,13 @@ CliParse parseCommandLine(const std::vector<std::string>& args) {
     cmd.sub = positional[0];
     out.topic = cmd.verb + " " + cmd.sub;
     positional.erase(positional.begin());
+    if (cmd.verb == "service" && cmd.sub == "uninstall") {
+      if (cmd.config) return fail("'service uninstall' does not take -c");
+      if (cmd.account) return fail("'service uninstall' does not take --account");
+      if (cmd.postgres_service) return fail("'service uninstall' does not take --postgres-service");
+    }
+    if (cmd.verb == "service" && cmd.service_name && cmd.service_name->empty())
+      return fail("--name needs a service name");
   } else if (cmd.verb == "pause" || cmd.verb == "resume" || cmd.verb == "restart") {
     if (positional.size() != 1) return fail("'" + cmd.verb + "' needs exactly one TARGET");
     cmd.target = positional[0];

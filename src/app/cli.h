@@ -13,13 +13,17 @@ struct CliCommand {
   std::string verb;  ///< run, check, diagnose, config, pause, resume, restart, demo, service,
                      ///< version, help
   std::string sub;   ///< config: validate|show; service: install|uninstall
-  std::optional<std::string> config;        ///< -c / --config
-  std::optional<std::string> target;        ///< -t / --target, or the positional TARGET
-  std::string format = "text";              ///< --format text|json
-  std::optional<std::string> conninfo;      ///< --conninfo (diagnose)
-  std::optional<std::string> env_dir;       ///< --env-dir (diagnose)
-  std::optional<std::string> for_duration;  ///< --for (pause)
-  std::optional<std::string> listen;        ///< --listen (demo: the dashboard address)
+  std::optional<std::string> config;            ///< -c / --config
+  std::optional<std::string> target;            ///< -t / --target, or the positional TARGET
+  std::string format = "text";                  ///< --format text|json
+  std::optional<std::string> conninfo;          ///< --conninfo (diagnose)
+  std::optional<std::string> env_dir;           ///< --env-dir (diagnose)
+  std::optional<std::string> for_duration;      ///< --for (pause)
+  std::optional<std::string> listen;            ///< --listen (demo: the dashboard address)
+  bool as_service = false;                      ///< run --service (Windows: under the SCM)
+  std::optional<std::string> service_name;      ///< service: --name (default pgvigil)
+  std::optional<std::string> account;           ///< service install: --account
+  std::optional<std::string> postgres_service;  ///< service install: --postgres-service
   std::string help_topic;  ///< help: "" for the overview, else the command ("config show")
 };
 

@@ -19,10 +19,15 @@ std::vector<CommandHelp> buildTable() {
                "Watches every target of the config, serves the status endpoint, writes the event "
                "log and restarts PostgreSQL where the config allows it. Under systemd it is a "
                "Type=notify service with a watchdog. SIGHUP reloads the config; SIGTERM or SIGINT "
-               "stops it.",
-               {kConfigOption, kHelpOption},
-               {{kExitOk, "Ok", "stopped by SIGTERM or SIGINT"},
-                {kExitUsage, "Usage", "a bad command line"},
+               "stops it. On Windows Ctrl+C stops it, and as a service (--service, which "
+               "'service install' puts in the service's command line) the SCM's stop does.",
+               {kConfigOption,
+                {"--service",
+                 "Windows: run under the Service Control Manager (only in a service's command "
+                 "line)"},
+                kHelpOption},
+               {{kExitOk, "Ok", "stopped by SIGTERM or SIGINT (Windows: Ctrl+C, a service stop)"},
+                {kExitUsage, "Usage", "a bad command line (--service: not started as a service)"},
                 {kExitSoftware, "Software", "the agent loop died of an internal error"},
                 {kExitConfig, "Config", "the config is invalid at start"}},
                "pgvigil run -c /etc/pgvigil/pgvigil.yaml"});
@@ -120,21 +125,37 @@ std::vector<CommandHelp> buildTable() {
                 {kExitFailed, "Failed", "the demo cluster could not be made or started"},
                 {kExitUsage, "Usage", "a bad command line"}},
                "pgvigil demo --listen 127.0.0.1:8787"});
+  const OptionHelp serviceName{"--name NAME", "the service's name (default: pgvigil)"};
   t.push_back(
       {"service install",
-       "pgvigil service install",
+       "pgvigil service install [-c FILE] [--name NAME] [--account ACCOUNT] "
+       "[--postgres-service NAME]",
        "Windows: register pgvigil run as a Windows service",
-       "On Linux the command says so and exits 64: install service/pgvigil.service instead "
-       "(docs/operations.md).",
-       {kHelpOption},
-       {{kExitOk, "Ok", "registered"}, {kExitUsage, "Usage", "a bad command line, or not Windows"}},
-       "pgvigil service install"});
+       "Run elevated. Registers 'pgvigil.exe run --service -c FILE' (automatic delayed start, "
+       "recovery actions, no dependency), the event log source pgvigil, the config folder with "
+       "Modify for the account, and lets the account start and stop the PostgreSQL service. "
+       "Again: updates the service. On Linux the command says so and exits 64: install "
+       "service/pgvigil.service instead (docs/operations.md).",
+       {{"-c, --config FILE",
+         "the config the service runs (default: %ProgramData%\\pgvigil\\pgvigil.yaml)"},
+        serviceName,
+        {"--account ACCOUNT",
+         "LocalService (default), NetworkService or LocalSystem; others: install.ps1"},
+        {"--postgres-service NAME",
+         "grant the account query/start/stop on it (default: postgresql-x64-15; '' none)"},
+        kHelpOption},
+       {{kExitOk, "Ok", "registered"},
+        {kExitFailed, "Failed", "not elevated, or the SCM or registry refused a step"},
+        {kExitUsage, "Usage", "a bad command line, or not Windows"}},
+       "pgvigil service install --postgres-service postgresql-x64-16"});
   t.push_back({"service uninstall",
-               "pgvigil service uninstall",
-               "Windows: unregister the Windows service",
-               "",
-               {kHelpOption},
-               {{kExitOk, "Ok", "unregistered"},
+               "pgvigil service uninstall [--name NAME]",
+               "Windows: stop and unregister the Windows service",
+               "Stops the service (waiting at most 30 s), deletes it and removes the event log "
+               "source. The config folder stays. Not installed: nothing to do, exit 0.",
+               {serviceName, kHelpOption},
+               {{kExitOk, "Ok", "unregistered, or it was not installed"},
+                {kExitFailed, "Failed", "not elevated, or the SCM refused"},
                 {kExitUsage, "Usage", "a bad command line, or not Windows"}},
                "pgvigil service uninstall"});
   t.push_back({"help",

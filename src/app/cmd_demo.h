@@ -1,5 +1,7 @@
 // `pgvigil demo` (docs/reference.md §7): a throwaway local PostgreSQL, watched and restarted by the
 // agent with `restart.method: command`, dashboard on loopback. Ctrl-C removes everything it made.
+// POSIX only (src/app/posix/cmd_demo.cpp); the Windows build's runDemo says so and returns
+// kExitFailed (src/app/windows/cmd_demo.cpp).
 #pragma once
 
 #include <iosfwd>

@@ -1,12 +1,10 @@
 #include "app/cmd_run.h"
 
-#include <signal.h>
-
-#include <ctime>
 #include <iostream>
 #include <memory>
 
 #include "agent/agent.h"
+#include "app/agent_signals.h"
 #include "app/cli.h"
 #include "app/service_notify.h"
 #include "core/config_loader.h"
@@ -19,34 +17,6 @@
 #include "pgvigil/version.h"
 
 namespace pgvigil {
-namespace {
-
-sigset_t agentSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGQUIT);
-  return set;
-}
-
-/// Waits up to `timeout` for one of the agent signals; 0 when none came.
-int waitSignal(std::chrono::milliseconds timeout) {
-  sigset_t set = agentSignals();
-  timespec ts{static_cast<time_t>(timeout.count() / 1000),
-              static_cast<long>((timeout.count() % 1000) * 1'000'000)};
-  int sig = sigtimedwait(&set, nullptr, &ts);
-  return sig > 0 ? sig : 0;
-}
-
-}  // namespace
-
-void blockAgentSignals() {
-  sigset_t set = agentSignals();
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
 
 int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
   auto logResult = LogSink::create(config.agent.log);
@@ -152,21 +122,19 @@ int runAgent(Config config, const RunHooks& hooks, std::ostream& err) {
 
   int exitCode = kExitOk;
   for (;;) {
-    int sig = waitSignal(std::chrono::milliseconds(1000));
+    const AgentSignal signal = waitAgentSignal(std::chrono::milliseconds(1000));
     if (agent.failed()) {
       // The loop died of an internal error (already logged as critical): exit non-zero so that
       // systemd or the SCM restarts pgvigil with a fresh state.
       exitCode = kExitSoftware;
       break;
     }
-    if (sig == SIGHUP) {
+    if (signal.request == AgentRequest::kReload) {
       (void)doReload();  // its outcome is already in the log (config_loaded / config_rejected)
-    } else if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
+    } else if (signal.request == AgentRequest::kStop) {
       notifier.stopping();
       agent.emitAgentEvent("agent_stopping", EventLevel::kInfo, "pgvigil stopping",
-                           {{"signal", sig == SIGINT    ? "SIGINT"
-                                       : sig == SIGTERM ? "SIGTERM"
-                                                        : "SIGQUIT"}});
+                           {{"signal", signal.name}});
       break;
     }
   }
@@ -187,7 +155,7 @@ int runRun(const std::string& configPath, std::ostream& err) {
     err << "pgvigil: the config is invalid; not starting\n";
     return kExitConfig;
   }
-  blockAgentSignals();
+  prepareAgentSignals();
   return runAgent(std::move(*loaded.config), {}, err);
 }
 

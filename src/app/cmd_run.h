@@ -15,11 +15,6 @@ namespace pgvigil {
 class Agent;
 class HttpServer;
 
-/// Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT in the calling thread (call it before any thread
-/// starts, so every thread inherits it) and ignores SIGPIPE. The run loop takes them with
-/// sigtimedwait: no work happens inside a signal handler. Children reset their mask.
-void blockAgentSignals();
-
 struct RunHooks {
   /// Called once the agent's first rounds are done and the endpoint is up (demo banner).
   std::function<void(Agent&, const HttpServer*)> on_ready;

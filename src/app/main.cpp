@@ -11,6 +11,7 @@
 #include "app/cmd_demo.h"
 #include "app/cmd_diagnose.h"
 #include "app/cmd_run.h"
+#include "app/cmd_service.h"
 #include "core/units.h"
 #include "pgvigil/version.h"
 
@@ -38,7 +39,9 @@ int main(int argc, char** argv) {
       std::cout << (cmd.help_topic.empty() ? usageText() : helpText(cmd.help_topic));
       return kExitOk;
     }
-    if (cmd.verb == "run") return runRun(configPath, std::cerr);
+    if (cmd.verb == "run")
+      return cmd.as_service ? runRunAsService(configPath, std::cerr)
+                            : runRun(configPath, std::cerr);
     if (cmd.verb == "check") {
       CheckOptions options;
       options.config_path = configPath;
@@ -64,12 +67,7 @@ int main(int argc, char** argv) {
       return runControl(options, std::cout, std::cerr);
     }
     if (cmd.verb == "demo") return runDemo(cmd.listen, std::cout, std::cerr);
-    if (cmd.verb == "service") {
-      std::cerr << "pgvigil: 'service " << cmd.sub
-                << "' registers pgvigil as a Windows service and exists only on Windows; "
-                   "on Linux install service/pgvigil.service (docs/operations.md)\n";
-      return kExitUsage;
-    }
+    if (cmd.verb == "service") return runServiceCommand(cmd, std::cout, std::cerr);
   } catch (const std::exception& e) {
     // Commands report expected failures themselves; this is the last line of defence.
     std::cerr << "pgvigil: internal error: " << e.what() << "\n";

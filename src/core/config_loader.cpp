@@ -200,6 +200,23 @@ void validateTarget(Loader& loader, const TargetConfig& t, const Sources& s,
   }
 }
 
+/// The log outputs this build can write: stdout, stderr, file everywhere; syslog off Windows;
+/// journald on Linux (its builds link libsystemd); eventlog on Windows. Any other is a config
+/// error at agent.log.output, as a restart method the build lacks is one at the method.
+std::vector<LogOutput> logOutputsOfThisBuild() {
+  std::vector<LogOutput> o{LogOutput::kStdout, LogOutput::kStderr, LogOutput::kFile};
+#if !defined(_WIN32)
+  o.push_back(LogOutput::kSyslog);
+#endif
+#if defined(__linux__)
+  o.push_back(LogOutput::kJournald);
+#endif
+#if defined(_WIN32)
+  o.push_back(LogOutput::kEventlog);
+#endif
+  return o;
+}
+
 void validateAgent(Loader& loader, const AgentConfig& a, const Sources& s, Loc section) {
   if (a.tls_cert.empty() != a.tls_key.empty()) {
     std::string key = a.tls_cert.empty() ? "tls.key" : "tls.cert";
@@ -209,6 +226,15 @@ void validateAgent(Loader& loader, const AgentConfig& a, const Sources& s, Loc s
   if (a.log.output == LogOutput::kFile && a.log.file.empty())
     loader.error(locFor(s, "log.file", locFor(s, "log.output", section)),
                  "agent.log.file: log output 'file' needs a file path");
+  const auto outputs = logOutputsOfThisBuild();
+  if (std::find(outputs.begin(), outputs.end(), a.log.output) == outputs.end()) {
+    std::vector<std::string> names;
+    for (LogOutput o : outputs) names.emplace_back(toString(o));
+    loader.error(locFor(s, "log.output", section),
+                 "agent.log.output: output " + std::string(toString(a.log.output)) +
+                     " is not available in this build (" + std::string(buildPlatformName()) +
+                     "); this build supports " + joinNames(names, ", "));
+  }
 }
 
 void addSources(Config& c, const std::string& prefix, const Sources& s) {

@@ -17,7 +17,7 @@
 #include "events/event_format.h"
 
 #if defined(_WIN32)
-#include <Poco/EventLogChannel.h>
+#include "events/windows/event_log.h"
 #else
 #include <Poco/SyslogChannel.h>
 #include <fcntl.h>
@@ -123,6 +123,26 @@ class FileWriter final : public ChannelWriter {
   std::string path_;
   int keep_;
 };
+
+#if defined(_WIN32)
+/// The Application event log, source "pgvigil" (events/windows/event_log.h): the level maps to
+/// the entry type (debug and info: information; warning; error and critical: error).
+class EventLogWriter final : public LogSink::Writer {
+ public:
+  explicit EventLogWriter(std::unique_ptr<WindowsEventLog> log) : log_(std::move(log)) {}
+  std::string write(const AlertEvent& event, const std::string& line) override {
+    const WORD type = event.level == EventLevel::kError || event.level == EventLevel::kCritical
+                          ? EVENTLOG_ERROR_TYPE
+                      : event.level == EventLevel::kWarning ? EVENTLOG_WARNING_TYPE
+                                                            : EVENTLOG_INFORMATION_TYPE;
+    const DWORD rc = log_->report(type, line);
+    return rc == NO_ERROR ? std::string() : "ReportEventW failed with error " + std::to_string(rc);
+  }
+
+ private:
+  std::unique_ptr<WindowsEventLog> log_;
+};
+#endif
 
 #if defined(PGVIGIL_HAVE_SYSTEMD)
 /// Native journald protocol through libsystemd. Extra fields become PGVIGIL_<KEY> (journal field
@@ -285,9 +305,12 @@ LogSink::Result LogSink::create(const LogConfig& config, LogSinkOptions options)
       }
       case LogOutput::kEventlog: {
 #if defined(_WIN32)
-        Poco::AutoPtr<Poco::Channel> channel(new Poco::EventLogChannel("pgvigil"));
-        channel->open();
-        writer = std::make_unique<ChannelWriter>(channel);
+        DWORD error = 0;
+        auto log = WindowsEventLog::open(L"pgvigil", &error);
+        if (!log)
+          return {nullptr, "event log source pgvigil: RegisterEventSourceW failed with error " +
+                               std::to_string(error)};
+        writer = std::make_unique<EventLogWriter>(std::move(log));
         break;
 #else
         return {nullptr, "eventlog is only available on Windows"};

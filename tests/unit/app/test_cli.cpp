@@ -45,6 +45,36 @@ BOOST_AUTO_TEST_CASE(pause_takes_target_and_duration) {
   BOOST_TEST(!parse({"resume", "a", "--for", "1m"}).command.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(run_service_is_a_flag_without_a_value) {
+  auto p = parse({"run", "--service", "-c", "C:\\ProgramData\\pgvigil\\pgvigil.yaml"});
+  BOOST_TEST_REQUIRE(p.command.has_value(), p.error);
+  BOOST_TEST(p.command->as_service);
+  BOOST_TEST(*p.command->config == "C:\\ProgramData\\pgvigil\\pgvigil.yaml");
+  BOOST_TEST(!parse({"run"}).command->as_service);
+  BOOST_TEST(!parse({"run", "--service=yes"}).command.has_value());
+  BOOST_TEST(!parse({"check", "--service"}).command.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(service_install_takes_its_options_and_uninstall_only_the_name) {
+  auto p = parse({"service", "install", "-c", "x.yaml", "--name", "pgvigil2", "--account",
+                  "NetworkService", "--postgres-service", "postgresql-x64-16"});
+  BOOST_TEST_REQUIRE(p.command.has_value(), p.error);
+  BOOST_TEST(p.command->sub == "install");
+  BOOST_TEST(*p.command->config == "x.yaml");
+  BOOST_TEST(*p.command->service_name == "pgvigil2");
+  BOOST_TEST(*p.command->account == "NetworkService");
+  BOOST_TEST(*p.command->postgres_service == "postgresql-x64-16");
+  auto none = parse({"service", "install", "--postgres-service="});
+  BOOST_TEST_REQUIRE(none.command.has_value(), none.error);
+  BOOST_TEST(none.command->postgres_service.value_or("unset") == "");  // '' grants nothing
+  BOOST_TEST(parse({"service", "uninstall", "--name", "x"}).command->service_name.value_or("") ==
+             "x");
+  BOOST_TEST(!parse({"service", "uninstall", "-c", "x.yaml"}).command.has_value());
+  BOOST_TEST(!parse({"service", "uninstall", "--account", "LocalSystem"}).command.has_value());
+  BOOST_TEST(!parse({"service", "install", "--name="}).command.has_value());
+  BOOST_TEST(!parse({"check", "--name", "x"}).command.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(diagnose_conninfo_excludes_target) {
   BOOST_TEST(parse({"diagnose", "--conninfo", "host=x"}).command.has_value());
   BOOST_TEST(!parse({"diagnose", "--conninfo", "host=x", "-t", "main"}).command.has_value());

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "agent/agent.h"
+#include "app/agent_signals.h"
 #include "app/cli.h"
 #include "app/cmd_run.h"
 #include "app/local_cluster.h"
@@ -97,7 +98,7 @@ int runDemo(const std::optional<std::string>& listenArg, std::ostream& out, std:
   }
   // Signals first: every thread started from here on (the reaper's too) inherits the mask, so
   // SIGINT/SIGTERM can only reach the run loop's sigtimedwait.
-  blockAgentSignals();
+  prepareAgentSignals();
   // Reap killed postmasters (this machine's init may not): before the cluster starts, so the
   // first postmaster is re-parented here too when pg_ctl's intermediate process exits.
   OrphanReaper reaper;
