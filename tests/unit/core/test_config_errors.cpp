@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(restart_methods_this_build_cannot_perform) {
   }
   // The ones it supports still load.
   std::vector<std::string> loads{"    restart: { method: none }\n",
-                                  "    restart: { method: command, command: [/bin/true] }\n"};
+                                 "    restart: { method: command, command: [/bin/true] }\n"};
 #ifndef _WIN32
   loads.push_back("    restart: { method: docker, container: pg }\n");
 #endif
