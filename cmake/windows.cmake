@@ -26,7 +26,7 @@ set_property(TARGET PkgConfig::CARES APPEND PROPERTY INTERFACE_LINK_LIBRARIES ws
                                                                               iphlpapi)
 
 # The layers that build for Windows today, bottom to top (the others: docs/windows.md).
-set(PGVIGIL_WINDOWS_LAYERS core events http)
+set(PGVIGIL_WINDOWS_LAYERS core probes restart events http agent)
 foreach(layer IN LISTS PGVIGIL_WINDOWS_LAYERS)
   add_subdirectory(src/${layer})
 endforeach()

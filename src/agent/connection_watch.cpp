@@ -1,9 +1,5 @@
 #include "agent/connection_watch.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -87,7 +83,6 @@ ConnectionWatch::ConnectionWatch(const Clock& clock, std::function<void(const Dr
       onDrop_(std::move(onDrop)),
       onError_(std::move(onError)),
       onReport_(std::move(onReport)) {
-  wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -105,14 +100,10 @@ void ConnectionWatch::stop() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mutex_);
   entries_.clear();  // closes every session cleanly (Terminate message)
-  if (wakeFd_ >= 0) ::close(wakeFd_);
-  wakeFd_ = -1;
 }
 
 void ConnectionWatch::wake() {
-  if (wakeFd_ < 0) return;
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wakeFd_, &one, sizeof one);
+  waker_.wake();
 }
 
 void ConnectionWatch::set(const TargetConfig& target) {
@@ -236,8 +227,8 @@ void ConnectionWatch::run() {
       } catch (...) {
         // nothing more to do: keep going
       }
-      pollfd wakeOnly{wakeFd_, POLLIN, 0};
-      ::poll(&wakeOnly, 1, 200);
+      net::PollFd wakeOnly{waker_.pollable(), net::kReadable, 0};
+      net::poll(&wakeOnly, 1, 200);
     }
     for (const auto& drop : dropped) {
       try {
@@ -260,7 +251,7 @@ void ConnectionWatch::run() {
 }
 
 bool ConnectionWatch::pollOnce(std::vector<Drop>& dropped, std::vector<Report>& reports) {
-  std::vector<pollfd> fds;
+  std::vector<net::PollFd> fds;
   std::vector<std::shared_ptr<Entry>> polled;
   int timeoutMs = 1000;
   {
@@ -321,17 +312,14 @@ bool ConnectionWatch::pollOnce(std::vector<Drop>& dropped, std::vector<Report>& 
           timeoutMs = std::clamp<int>(int(std::min<long long>(wait, 1000)), 0, timeoutMs);
         }
       if (conn.socket() >= 0 && conn.events() != 0) {
-        fds.push_back({conn.socket(), conn.events(), 0});
+        fds.push_back({net::fromLibpq(conn.socket()), conn.events(), 0});
         polled.push_back(entry);
       }
     }
   }
-  fds.push_back({wakeFd_, POLLIN, 0});
-  ::poll(fds.data(), fds.size(), timeoutMs);
-  if (fds.back().revents & POLLIN) {
-    uint64_t value;
-    [[maybe_unused]] auto n = ::read(wakeFd_, &value, sizeof value);
-  }
+  fds.push_back({waker_.pollable(), net::kReadable, 0});
+  net::poll(fds.data(), fds.size(), timeoutMs);
+  if (fds.back().revents & net::kReadable) waker_.drain();
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return false;

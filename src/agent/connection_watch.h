@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/idle_session.h"
 #include "core/status.h"
+#include "probes/net.h"
 #include "probes/session_statement.h"
 
 namespace pgvigil {
@@ -101,7 +102,7 @@ class ConnectionWatch {
   std::mutex mutex_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   bool stopping_ = false;
-  int wakeFd_ = -1;
+  net::Waker waker_;  ///< wakes the poll thread (set, close, a query, stop)
   std::thread thread_;
 };
 

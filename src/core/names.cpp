@@ -27,9 +27,12 @@ std::vector<RestartMethod> restartMethodsOfThisBuild() {
   m.push_back(RestartMethod::kSystemd);
 #endif
 #if defined(_WIN32)
+  // Docker on Windows listens on the named pipe //./pipe/docker_engine, which the restarter's
+  // HTTP client cannot reach (docs/windows.md).
   m.push_back(RestartMethod::kWindowsService);
-#endif
+#else
   m.push_back(RestartMethod::kDocker);
+#endif
   return m;
 }
 

@@ -1,12 +1,11 @@
 #include "probes/monitor_connection.h"
 
-#include <poll.h>
-
 #include <vector>
 
 #include "core/classify.h"
 #include "core/redact.h"
 #include "probes/conninfo.h"
+#include "probes/net.h"
 #include "probes/pg_probe.h"
 #include "probes/tcp_probe.h"
 
@@ -151,9 +150,9 @@ bool MonitorConnection::openAndWait(const Deadline& deadline) {
       state_ = State::kFailed;
       return false;
     }
-    pollfd p{socket(), events(), 0};
-    int n = ::poll(&p, 1, ms);
-    if (n < 0 && errno != EINTR) {
+    net::PollFd p{net::fromLibpq(socket()), events(), 0};
+    int n = net::poll(&p, 1, ms);
+    if (n < 0 && net::lastError() != EINTR) {
       setFailure(State::kFailed, phase_, "poll failed", "");
       conn_.reset();
       return false;
@@ -170,9 +169,9 @@ int MonitorConnection::socket() const {
 short MonitorConnection::events() const {
   switch (state_) {
     case State::kConnecting:
-      return poll_ == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+      return poll_ == PGRES_POLLING_READING ? net::kReadable : net::kWritable;
     case State::kReady:
-      return flushPending_ ? short(POLLIN | POLLOUT) : short(POLLIN);
+      return flushPending_ ? short(net::kReadable | net::kWritable) : net::kReadable;
     default:
       return 0;
   }

@@ -46,9 +46,10 @@ class MonitorConnection {
   bool openAndWait(const Deadline& deadline);
 
   State state() const { return state_; }
-  /// The socket to poll(), -1 when there is none. May change after open().
+  /// The socket to poll() (net::fromLibpq() makes it a net::Socket), -1 when there is none.
+  /// May change after open().
   int socket() const;
-  /// POLLOUT or POLLIN while connecting, POLLIN when ready, 0 otherwise.
+  /// net::kWritable or net::kReadable while connecting, kReadable when ready, 0 otherwise.
   short events() const;
 
   /// Reads whatever the server sent without blocking. Returns true when the session is gone

@@ -2,14 +2,13 @@
 
 #include "core/guarded.h"
 
-#include <poll.h>
-
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "core/classify.h"
+#include "probes/net.h"
 #include "probes/tcp_probe.h"
 
 namespace pgvigil {
@@ -29,10 +28,10 @@ WaitResult waitFor(int fd, short events, const Deadline& deadline, short* revent
   for (;;) {
     int ms = int(deadline.remaining().count());
     if (ms <= 0) return WaitResult::kTimeout;
-    pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, ms);
+    net::PollFd p{net::fromLibpq(fd), events, 0};
+    int n = net::poll(&p, 1, ms);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (net::lastError() == EINTR) continue;
       return WaitResult::kError;
     }
     if (n == 0) return WaitResult::kTimeout;  // waited all that was left
@@ -247,8 +246,8 @@ PgConnectOutcome pgConnect(const ConnInfo& info, const PgProbeOptions& options,
     }
     if (cs == CONNECTION_AWAITING_RESPONSE || phase == Phase::kAuth) settleTls();
     if (phase != Phase::kConnect && !out.connected_after) out.connected_after = since(clock, start);
-    WaitResult w =
-        waitFor(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+    WaitResult w = waitFor(PQsocket(conn),
+                           st == PGRES_POLLING_READING ? net::kReadable : net::kWritable, deadline);
     if (w == WaitResult::kTimeout) return fail(Cause::kTimeout, phase, "", "");
     st = PQconnectPoll(conn);
   }
@@ -310,17 +309,17 @@ PgQueryOutcome runQuery(PGconn* conn, const std::string& sql, const Deadline& de
     if (f == 0) break;
     if (f < 0) return broken();
     short rev = 0;
-    WaitResult w = waitFor(PQsocket(conn), POLLOUT | POLLIN, deadline, &rev);
+    WaitResult w = waitFor(PQsocket(conn), net::kWritable | net::kReadable, deadline, &rev);
     if (w == WaitResult::kTimeout) return timedOut();
     if (w == WaitResult::kError) return broken();
-    if ((rev & POLLIN) && !PQconsumeInput(conn)) return broken();
+    if ((rev & net::kReadable) && !PQconsumeInput(conn)) return broken();
   }
 
   bool haveError = false;
   std::string errorRaw, errorState;
   for (;;) {
     while (PQisBusy(conn)) {
-      WaitResult w = waitFor(PQsocket(conn), POLLIN, deadline);
+      WaitResult w = waitFor(PQsocket(conn), net::kReadable, deadline);
       if (w == WaitResult::kTimeout) return timedOut();
       if (w == WaitResult::kError || !PQconsumeInput(conn)) return broken();
     }

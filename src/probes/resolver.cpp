@@ -1,13 +1,6 @@
 #include "probes/resolver.h"
 
 #include <ares.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -15,42 +8,45 @@
 #include <new>
 #include <utility>
 
+#include "probes/net.h"
+#include "probes/socket_headers.h"
+
 namespace pgvigil {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
 // c-ares's own sockets get FD_CLOEXEC from an fcntl() after socket(): a fork in that window
-// would hand the descriptor to a restart command. These functions open them close-on-exec and
-// non-blocking in one call. (With them set, c-ares sets no option itself: TCP_NODELAY is ours.)
+// would hand the descriptor to a restart command. These functions open them close-on-exec (on
+// Windows: not inheritable) and non-blocking in one call. (With them set, c-ares sets no option
+// itself: TCP_NODELAY is ours.)
 ares_socket_t openSocket(int family, int type, int protocol, void*) {
-  int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  if (fd < 0) return ARES_SOCKET_BAD;
-  if (type == SOCK_STREAM) {
-    int one = 1;
-    (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  return fd;
+  const net::Socket s = net::open(family, type, protocol);
+  if (s == net::kNoSocket) return ARES_SOCKET_BAD;
+  if (type == SOCK_STREAM) net::setNoDelay(s);
+  return s;
 }
 
 int closeSocket(ares_socket_t fd, void*) {
-  return ::close(fd);
+  return net::close(fd);
 }
 
 int connectSocket(ares_socket_t fd, const sockaddr* addr, ares_socklen_t len, void*) {
-  return ::connect(fd, addr, len);
+  // On failure the system's own error (errno, WSAGetLastError()) is left as it was set:
+  // c-ares reads it (EINPROGRESS and EWOULDBLOCK are not failures).
+  return net::connect(fd, addr, std::size_t(len)) == 0 ? 0 : -1;
 }
 
 ares_ssize_t receiveFrom(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from,
                          ares_socklen_t* fromLen, void*) {
-  return ::recvfrom(fd, buf, len, flags, from, fromLen);
+  int length = fromLen ? int(*fromLen) : 0;
+  const auto n = net::receiveFrom(fd, buf, len, flags, from, fromLen ? &length : nullptr);
+  if (fromLen) *fromLen = ares_socklen_t(length);
+  return n;
 }
 
 ares_ssize_t sendVector(ares_socket_t fd, const iovec* iov, int count, void*) {
-  msghdr msg{};
-  msg.msg_iov = const_cast<iovec*>(iov);
-  msg.msg_iovlen = size_t(count);
-  return ::sendmsg(fd, &msg, MSG_NOSIGNAL);  // a server that closed a TCP query: no SIGPIPE
+  return net::sendVector(fd, iov, count);
 }
 
 const ares_socket_functions kSocketFunctions{&openSocket, &closeSocket, &connectSocket,
@@ -77,15 +73,7 @@ struct Answer {
 };
 
 std::string numericAddress(const sockaddr* addr) {
-  char text[INET6_ADDRSTRLEN] = {0};
-  if (addr->sa_family == AF_INET) {
-    auto* in4 = reinterpret_cast<const sockaddr_in*>(addr);
-    if (::inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text)) return text;
-  } else if (addr->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-    if (::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text)) return text;
-  }
-  return "";
+  return net::formatAddress(addr);
 }
 
 void onAnswer(void* arg, int status, int /*timeouts*/, ares_addrinfo* result) {
@@ -119,33 +107,35 @@ bool drive(ares_channel channel, const Answer& answer, SteadyClock::time_point e
     if (left <= left.zero()) return false;
     ares_socket_t sockets[ARES_GETSOCK_MAXNUM];
     const int bits = ares_getsock(channel, sockets, ARES_GETSOCK_MAXNUM);
-    pollfd fds[ARES_GETSOCK_MAXNUM];
-    nfds_t count = 0;
+    net::PollFd fds[ARES_GETSOCK_MAXNUM];
+    std::size_t count = 0;
     for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
       short events = 0;
-      if (ARES_GETSOCK_READABLE(bits, i)) events |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i)) events |= POLLOUT;
-      if (events) fds[count++] = pollfd{sockets[i], events, 0};
+      if (ARES_GETSOCK_READABLE(bits, i)) events |= net::kReadable;
+      if (ARES_GETSOCK_WRITABLE(bits, i)) events |= net::kWritable;
+      if (events) fds[count++] = net::PollFd{sockets[i], events, 0};
     }
     // Wake for c-ares's own retry timer or our deadline, whichever is first (rounded up, so a
     // timer a fraction of a millisecond away does not spin).
     const auto leftUs = std::chrono::ceil<std::chrono::microseconds>(left).count();
-    timeval maxWait{time_t(leftUs / 1'000'000), suseconds_t(leftUs % 1'000'000)};
+    timeval maxWait{};
+    maxWait.tv_sec = decltype(maxWait.tv_sec)(leftUs / 1'000'000);
+    maxWait.tv_usec = decltype(maxWait.tv_usec)(leftUs % 1'000'000);
     timeval wait{};
     const timeval* next = ares_timeout(channel, &maxWait, &wait);
     const int ms = int((next->tv_sec * 1'000'000 + next->tv_usec + 999) / 1000);
-    const int ready = ::poll(fds, count, ms);
-    if (ready < 0 && errno == EINTR) continue;
+    const int ready = net::poll(fds, count, ms);
+    if (ready < 0 && net::lastError() == EINTR) continue;
     if (ready <= 0) {
       ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timers only
       continue;
     }
-    for (nfds_t i = 0; i < count && !answer.done; ++i) {
+    for (std::size_t i = 0; i < count && !answer.done; ++i) {
       const short got = fds[i].revents;
       if (!got) continue;
-      const bool readable = got & (POLLIN | POLLERR | POLLHUP);
+      const bool readable = got & (net::kReadable | net::kError | net::kHangup);
       ares_process_fd(channel, readable ? fds[i].fd : ARES_SOCKET_BAD,
-                      (got & POLLOUT) ? fds[i].fd : ARES_SOCKET_BAD);
+                      (got & net::kWritable) ? fds[i].fd : ARES_SOCKET_BAD);
     }
   }
   return true;

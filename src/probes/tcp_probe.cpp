@@ -1,20 +1,13 @@
 #include "probes/tcp_probe.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/classify.h"
-#include "core/unique_fd.h"
+#include "probes/net.h"
+#include "probes/socket_headers.h"
 
 namespace pgvigil {
 namespace {
@@ -22,7 +15,7 @@ namespace {
 bool isAddressLiteral(const std::string& host) {
   in6_addr a6;
   in_addr a4;
-  return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+  return net::parseAddress(AF_INET, host, &a4) || net::parseAddress(AF_INET6, host, &a6);
 }
 
 int defaultPort(const ConnInfo& info) {
@@ -62,7 +55,7 @@ ResolveResult resolveEndpoints(const ConnInfo& info, const Deadline& deadline,
   std::string host = info.host();
   if (host.empty()) {
     const char* env = std::getenv("PGHOST");
-    host = env && *env ? std::string(env) : std::string("/var/run/postgresql");
+    host = env && *env ? std::string(env) : std::string(net::defaultHost());
     auto comma = host.find(',');
     if (comma != std::string::npos) host = host.substr(0, comma);
   }
@@ -149,36 +142,34 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObser
       auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
       in6->sin6_family = AF_INET6;
       in6->sin6_port = htons(uint16_t(ep.port));
-      inet_pton(AF_INET6, ep.address.c_str(), &in6->sin6_addr);
+      net::parseAddress(AF_INET6, ep.address, &in6->sin6_addr);
       len = sizeof *in6;
       family = AF_INET6;
     } else {
       auto* in4 = reinterpret_cast<sockaddr_in*>(&ss);
       in4->sin_family = AF_INET;
       in4->sin_port = htons(uint16_t(ep.port));
-      inet_pton(AF_INET, ep.address.c_str(), &in4->sin_addr);
+      net::parseAddress(AF_INET, ep.address, &in4->sin_addr);
       len = sizeof *in4;
     }
-    UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) {
-      lastErr = errno;
+    net::UniqueSocket fd(net::open(family, SOCK_STREAM));
+    if (!fd.valid()) {
+      lastErr = net::lastError();
       attempted(lastErr);
       continue;
     }
-    int rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
-    int err = rc == 0 ? 0 : errno;
+    int err = net::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len);
     if (err == EINPROGRESS || err == EINTR) {
       for (;;) {
-        pollfd p{fd.get(), POLLOUT, 0};
+        net::PollFd p{fd.get(), net::kWritable, 0};
         int ms = int(deadline.remaining().count());
-        int n = ms > 0 ? ::poll(&p, 1, ms) : 0;
-        if (n < 0 && errno == EINTR) continue;
+        int n = ms > 0 ? net::poll(&p, 1, ms) : 0;
+        if (n < 0 && net::lastError() == EINTR) continue;
         if (n == 0) {
           timedOut = true;
           break;
         }
-        socklen_t elen = sizeof err;
-        if (getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &elen) != 0) err = errno;
+        err = net::pendingError(fd.get());
         break;
       }
     } else if (err == EAGAIN && ep.unix_socket) {
@@ -190,7 +181,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObser
     if (err == 0) {
       out.ok = true;
       out.latency = elapsed();
-      return out;  // UniqueFd closes normally: FIN, and the server logs nothing
+      return out;  // UniqueSocket closes normally: FIN, and the server logs nothing
     }
     lastErr = err;
   }
@@ -202,11 +193,11 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObser
         "timeout in connect phase after " + formatSeconds(out.latency) + " on " + lastWhere;
     return out;
   }
-  out.cause = classify(Phase::kConnect, "", std::strerror(lastErr), lastErr);
+  out.cause = classify(Phase::kConnect, "", net::errorText(lastErr), lastErr);
   switch (out.cause) {
     case Cause::kRefused:
       out.message = "connection refused on " + lastWhere;
-      if (lastErr != ECONNREFUSED) out.message += " (" + std::string(std::strerror(lastErr)) + ")";
+      if (lastErr != ECONNREFUSED) out.message += " (" + net::errorText(lastErr) + ")";
       break;
     case Cause::kReset:
       out.message = "connection reset by " + lastWhere;
@@ -216,7 +207,7 @@ CheckOutcome tcpProbe(const ConnInfo& info, const Deadline& deadline, ProbeObser
           "timeout in connect phase after " + formatSeconds(out.latency) + " on " + lastWhere;
       break;
     default:
-      out.message = "cannot connect to " + lastWhere + ": " + std::strerror(lastErr);
+      out.message = "cannot connect to " + lastWhere + ": " + net::errorText(lastErr);
   }
   return out;
 }

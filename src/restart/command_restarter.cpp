@@ -1,7 +1,5 @@
 #include "restart/command_restarter.h"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <cstdlib>
 
@@ -70,23 +68,29 @@ RestartOutcome CommandRestarter::restart(const Deadline& deadline) {
                   describeSpawnError(spawned.error, argv_.front()));
   ChildProcess& child = *spawned.child;
 
-  // The command runs until the deadline less the time the escalation needs.
-  const milliseconds grace = std::min(options_.killGrace, budget / 4);
+  // The command runs until the deadline less the time the escalation needs. Without a polite
+  // stop (Windows), there is no grace to keep: it runs until the kill.
+  const bool askFirst = child.canAskToStop();
+  const milliseconds grace = askFirst ? std::min(options_.killGrace, budget / 4) : milliseconds{0};
   const milliseconds margin = std::min(options_.reapMargin, budget / 10);
   const Deadline runUntil(clock_, deadline.at() - grace - margin);
   const Deadline termUntil(clock_, deadline.at() - margin);
 
   std::string step;
   if (!child.waitExit(runUntil)) {
-    child.signalGroup(SIGTERM);
-    if (child.waitExit(termUntil)) {
-      step = "SIGTERM";
+    if (!askFirst) {
+      step = "terminated: no polite stop on this platform";
     } else {
-      step = "SIGKILL: it ignored SIGTERM";
+      child.signalGroup(kSignalTerm);
+      if (child.waitExit(termUntil)) {
+        step = "SIGTERM";
+      } else {
+        step = "SIGKILL: it ignored SIGTERM";
+      }
     }
     // Also when the command itself obeyed SIGTERM: whatever it started in its group and left
     // behind goes too. The unreaped command still holds the group id, so no stranger is hit.
-    child.signalGroup(SIGKILL);
+    child.signalGroup(kSignalKill);
     // Bounded: SIGKILL is not ignorable, but a process in uninterruptible sleep may take a
     // moment; the child's destructor reaps it off-thread if it takes longer still.
     if (!child.waitExit(Deadline(clock_, deadline.at() + options_.reapMargin))) {

@@ -1,6 +1,7 @@
 // restart.method: command (STYLE.md 7, after keepalived's misc_check): run the configured argv,
 // never through a shell, in its own process group, bounded by the restart deadline; on timeout
-// SIGTERM the group, then SIGKILL it after a short grace, and say which step ended it.
+// SIGTERM the group, then SIGKILL it after a short grace, and say which step ended it. On Windows
+// (no polite stop for a windowless process) its Job object is terminated at the deadline.
 #pragma once
 
 #include <chrono>

@@ -3,8 +3,10 @@
 #include <memory>
 
 #include "restart/command_restarter.h"
-#include "restart/docker_restarter.h"
 #include "restart/restarter.h"
+#ifndef _WIN32
+#include "restart/docker_restarter.h"
+#endif
 #ifdef PGVIGIL_HAVE_SYSTEMD
 #include "restart/systemd_restarter.h"
 #endif
@@ -19,10 +21,11 @@ RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock) {
     case RestartMethod::kNone:
       return nullptr;
     case RestartMethod::kCommand:
-      return std::make_unique<CommandRestarter>(config.command,
-                                                std::make_unique<PosixProcessLauncher>(), clock);
+      return std::make_unique<CommandRestarter>(config.command, makeProcessLauncher(), clock);
+#ifndef _WIN32  // Docker Desktop's named pipe has no transport here (docs/windows.md)
     case RestartMethod::kDocker:
       return std::make_unique<DockerRestarter>(config.container, config.docker_host, clock);
+#endif
 #ifdef PGVIGIL_HAVE_SYSTEMD
     case RestartMethod::kSystemd:
       return std::make_unique<SystemdRestarter>(config.unit, clock);
@@ -38,8 +41,10 @@ RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock) {
 
 ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config) {
   switch (config.method) {
+#ifndef _WIN32
     case RestartMethod::kDocker:
       return std::make_unique<DockerEventWatcher>(config.container, config.docker_host);
+#endif
 #ifdef PGVIGIL_HAVE_SYSTEMD
     case RestartMethod::kSystemd:
       return std::make_unique<SystemdServiceWatcher>(config.unit);

@@ -1,7 +1,9 @@
-// The seam between the command restarter's escalation logic and fork/exec (STYLE.md 7).
-// PosixProcessLauncher runs a real argv (never a shell) in its own process group with stdin on
-// /dev/null and stdout+stderr captured through a pipe; tests drive CommandRestarter through a fake
-// launcher on a FakeClock, and the real launcher against real processes.
+// The seam between the command restarter's escalation logic and process creation (STYLE.md 7).
+// PosixProcessLauncher (restart/posix/) runs a real argv (never a shell) in its own process group
+// with stdin on /dev/null and stdout+stderr captured through a pipe; WindowsProcessLauncher
+// (restart/windows/) does the same with CreateProcessW in a Job object. Tests drive
+// CommandRestarter through a fake launcher on a FakeClock, and the real launchers against real
+// processes.
 #pragma once
 
 #include <sys/types.h>
@@ -16,7 +18,14 @@
 
 namespace pgvigil {
 
-/// How a child ended: exited with a code, or was killed by a signal.
+/// The two signals CommandRestarter sends, by their POSIX numbers (the same on every Linux
+/// architecture). On Windows a ChildProcess has no polite stop (canAskToStop() is false) and
+/// kSignalKill terminates its Job object.
+inline constexpr int kSignalTerm = 15;  ///< SIGTERM
+inline constexpr int kSignalKill = 9;   ///< SIGKILL
+
+/// How a child ended: exited with a code, or was killed by a signal (on Windows: terminated by
+/// the launcher, signal kSignalKill).
 struct [[nodiscard]] ExitStatus {
   bool signaled = false;
   int code = 0;       ///< exit code when !signaled
@@ -25,7 +34,8 @@ struct [[nodiscard]] ExitStatus {
 
   bool success() const { return !signaled && !lost && code == 0; }
 };
-/// "exited 0", "exited 1", "killed by signal 9 (SIGKILL)", "exit status lost".
+/// "exited 0", "exited 1", "killed by signal 9 (SIGKILL)", "exit status lost"; on Windows
+/// "exited 0xC0000005" for an NTSTATUS and "terminated by pgvigil" for a kill.
 std::string describe(const ExitStatus& status);
 
 /// Keeps the first and the last `limit / 2` bytes of a stream and counts what falls between.
@@ -51,7 +61,8 @@ class BoundedOutput {
 };
 
 /// A started child process. The destructor never leaves it behind: a child still running is
-/// SIGKILLed with its group, and reaped (on a detached thread if the kernel is slow about it).
+/// SIGKILLed with its group (Windows: its Job object terminated), and reaped (on a detached thread
+/// if the kernel is slow about it).
 class ChildProcess {
  public:
   virtual ~ChildProcess() = default;
@@ -60,8 +71,12 @@ class ChildProcess {
   /// An exited child is not reaped yet (it stays a zombie), so its process group id stays
   /// reserved and signalGroup() cannot hit a stranger. True when it has exited.
   virtual bool waitExit(const Deadline& until) = 0;
-  /// kill(-pgid, signal): the child and everything it started in its group.
+  /// kill(-pgid, signal): the child and everything it started in its group. On Windows only
+  /// kSignalKill does something: TerminateJobObject.
   virtual void signalGroup(int signal) = 0;
+  /// Whether the child can be asked to stop (SIGTERM) before it is killed. Windows has no such
+  /// request for a process without a console window.
+  virtual bool canAskToStop() const { return true; }
   /// Reaps the child (waitpid of its own pid, never -1). Call after waitExit() returned true.
   virtual ExitStatus reap() = 0;
   virtual const BoundedOutput& output() const = 0;
@@ -70,7 +85,7 @@ using ChildProcessPtr = std::unique_ptr<ChildProcess>;
 
 struct [[nodiscard]] SpawnResult {
   ChildProcessPtr child;  ///< null when the spawn failed
-  int error = 0;          ///< errno of the failed spawn (ENOENT, EACCES, ...)
+  int error = 0;          ///< errno of the failed spawn (ENOENT, EACCES, ...); Windows: Win32 error
 };
 /// "no such file: /usr/bin/x", "permission denied: /usr/bin/x", "cannot run x: <strerror>".
 std::string describeSpawnError(int error, std::string_view program);
@@ -83,6 +98,10 @@ class ProcessLauncher {
 };
 using ProcessLauncherPtr = std::unique_ptr<ProcessLauncher>;
 
+/// This platform's launcher (PosixProcessLauncher, WindowsProcessLauncher).
+ProcessLauncherPtr makeProcessLauncher(std::size_t outputLimit = BoundedOutput::kDefaultLimit);
+
+#ifndef _WIN32
 /// How the child closes the descriptors it inherits (every one from 3 up, always).
 enum class DescriptorClosing {
   kAuto,            ///< close_range(3, ~0U, 0) where available, else the fallback
@@ -105,5 +124,6 @@ class PosixProcessLauncher final : public ProcessLauncher {
   std::size_t outputLimit_;
   DescriptorClosing closing_;
 };
+#endif
 
 }  // namespace pgvigil

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "unit/core/temp_dir.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
@@ -30,17 +31,11 @@ namespace {
 
 using Ms = std::chrono::milliseconds;
 
-std::string tempDir() {
-  char tmpl[] = "/tmp/pgvigil-agent-test-XXXXXX";
-  return ::mkdtemp(tmpl);
-}
-
+/// The core tests' scratch directory (std::filesystem, so the runner also builds for Windows),
+/// as a string for configOf().
 struct TempDir {
-  std::string path = tempDir();
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+  pgvigil::testing::TempDir dir{"pgvigil-agent-test-"};
+  std::string path = dir.path.string();
 };
 
 TargetConfig target(const std::string& name, RestartMethod method = RestartMethod::kCommand) {

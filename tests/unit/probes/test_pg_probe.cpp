@@ -3,6 +3,7 @@
 
 #include "probes/pg_probe.h"
 #include "probes/tcp_probe.h"
+#include "unit/core/scoped_env.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
@@ -62,13 +63,13 @@ BOOST_AUTO_TEST_CASE(endpoints_follow_libpq_defaults_without_network) {
   auto addr = parseConnInfo("host=name.invalid hostaddr=127.0.0.1", &err);
   r = resolveEndpoints(*addr, deadline);
   BOOST_TEST(r.endpoints[0].display() == "127.0.0.1:5432");  // hostaddr: no lookup at all
-  ::setenv("PGPORT", "6543", 1);
-  ::setenv("PGHOST", "/run/pgx", 1);
-  auto bare = parseConnInfo("dbname=x", &err);
-  r = resolveEndpoints(*bare, deadline);
-  BOOST_TEST(r.endpoints[0].display() == "/run/pgx/.s.PGSQL.6543");
-  ::unsetenv("PGPORT");
-  ::unsetenv("PGHOST");
+  {
+    pgvigil::testing::ScopedEnv port("PGPORT", "6543");
+    pgvigil::testing::ScopedEnv host("PGHOST", "/run/pgx");
+    auto bare = parseConnInfo("dbname=x", &err);
+    r = resolveEndpoints(*bare, deadline);
+    BOOST_TEST(r.endpoints[0].display() == "/run/pgx/.s.PGSQL.6543");
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

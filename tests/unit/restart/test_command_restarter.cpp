@@ -1,7 +1,5 @@
 // CommandRestarter's escalation on a FakeClock with a scripted fake launcher: which signals go
 // out when, and what the outcome says. Real processes: tests/integration/test_command_restarter.
-#include <signal.h>
-
 #include <boost/test/unit_test.hpp>
 #include <cerrno>
 #include <optional>
@@ -21,6 +19,7 @@ struct Script {
   int exitCode = 0;
   bool ignoresTerm = false;
   Millis termTakes{0};  ///< how long it needs to exit after SIGTERM
+  bool canAsk = true;   ///< false: a Windows child, which has no polite stop
   std::string output;
 };
 
@@ -55,14 +54,15 @@ class FakeChild final : public ChildProcess {
   void signalGroup(int signal) override {
     sent_.push_back({signal, std::chrono::duration_cast<Millis>(clock_.now() - spawnedAt_)});
     if (exitAt_ && *exitAt_ <= clock_.now()) return;  // already exited
-    if (signal == SIGKILL) {
+    if (signal == kSignalKill) {
       exitAt_ = clock_.now();
-      status_ = ExitStatus{true, 0, SIGKILL};
-    } else if (signal == SIGTERM && !script_.ignoresTerm) {
+      status_ = ExitStatus{true, 0, kSignalKill};
+    } else if (signal == kSignalTerm && !script_.ignoresTerm) {
       exitAt_ = clock_.now() + script_.termTakes;
-      status_ = ExitStatus{true, 0, SIGTERM};
+      status_ = ExitStatus{true, 0, kSignalTerm};
     }
   }
+  bool canAskToStop() const override { return script_.canAsk; }
   ExitStatus reap() override {
     BOOST_REQUIRE(exitAt_ && *exitAt_ <= clock_.now());  // reaping a running child would block
     reaped_ = true;
@@ -148,9 +148,9 @@ BOOST_FIXTURE_TEST_CASE(test_TimeoutSendsTermThenStragglersGetKill, Fixture) {
   BOOST_TEST(out.detail == "killed after 1m timeout (SIGTERM)");
   // SIGTERM at deadline - 2 s grace - 0.5 s margin; then SIGKILL for what it left in its group.
   BOOST_REQUIRE(launcher.sent.size() == 2u);
-  BOOST_TEST(launcher.sent[0].signal == SIGTERM);
+  BOOST_TEST(launcher.sent[0].signal == kSignalTerm);
   BOOST_TEST(launcher.sent[0].at.count() == 57500);
-  BOOST_TEST(launcher.sent[1].signal == SIGKILL);
+  BOOST_TEST(launcher.sent[1].signal == kSignalKill);
   BOOST_TEST(launcher.sent[1].at.count() == 57800);
   BOOST_TEST(out.took <= Millis(60s));
   BOOST_TEST(launcher.reaped);
@@ -162,8 +162,8 @@ BOOST_FIXTURE_TEST_CASE(test_IgnoredTermEscalatesToKillWithinTheDeadline, Fixtur
   BOOST_TEST(out.result == RestartOutcome::Result::kTimedOut);
   BOOST_TEST(out.detail == "killed after 1m timeout (SIGKILL: it ignored SIGTERM)");
   BOOST_REQUIRE(launcher.sent.size() == 2u);
-  BOOST_TEST(launcher.sent[0].signal == SIGTERM);
-  BOOST_TEST(launcher.sent[1].signal == SIGKILL);
+  BOOST_TEST(launcher.sent[0].signal == kSignalTerm);
+  BOOST_TEST(launcher.sent[1].signal == kSignalKill);
   BOOST_TEST(launcher.sent[1].at.count() == 59500);  // 2 s after SIGTERM
   BOOST_TEST(out.took.count() == 59500);
   BOOST_TEST(launcher.reaped);
@@ -178,6 +178,28 @@ BOOST_FIXTURE_TEST_CASE(test_ShortDeadlineScalesTheGrace, Fixture) {
   BOOST_TEST(launcher.sent[0].at.count() == 650);
   BOOST_TEST(launcher.sent[1].at.count() == 900);
   BOOST_TEST(out.took <= Millis(1s));
+}
+
+BOOST_FIXTURE_TEST_CASE(test_WithoutPoliteStopTheKillComesAtTheDeadline, Fixture) {
+  // Windows: no SIGTERM, so no grace is kept for one; the job is terminated at the deadline
+  // less the reap margin, and the detail says how it ended.
+  launcher.script.canAsk = false;
+  auto out = run(60s);
+  BOOST_TEST(out.result == RestartOutcome::Result::kTimedOut);
+  BOOST_TEST(out.detail == "killed after 1m timeout (terminated: no polite stop on this platform)");
+  BOOST_REQUIRE(launcher.sent.size() == 1u);
+  BOOST_TEST(launcher.sent[0].signal == kSignalKill);
+  BOOST_TEST(launcher.sent[0].at.count() == 59500);
+  BOOST_TEST(out.took.count() == 59500);
+  BOOST_TEST(launcher.reaped);
+}
+
+BOOST_FIXTURE_TEST_CASE(test_WithoutPoliteStopTheGraceIsRunTime, Fixture) {
+  launcher.script.canAsk = false;
+  launcher.script.exitAfter = 59s;  // past the SIGTERM point, before the kill
+  auto out = run(60s);
+  BOOST_TEST(out.result == RestartOutcome::Result::kSucceeded);
+  BOOST_TEST(launcher.sent.empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(test_ExitJustBeforeTheTermPointIsASuccess, Fixture) {
@@ -232,8 +254,8 @@ BOOST_AUTO_TEST_SUITE(process_launcher_names)
 BOOST_AUTO_TEST_CASE(test_DescribeExitStatus) {
   BOOST_TEST(describe(ExitStatus{false, 0, 0}) == "exited 0");
   BOOST_TEST(describe(ExitStatus{false, 3, 0}) == "exited 3");
-  BOOST_TEST(describe(ExitStatus{true, 0, SIGKILL}) == "killed by signal 9 (SIGKILL)");
-  BOOST_TEST(describe(ExitStatus{true, 0, SIGTERM}) == "killed by signal 15 (SIGTERM)");
+  BOOST_TEST(describe(ExitStatus{true, 0, kSignalKill}) == "killed by signal 9 (SIGKILL)");
+  BOOST_TEST(describe(ExitStatus{true, 0, kSignalTerm}) == "killed by signal 15 (SIGTERM)");
   ExitStatus lost;
   lost.lost = true;
   BOOST_TEST(describe(lost) == "exit status lost");

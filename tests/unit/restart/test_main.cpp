@@ -13,7 +13,7 @@ BOOST_AUTO_TEST_CASE(test_MethodNoneHasNoRestarterAndNoWatcher) {
   BOOST_TEST(!pgvigil::makeServiceWatcher(config));
 }
 
-BOOST_AUTO_TEST_CASE(test_CommandAndDockerGetTheirRestarters) {
+BOOST_AUTO_TEST_CASE(test_CommandGetsItsRestarter) {
   pgvigil::RestartConfig config;
   config.method = pgvigil::RestartMethod::kCommand;
   config.command = {"/bin/true"};
@@ -21,7 +21,10 @@ BOOST_AUTO_TEST_CASE(test_CommandAndDockerGetTheirRestarters) {
   BOOST_REQUIRE(command);
   BOOST_TEST(command->method() == "command");
   BOOST_TEST(!pgvigil::makeServiceWatcher(config));
+}
 
+BOOST_AUTO_TEST_CASE(test_DockerGetsItsRestarterAndWatcher) {
+  pgvigil::RestartConfig config;
   config.method = pgvigil::RestartMethod::kDocker;
   config.container = "pg";
   auto docker = pgvigil::makeRestarter(config, pgvigil::SystemClock::instance());
