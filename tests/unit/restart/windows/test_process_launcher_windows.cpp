@@ -12,6 +12,7 @@
 #include "restart/command_preflight.h"
 #include "restart/command_restarter.h"
 #include "restart/windows/process_launcher_windows.h"
+#include "unit/restart/restart_printers.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
@@ -93,8 +94,10 @@ BOOST_AUTO_TEST_CASE(a_command_past_its_deadline_is_terminated_with_its_job) {
   CommandRestarterOptions options;
   options.reapMargin = 300ms;
   CommandRestarter restarter(
-      {"cmd.exe", "/c", "cmd.exe /c \"for /L %i in (1,1,2000000000) do @rem\""}, launcher,
-      SystemClock::instance(), options);
+      // cmd.exe reads its command line itself, not by the C runtime's rules: arguments without
+      // spaces need no quoting, so the inner command is given word by word.
+      {"cmd.exe", "/c", "cmd.exe", "/c", "for", "/L", "%i", "in", "(1,1,2000000000)", "do", "@rem"},
+      launcher, SystemClock::instance(), options);
   const auto started = std::chrono::steady_clock::now();
   RestartOutcome out = restarter.restart(Deadline(SystemClock::instance(), 1500ms));
   const auto took = std::chrono::steady_clock::now() - started;
