@@ -12,6 +12,7 @@
 #endif
 #ifdef _WIN32
 #include "restart/windows/scm_restarter.h"
+#include "restart/windows/scm_watcher.h"
 #endif
 
 namespace pgvigil {
@@ -48,6 +49,10 @@ ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config) {
 #ifdef PGVIGIL_HAVE_SYSTEMD
     case RestartMethod::kSystemd:
       return std::make_unique<SystemdServiceWatcher>(config.unit);
+#endif
+#ifdef _WIN32
+    case RestartMethod::kWindowsService:
+      return std::make_unique<ScmServiceWatcher>(config.service);
 #endif
     default:
       return nullptr;  // command: nothing to watch

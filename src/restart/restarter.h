@@ -56,7 +56,7 @@ using ServiceWatcherPtr = std::unique_ptr<ServiceWatcher>;
 
 /// The only code that knows every restarter type. Returns nullptr for method none.
 RestarterPtr makeRestarter(const RestartConfig& config, const Clock& clock);
-/// A watcher for methods that have one (systemd, docker); nullptr otherwise.
+/// A watcher for methods that have one (systemd, docker, windows-service); nullptr otherwise.
 ServiceWatcherPtr makeServiceWatcher(const RestartConfig& config);
 
 }  // namespace pgvigil

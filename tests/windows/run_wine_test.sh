@@ -37,14 +37,15 @@ build() {  # build OUTPUT SOURCES...: only when out of date; bounded
   shift
   local stale=0
   [ -f "$out/$exe" ] || stale=1
-  for f in "$@" "$src"/restart/windows/*.h; do
+  for f in "$@" "$src"/restart/windows/*.h "$src"/restart/scm_stop_rule.h; do
     [ "$f" -nt "$out/$exe" ] && stale=1
   done
   [ "$stale" -eq 1 ] || return 0
   timeout 300 "$cxx" "${flags[@]}" -o "$out/$exe.tmp" "$@" && mv "$out/$exe.tmp" "$out/$exe"
 }
 build scm_driver.exe "$here/scm_driver.cpp" "$src/restart/windows/scm_control.cpp" \
-  "$src/restart/windows/scm_win32.cpp" &
+  "$src/restart/windows/scm_win32.cpp" "$src/restart/windows/scm_watcher.cpp" \
+  "$src/restart/scm_stop_rule.cpp" &
 driver_build=$!
 build dummy_service.exe "$here/dummy_service.cpp" &
 dummy_build=$!

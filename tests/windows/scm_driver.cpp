@@ -7,20 +7,24 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "restart/windows/scm_control.h"
+#include "restart/windows/scm_watcher.h"
 #include "restart/windows/scm_win32.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr DWORD kControlCrash = 200;  // dummy_service.cpp: end the process, tell nobody
+constexpr DWORD kControlCrash = 200;           // dummy_service.cpp: end the process, tell nobody
+constexpr DWORD kControlPostmasterExit = 201;  // dummy_service.cpp: STOP_PENDING, STOPPED as pg_ctl
 
 int g_passed = 0;
 int g_failed = 0;
@@ -46,8 +50,8 @@ std::string describe(const ScmOutcome& o) {
          o.detail + "\"";
 }
 
-long long msSince(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+long long msSince(SteadyClock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
 }
 
 /// ScmApi that opens every service for query only, as an account given SERVICE_QUERY_STATUS and
@@ -130,8 +134,8 @@ class Services {
     ::ControlService(svc.get(), SERVICE_CONTROL_STOP, &st);
     SERVICE_STATUS_PROCESS sp{};
     DWORD needed = 0;
-    const auto until = Clock::now() + 3s;
-    while (Clock::now() < until &&
+    const auto until = SteadyClock::now() + 3s;
+    while (SteadyClock::now() < until &&
            ::QueryServiceStatusEx(svc.get(), SC_STATUS_PROCESS_INFO, reinterpret_cast<LPBYTE>(&sp),
                                   sizeof sp, &needed) &&
            sp.dwCurrentState != SERVICE_STOPPED && sp.dwCurrentState != SERVICE_RUNNING)
@@ -176,12 +180,157 @@ std::wstring dummyPath() {
   return dir.substr(0, dir.find_last_of(L'\\') + 1) + L"dummy_service.exe";
 }
 
+const char* name(ServiceState s) {  // the driver links no core: its own names
+  switch (s) {
+    case ServiceState::kUnknown:
+      return "unknown";
+    case ServiceState::kRunning:
+      return "running";
+    case ServiceState::kFailed:
+      return "failed";
+    case ServiceState::kOperatorStopped:
+      return "operator_stopped";
+    case ServiceState::kNotFound:
+      return "not_found";
+  }
+  return "?";
+}
+
+/// What a ScmServiceWatcher reported, in order, with bounded waits for the next one.
+class Recorder {
+ public:
+  void add(ServiceState s) {
+    std::lock_guard lock(mutex_);
+    seen_.push_back(s);
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return seen_.size();
+  }
+  /// Waits (bounded) until a state at or after index `from` is `want`.
+  bool waitFor(std::size_t from, ServiceState want, std::chrono::milliseconds limit) {
+    const auto until = SteadyClock::now() + limit;
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = from; i < seen_.size(); ++i)
+          if (seen_[i] == want) return true;
+      }
+      if (SteadyClock::now() >= until) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  bool contains(std::size_t from, ServiceState s) {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = from; i < seen_.size(); ++i)
+      if (seen_[i] == s) return true;
+    return false;
+  }
+  std::string list() {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (auto s : seen_) out += std::string(out.empty() ? "" : ",") + name(s);
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<ServiceState> seen_;
+};
+
+bool waitUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  const auto until = SteadyClock::now() + limit;
+  while (!done()) {
+    if (SteadyClock::now() >= until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+/// ScmServiceWatcher (the windows-service watcher) against the real SCM and a service that
+/// reports what pg_ctl's does: STOP_PENDING with hint 10000 on STOP, and STOP_PENDING with the
+/// start's hint then STOPPED exit 0 when its "postmaster" exits by itself.
+void watch(Services& services) {
+  const std::string pg = "pgv-watch";
+  if (!services.create(pg, L"--hint-ms 60000 --stop-hint-ms 10000 --stop-ms 300")) {
+    check(false, "watcher: service created");
+    return;
+  }
+  Recorder seen;
+  std::vector<std::string> errors;
+  std::mutex errors_mutex;
+  ScmServiceWatcher watcher(pg, 500ms);
+  watcher.setErrorReporter([&](const std::string& e) {
+    std::lock_guard lock(errors_mutex);
+    errors.push_back(e);
+  });
+  watcher.start([&](ServiceState s) { seen.add(s); });
+  check(waitUntil([&] { return watcher.subscribed(); }, 5s),
+        "watcher: reads the service's first state");
+  check(seen.size() == 0, "watcher: a service stopped before it looked is not reported",
+        seen.list());
+
+  auto start = [&] {
+    ScHandle scm(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+    ScHandle svc(::OpenServiceW(scm.get(), toWide(pg).c_str(), SERVICE_START));
+    return svc && ::StartServiceW(svc.get(), 0, nullptr);
+  };
+  auto stopped = [&] { return services.status(pg).dwCurrentState == SERVICE_STOPPED; };
+
+  std::size_t mark = seen.size();
+  check(start(), "watcher: service started");
+  check(seen.waitFor(mark, ServiceState::kRunning, 10s), "watcher: a start -> running",
+        seen.list());
+
+  // sc stop: operator_stopped, and never failed on the way.
+  mark = seen.size();
+  check(services.control(pg, SERVICE_CONTROL_STOP) == 0, "watcher: STOP sent");
+  check(waitUntil(stopped, 10s), "watcher: service STOPPED after STOP");
+  check(seen.waitFor(mark, ServiceState::kOperatorStopped, 5s),
+        "watcher: sc stop -> operator_stopped", seen.list());
+  std::this_thread::sleep_for(300ms);  // anything after STOPPED would show here
+  check(!seen.contains(mark, ServiceState::kFailed), "watcher: sc stop is never failed",
+        seen.list());
+
+  mark = seen.size();
+  check(start(), "watcher: service started again");
+  check(seen.waitFor(mark, ServiceState::kRunning, 10s), "watcher: the operator's start -> running",
+        seen.list());
+
+  // The "postmaster" exits by itself: pg_ctl's STOP_PENDING with the start's hint, STOPPED exit 0.
+  mark = seen.size();
+  check(services.control(pg, kControlPostmasterExit) == 0, "watcher: postmaster-exit control sent");
+  check(waitUntil(stopped, 10s), "watcher: service STOPPED after the postmaster exit");
+  check(seen.waitFor(mark, ServiceState::kFailed, 5s), "watcher: a crash-like stop -> failed",
+        seen.list());
+  check(!seen.contains(mark, ServiceState::kOperatorStopped),
+        "watcher: the crash is never operator_stopped", seen.list());
+
+  const auto t0 = SteadyClock::now();
+  watcher.stop();
+  check(msSince(t0) < 1000, "watcher: stop() ends its thread at once",
+        std::to_string(msSince(t0)) + " ms");
+  info("watcher reported: " + seen.list());
+  for (const auto& e : errors) info("watcher error: " + e);
+
+  // A service that does not exist: the baseline is not_found; stop() still ends at once.
+  ScmServiceWatcher missing("pgv-watch-missing", 500ms);
+  Recorder none;
+  missing.start([&](ServiceState s) { none.add(s); });
+  check(waitUntil([&] { return missing.subscribed(); }, 5s),
+        "watcher: a missing service is watched (1060, retried)");
+  const auto t1 = SteadyClock::now();
+  missing.stop();
+  check(msSince(t1) < 1000 && none.size() == 0, "watcher: stop() while retrying ends at once",
+        std::to_string(msSince(t1)) + " ms, " + none.list());
+}
+
 void run(Services& services) {
   Win32ScmApi api;
   ScmControl ctl(api);
   auto restart = [&](const std::string& name, std::chrono::milliseconds budget) {
-    const auto t0 = Clock::now();
-    ScmOutcome o = ctl.restart(name, Clock::now() + budget);
+    const auto t0 = SteadyClock::now();
+    ScmOutcome o = ctl.restart(name, SteadyClock::now() + budget);
     info(name + ": " + describe(o) + " in " + std::to_string(msSince(t0)) + " ms");
     return o;
   };
@@ -241,12 +390,12 @@ void run(Services& services) {
   // START_PENDING and STOP_PENDING with moving checkpoints are waited out.
   const std::string slow = "pgv-slow";
   if (services.create(slow, L"--start-ms 1500 --stop-ms 1500 --hint-ms 10000")) {
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     ScmOutcome o = restart(slow, 20s);
     const long long took_start = msSince(t0);
     check(o.code == ScmOutcome::Code::kSucceeded && took_start >= 1400,
           "a slow start is waited out", describe(o) + " " + std::to_string(took_start) + " ms");
-    t0 = Clock::now();
+    t0 = SteadyClock::now();
     o = restart(slow, 20s);
     const long long took_both = msSince(t0);
     check(o.code == ScmOutcome::Code::kSucceeded && o.stopped && took_both >= 2900,
@@ -284,11 +433,11 @@ void run(Services& services) {
   {
     QueryOnlyApi query_only;
     ScmControl limited(query_only);
-    ScmOutcome o = limited.restart(basic, Clock::now() + 10s);
+    ScmOutcome o = limited.restart(basic, SteadyClock::now() + 10s);
     info("query-only restart of running " + basic + ": " + describe(o));
     check(o.code == ScmOutcome::Code::kPermissionDenied && o.error == 5,
           "stop without SERVICE_STOP: permission_denied", describe(o));
-    o = limited.restart(failing, Clock::now() + 10s);
+    o = limited.restart(failing, SteadyClock::now() + 10s);
     info("query-only restart of stopped " + failing + ": " + describe(o));
     check(o.code == ScmOutcome::Code::kPermissionDenied && o.error == 5,
           "start without SERVICE_START: permission_denied", describe(o));
@@ -299,7 +448,7 @@ void run(Services& services) {
   if (services.create(hang, L"--hang-stop --hint-ms 500")) {
     ScmOutcome o = restart(hang, 15s);
     check(o.code == ScmOutcome::Code::kSucceeded, "hang-stop service starts", describe(o));
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     o = restart(hang, 15s);
     const long long took = msSince(t0);
     check(o.code == ScmOutcome::Code::kFailed &&
@@ -310,7 +459,7 @@ void run(Services& services) {
   // The deadline ends a start that takes too long.
   const std::string late = "pgv-late";
   if (services.create(late, L"--start-ms 6000 --hint-ms 0")) {
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     ScmOutcome o = restart(late, 1500ms);
     const long long took = msSince(t0);
     check(o.code == ScmOutcome::Code::kTimedOut && took >= 1400 && took < 5000,
@@ -322,7 +471,7 @@ void run(Services& services) {
 }  // namespace
 
 int wmain() {
-  const auto t0 = Clock::now();
+  const auto t0 = SteadyClock::now();
   ScHandle scm(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_ALL_ACCESS));
   if (!scm) {
     std::printf("FAIL - OpenSCManagerW: %lu\n0 passed, 1 failed\n", ::GetLastError());
@@ -331,6 +480,7 @@ int wmain() {
   {
     Services services(scm.get(), dummyPath());
     run(services);
+    watch(services);
   }  // every service created is deleted here
   info("took " + std::to_string(msSince(t0)) + " ms");
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
