@@ -82,7 +82,13 @@ fi
 t_start=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgvigil-winpg.XXXXXX")
 stage=$cache/.stage-$key-$$  # same file system as the result: the final rename is atomic
-cleanup() { rm -rf "$work" "$stage"; }
+cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -d "$work/logs" ]; then  # keep the logs of a failed build
+    mv "$work/logs" "$work.logs" && echo "windows-postgres: logs kept in $work.logs" >&2
+  fi
+  rm -rf "$work" "$stage"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Installed as /pgsql under DESTDIR=$stage. The name matters: Debian's 50-per-version-dirs.patch
@@ -140,12 +146,13 @@ configure() {
 }
 step configure configure
 
-# The parts, in dependency order (postgres.exe first: it makes libpostgres.a, the import library
-# the loadable modules link against). src/backend also builds src/port, src/common and the
-# timezone code; src/timezone itself only adds zic.exe, which cannot run here: the data is
-# compiled by the host's zic at install time.
-parts=(src/backend src/backend/utils/mb/conversion_procs src/backend/snowball src/pl/plpgsql/src
-       src/timezone src/interfaces/libpq src/fe_utils src/bin/initdb src/bin/pg_ctl)
+# The parts, in dependency order, as the top-level makefile would: src/port and src/common first
+# (src/backend's own submake of them races its link under -j), then postgres.exe (it makes
+# libpostgres.a, the import library the loadable modules link against). src/timezone adds only
+# zic.exe, which cannot run here: the data is compiled by the host's zic at install time.
+parts=(src/port src/common src/backend src/backend/utils/mb/conversion_procs src/backend/snowball
+       src/pl/plpgsql/src src/timezone src/interfaces/libpq src/fe_utils src/bin/initdb
+       src/bin/pg_ctl)
 build() {
   local d
   for d in "${parts[@]}"; do make -C "$b/$d" -j"$jobs" all; done
@@ -153,7 +160,7 @@ build() {
 step build build
 install_parts() {
   local d
-  for d in "${parts[@]}"; do make -C "$b/$d" DESTDIR="$stage" ZIC=/usr/sbin/zic install; done
+  for d in "${parts[@]:2}"; do make -C "$b/$d" DESTDIR="$stage" ZIC=/usr/sbin/zic install; done
 }
 step install install_parts
 

@@ -335,7 +335,11 @@ if [ -n "$pgvigil_exe" ]; then
 agent:
   listen: "127.0.0.1:$http_port"
   state_dir: $(winpath "$tmp/pgvigil-state")
-  log: { format: json, output: file, file: $(winpath "$tmp/pgvigil.log"), level: debug }
+  log:
+    format: json
+    output: file
+    file: $(winpath "$tmp/pgvigil.log")
+    level: debug
 targets:
   - name: main
     conninfo: "host=127.0.0.1 port=$port dbname=postgres user=postgres connect_timeout=2"
