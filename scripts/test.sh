@@ -35,10 +35,13 @@ fi
 # (~/.cache/pgvigil-windeps), else built first (docs/windows.md "Building"). The build below
 # then cross-builds the Windows layers against it; the test windows_unit runs them under Wine.
 windeps=$(bash scripts/windows-deps.sh)
+# PostgreSQL 15 for Windows, for the end-to-end test under Wine (wine_e2e): cached the same way
+# (~/.cache/pgvigil-winpg; a miss builds it from Debian's postgresql-15 source, docs/windows.md).
+winpg=$(bash scripts/windows-postgres.sh)
 
 build=${PGVIGIL_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGVIGIL_WERROR=ON \
-  -DPGVIGIL_WINDEPS="$windeps" "${cache[@]}" >/dev/null
+  -DPGVIGIL_WINDEPS="$windeps" -DPGVIGIL_WINPG="$winpg" "${cache[@]}" >/dev/null
 cmake --build "$build" --parallel "$(nproc)"
 ctest --test-dir "$build" --output-on-failure --timeout 900 "$@"
 
