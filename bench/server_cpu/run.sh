@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The PostgreSQL server CPU a watcher costs at a 1 s cycle (docs/benchmarks.md §5, issue 10):
+# The PostgreSQL server CPU a watcher costs at a 1 s cycle (docs/benchmarks.md §6, issue 10):
 #   sudo [ROUNDS=3] bash bench/server_cpu/run.sh build/src/app/pgvigil [SECONDS]
 # One PostgreSQL 15 cluster (trust auth on 127.0.0.1) on a free port, watched in turn by nobody
 # (the baseline), pgvigil (`run`, interval 1s, default checks), monit (`set daemon 1`,
@@ -123,7 +123,7 @@ for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
     echo "round $r: ${results[-1]}" >&2
     if [ "$w" = pgvigil ] && [ ! -s "$dir/holders.sql" ]; then  # the text pgvigil prepares
       "$BIN/psql" -XAt -h 127.0.0.1 -p "$port" -U postgres -d postgres -c \
-        "SELECT query FROM pg_stat_activity WHERE application_name = 'pgvigil-monitor' AND query LIKE 'WITH a AS%'" \
+        "SELECT query FROM pg_stat_activity WHERE query LIKE 'WITH a AS%' AND pid <> pg_backend_pid() LIMIT 1" \
         >"$dir/holders.sql" || true
     fi
     stop_watcher

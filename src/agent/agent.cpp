@@ -77,7 +77,8 @@ Agent::Agent(Config config, AlertSink& events, AgentLog& log, AgentOptions optio
         source = [this, &t](int excludePid,
                             const Deadline& deadline) -> std::optional<ConnectionStats> {
           auto answer = connectionWatch_->query(
-              t.name, [excludePid](int version) { return connectionsStatement(version, excludePid); },
+              t.name,
+              [excludePid](int version) { return connectionsStatement(version, excludePid); },
               deadline);
           if (!answer || !answer->ok) return std::nullopt;
           return connectionsOutcomeFromRows(answer->rows).stats;

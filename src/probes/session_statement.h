@@ -1,7 +1,7 @@
 // A statement that a long-lived session runs again and again (the connections query on the
 // monitoring session, every round): prepared once per session under `name`, then executed with
-// `params`, so that the server parses and plans it once, not every second (docs/benchmarks.md §5:
-// the holders query costs the server about 1.5 ms of CPU as text, 0.2 ms prepared).
+// `params`, so that the server parses and plans it once, not every second (docs/benchmarks.md §6:
+// the holders query costs the server 1.1-1.2 ms of CPU as text, 0.2 ms prepared).
 #pragma once
 
 #include <string>
