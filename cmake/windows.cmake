@@ -32,8 +32,8 @@ foreach(layer IN LISTS PGVIGIL_WINDOWS_LAYERS)
 endforeach()
 # The app layer and pgvigil.exe (src/app/CMakeLists.txt: the service host, `service install`,
 # the event log's message table, the zip) sit on every layer above: built as soon as the agent
-# layer is. Its unit tests stay Linux-only for now (tests/unit/app reads Linux paths and runs
-# the Linux binary); the Windows parts are tested under Wine by wine_service.
+# layer is. Its unit tests run under Wine like the others' (tests/windows/unit); its Win32 parts
+# are also tested under Wine's real SCM by wine_service, wine_pgvigil and wine_e2e.
 if("agent" IN_LIST PGVIGIL_WINDOWS_LAYERS)
   add_subdirectory(src/app)
 endif()
