@@ -18,8 +18,9 @@ set -uo pipefail
 
 winpg=${1:-}
 pgvigil_exe=${2:-}
-wine=$(command -v wine || true)
-wineserver=$(command -v wineserver || true)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=wine_lib.sh
+. "$here/wine_lib.sh"
 if [ -z "$wine" ] || [ -z "$wineserver" ] ||
   ! command -v x86_64-w64-mingw32-gcc-posix >/dev/null; then
   echo "wine_e2e: SKIPPED: needs wine and mingw-w64 (scripts/setup.sh test)"
@@ -40,35 +41,21 @@ for tool in psql ss; do
 done
 
 svc=postgresql-x64-15
-tmp=$(mktemp -d /tmp/pgvigil-wine-e2e.XXXXXX)
-here=$(cd "$(dirname "$0")" && pwd)
+stopped_pid=""  # a Linux pid this script SIGSTOPped and has not continued yet
+watcher=""      # the timeout process around a running svc_watch.exe
+wine_teardown_extra() {
+  [ -z "$stopped_pid" ] || kill -CONT "$stopped_pid" 2>/dev/null
+  [ -z "$watcher" ] || kill "$watcher" 2>/dev/null  # our own timeout process, by pid
+}
+wine_prefix wine-e2e
 if ! timeout 300 x86_64-w64-mingw32-g++-posix -std=c++20 -O1 -Wall -Wextra -Werror -municode -static \
   -o "$tmp/svc_watch.exe" "$here/svc_watch.cpp"; then
-  rm -rf "$tmp"
   echo "wine_e2e: building svc_watch.exe failed"
   exit 1
 fi
-export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEARCH=win64
-export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
-unset DISPLAY WAYLAND_DISPLAY
 log=$tmp/wine.log
 start=$(date +%s)
 
-child=""
-stopped_pid=""  # a Linux pid this script SIGSTOPped and has not continued yet
-watcher=""      # the timeout process around a running svc_watch.exe
-# bounded SECS CMD...: runs CMD under timeout in the background and waits, so that a TERM or INT
-# to this script is handled at once (teardown) rather than after CMD ends.
-bounded() {
-  local secs=$1
-  shift
-  timeout -k 5 "$secs" "$@" &
-  child=$!
-  wait "$child"
-  local rc=$?
-  child=""
-  return "$rc"
-}
 # w SECS PROGRAM ARGS...: a Windows program under Wine, bounded; its stdout without CRs on
 # stdout, its stderr in the log.
 w() {
@@ -79,20 +66,6 @@ w() {
   tr -d '\r' <"$tmp/w.out"
   return "$rc"
 }
-
-teardown() {
-  [ -z "$child" ] || kill "$child" 2>/dev/null  # our own timeout process, by pid
-  [ -z "$stopped_pid" ] || kill -CONT "$stopped_pid" 2>/dev/null
-  [ -z "$watcher" ] || kill "$watcher" 2>/dev/null  # our own timeout process, by pid
-  # Only this prefix's wineserver (and with it the processes of this prefix) is ended.
-  if [ -d "$WINEPREFIX" ]; then
-    timeout 20 "$wineserver" -k >/dev/null 2>&1
-    timeout 20 "$wineserver" -w >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap teardown EXIT
-trap 'exit 130' INT TERM
 
 passed=0
 failed=0
@@ -210,9 +183,7 @@ watched() { watch_out | awk -v s="$1" -v h="$2" '$2 == s && (h == "" || $4 == h)
 watch_log() { watch_out | tr '\n' ';' | sed 's/;$//'; }
 
 # --- the Wine prefix: one persistent session, so that the SCM lives across the wine calls ----
-bounded 90 "$wine" wineboot -i </dev/null >>"$log" 2>&1 || fatal "wineboot failed or took over 90 s"
-# Required: without it a second SCM starts and service starts fail (1053/1055).
-bounded 30 "$wineserver" -w || fatal "wineserver did not settle after wineboot"
+wine_boot wine_e2e 90 "$log" || fatal "no Wine prefix"
 "$wineserver" -p  # persistent until teardown's -k
 echo "wine_e2e: prefix ready ($(elapsed))"
 

@@ -10,8 +10,8 @@
 # prefix's wineserver. Exit 77 (skipped) when wine or curl is missing.
 set -uo pipefail
 exe=${1:?usage: run_wine_pgvigil_test.sh PGVIGIL_EXE}
-wine=$(command -v wine || true)
-wineserver=$(command -v wineserver || true)
+# shellcheck source-path=SCRIPTDIR source=wine_lib.sh
+. "$(dirname "$0")/wine_lib.sh"
 if [ -z "$wine" ] || [ -z "$wineserver" ] || ! command -v curl >/dev/null; then
   echo "wine_pgvigil: SKIPPED: needs wine and curl"
   exit 77
@@ -27,31 +27,7 @@ if [ ! -f "$exe" ]; then
   exit 1
 fi
 
-tmp=$(mktemp -d /tmp/pgvigil-wine-exe.XXXXXX)
-export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEARCH=win64
-export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
-unset DISPLAY WAYLAND_DISPLAY
-child=""
-bounded() {
-  local secs=$1
-  shift
-  timeout -k 5 "$secs" "$@" &
-  child=$!
-  wait "$child"
-  local rc=$?
-  child=""
-  return "$rc"
-}
-teardown() {
-  [ -z "$child" ] || kill "$child" 2>/dev/null
-  if [ -d "$WINEPREFIX" ]; then
-    timeout 20 "$wineserver" -k >/dev/null 2>&1
-    timeout 20 "$wineserver" -w >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap teardown EXIT
-trap 'exit 130' INT TERM
+wine_prefix wine-exe
 failures=0
 ok() { echo "ok   - $*"; }
 fail() {
@@ -61,8 +37,7 @@ fail() {
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 start=$(date +%s)
-bounded 60 "$wine" wineboot -i </dev/null >"$tmp/wineboot.log" 2>&1 || { echo "wineboot failed"; exit 1; }
-bounded 30 "$wineserver" -w || { echo "wineserver did not settle"; exit 1; }
+wine_boot wine_pgvigil 60 "$tmp/wineboot.log" || exit 1
 dir=$WINEPREFIX/drive_c/pgvigil
 mkdir -p "$dir/state"
 cp "$exe" "$dir/pgvigil.exe"

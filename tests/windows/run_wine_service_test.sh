@@ -15,6 +15,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=wine_lib.sh
+. "$here/wine_lib.sh"
 src=$(cd "$here/../../src" && pwd)
 build_only=0
 if [ "${1:-}" = "--build-only" ]; then
@@ -28,8 +30,6 @@ out=$(cd "$out" && pwd)
 cxx=$(command -v x86_64-w64-mingw32-g++-posix || command -v x86_64-w64-mingw32-g++ || true)
 windmc=$(command -v x86_64-w64-mingw32-windmc || true)
 windres=$(command -v x86_64-w64-mingw32-windres || true)
-wine=$(command -v wine || true)
-wineserver=$(command -v wineserver || true)
 if [ -z "$cxx" ] || [ -z "$windmc" ] || [ -z "$windres" ] ||
   { [ "$build_only" -eq 0 ] && { [ -z "$wine" ] || [ -z "$wineserver" ]; }; }; then
   echo "wine_service: SKIPPED: needs x86_64-w64-mingw32-g++, windmc, windres and wine (scripts/setup.sh test)"
@@ -65,35 +65,8 @@ if [ "$stale" -eq 1 ]; then
 fi
 [ "$build_only" -eq 0 ] || exit 0
 
-tmp=$(mktemp -d /tmp/pgvigil-wine-service.XXXXXX)
-export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEARCH=win64
-export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
-unset DISPLAY WAYLAND_DISPLAY
+wine_prefix wine-service
 cp "$exe" "$tmp/"
-
-child=""
-# bounded SECS CMD...: CMD under timeout in the background, so that TERM/INT is handled at once.
-bounded() {
-  local secs=$1
-  shift
-  timeout -k 5 "$secs" "$@" &
-  child=$!
-  wait "$child"
-  local rc=$?
-  child=""
-  return "$rc"
-}
-
-teardown() {
-  [ -z "$child" ] || kill "$child" 2>/dev/null  # our own timeout process, by pid
-  if [ -d "$WINEPREFIX" ]; then  # only this prefix's wineserver (and its processes)
-    timeout 20 "$wineserver" -k >/dev/null 2>&1
-    timeout 20 "$wineserver" -w >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap teardown EXIT
-trap 'exit 130' INT TERM
 
 failures=0
 fail() {
@@ -102,13 +75,7 @@ fail() {
 }
 
 start=$(date +%s)
-if ! bounded 60 "$wine" wineboot -i </dev/null >"$tmp/wineboot.log" 2>&1; then
-  echo "wine_service: wineboot failed or took over 60 s"
-  tail -20 "$tmp/wineboot.log"
-  exit 1
-fi
-# Required: without it a second SCM starts and service starts fail (1053/1055).
-bounded 30 "$wineserver" -w || { echo "wine_service: wineserver did not settle after wineboot"; exit 1; }
+wine_boot wine_service 60 "$tmp/wineboot.log" || exit 1
 echo "wine_service: prefix ready in $(($(date +%s) - start)) s"
 driver='C:\users\Public\service_driver.exe'
 cp "$exe" "$WINEPREFIX/drive_c/users/Public/" || exit 1

@@ -13,6 +13,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=wine_lib.sh
+. "$here/wine_lib.sh"
 src=$(cd "$here/../../src" && pwd)
 build_only=0
 if [ "${1:-}" = "--build-only" ]; then
@@ -24,8 +26,6 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 cxx=$(command -v x86_64-w64-mingw32-g++-posix || command -v x86_64-w64-mingw32-g++ || true)
-wine=$(command -v wine || true)
-wineserver=$(command -v wineserver || true)
 if [ -z "$cxx" ] || { [ "$build_only" -eq 0 ] && { [ -z "$wine" ] || [ -z "$wineserver" ]; }; }; then
   echo "wine_scm: SKIPPED: needs x86_64-w64-mingw32-g++ and wine (scripts/setup.sh test)"
   exit 77
@@ -37,7 +37,7 @@ build() {  # build OUTPUT SOURCES...: only when out of date; bounded
   shift
   local stale=0
   [ -f "$out/$exe" ] || stale=1
-  for f in "$@" "$src"/restart/windows/*.h "$src"/restart/scm_stop_rule.h; do
+  for f in "$@" "$src"/restart/windows/*.h "$src"/restart/scm_stop_rule.h "$src"/core/*.h; do
     [ "$f" -nt "$out/$exe" ] && stale=1
   done
   [ "$stale" -eq 1 ] || return 0
@@ -45,7 +45,7 @@ build() {  # build OUTPUT SOURCES...: only when out of date; bounded
 }
 build scm_driver.exe "$here/scm_driver.cpp" "$src/restart/windows/scm_control.cpp" \
   "$src/restart/windows/scm_win32.cpp" "$src/restart/windows/scm_watcher.cpp" \
-  "$src/restart/scm_stop_rule.cpp" &
+  "$src/restart/scm_stop_rule.cpp" "$src/core/names.cpp" &
 driver_build=$!
 build dummy_service.exe "$here/dummy_service.cpp" &
 dummy_build=$!
@@ -53,46 +53,11 @@ wait "$driver_build" || { echo "wine_scm: building scm_driver.exe failed"; exit 
 wait "$dummy_build" || { echo "wine_scm: building dummy_service.exe failed"; exit 1; }
 [ "$build_only" -eq 0 ] || exit 0
 
-tmp=$(mktemp -d /tmp/pgvigil-wine.XXXXXX)
-export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEARCH=win64
-export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
-unset DISPLAY WAYLAND_DISPLAY
+wine_prefix wine
 cp "$out/scm_driver.exe" "$out/dummy_service.exe" "$tmp/"
 
-child=""
-# bounded SECS CMD...: runs CMD under timeout in the background and waits, so that a TERM or INT
-# to this script is handled at once (teardown) rather than after CMD ends.
-bounded() {
-  local secs=$1
-  shift
-  timeout -k 5 "$secs" "$@" &
-  child=$!
-  wait "$child"
-  local rc=$?
-  child=""
-  return "$rc"
-}
-
-teardown() {
-  [ -z "$child" ] || kill "$child" 2>/dev/null  # our own timeout process, by pid
-  # Only this prefix's wineserver (and with it the processes of this prefix) is ended.
-  if [ -d "$WINEPREFIX" ]; then
-    timeout 20 "$wineserver" -k >/dev/null 2>&1
-    timeout 20 "$wineserver" -w >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap teardown EXIT
-trap 'exit 130' INT TERM
-
 start=$(date +%s)
-if ! bounded 60 "$wine" wineboot -i </dev/null >"$tmp/wineboot.log" 2>&1; then
-  echo "wine_scm: wineboot failed or took over 60 s"
-  tail -20 "$tmp/wineboot.log"
-  exit 1
-fi
-# Required: without it a second SCM starts and service starts fail (1053/1055).
-bounded 30 "$wineserver" -w || { echo "wine_scm: wineserver did not settle after wineboot"; exit 1; }
+wine_boot wine_scm 60 "$tmp/wineboot.log" || exit 1
 echo "wine_scm: prefix ready in $(($(date +%s) - start)) s"
 
 bounded 90 "$wine" "$tmp/scm_driver.exe" </dev/null >"$tmp/driver.log" 2>"$tmp/driver.err"

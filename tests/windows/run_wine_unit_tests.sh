@@ -13,9 +13,9 @@ set -uo pipefail
 
 dir=${1:?usage: run_wine_unit_tests.sh WIN_BUILD_DIR WINDEPS_PREFIX}
 windeps=${2:-}
+# shellcheck source-path=SCRIPTDIR source=wine_lib.sh
+. "$(dirname "$0")/wine_lib.sh"
 cxx=$(command -v x86_64-w64-mingw32-g++-posix || true)
-wine=$(command -v wine || true)
-wineserver=$(command -v wineserver || true)
 if [ -z "$cxx" ] || [ -z "$wine" ] || [ -z "$wineserver" ]; then
   echo "windows_unit: SKIPPED: needs x86_64-w64-mingw32-g++-posix and wine (scripts/setup.sh test)"
   exit 77
@@ -30,38 +30,10 @@ if [ ! -f "$dir/CTestTestfile.cmake" ]; then
   exit 1
 fi
 
-tmp=$(mktemp -d /tmp/pgvigil-wine-unit.XXXXXX)
-export WINEPREFIX=$tmp/prefix WINEDEBUG=-all WINEARCH=win64
-export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
-unset DISPLAY WAYLAND_DISPLAY
-child=""
-teardown() {
-  [ -z "$child" ] || kill "$child" 2>/dev/null  # our own timeout/ctest process, by pid
-  if [ -d "$WINEPREFIX" ]; then  # only this prefix's wineserver and its processes
-    timeout 20 "$wineserver" -k >/dev/null 2>&1
-    timeout 20 "$wineserver" -w >/dev/null 2>&1
-  fi
-  rm -rf "$tmp"
-}
-trap teardown EXIT
-trap 'exit 130' INT TERM
-bounded() {  # bounded SECS CMD...: in the background, so a TERM is handled at once
-  local secs=$1
-  shift
-  timeout -k 5 "$secs" "$@" &
-  child=$!
-  wait "$child"
-  local rc=$?
-  child=""
-  return "$rc"
-}
+wine_prefix wine-unit
 
 start=$(date +%s.%N)
-if ! bounded 90 "$wine" wineboot -i </dev/null >"$tmp/wineboot.log" 2>&1; then
-  echo "windows_unit: wineboot failed or took over 90 s"
-  tail -20 "$tmp/wineboot.log"
-  exit 1
-fi
+wine_boot windows_unit 90 "$tmp/wineboot.log" || exit 1
 boot=$(date +%s.%N)
 
 # -V: every runner's own report, which is what is checked below.

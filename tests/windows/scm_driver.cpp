@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/restart_outcome.h"
 #include "restart/windows/scm_control.h"
 #include "restart/windows/scm_watcher.h"
 #include "restart/windows/scm_win32.h"
@@ -180,22 +181,6 @@ std::wstring dummyPath() {
   return dir.substr(0, dir.find_last_of(L'\\') + 1) + L"dummy_service.exe";
 }
 
-const char* name(ServiceState s) {  // the driver links no core: its own names
-  switch (s) {
-    case ServiceState::kUnknown:
-      return "unknown";
-    case ServiceState::kRunning:
-      return "running";
-    case ServiceState::kFailed:
-      return "failed";
-    case ServiceState::kOperatorStopped:
-      return "operator_stopped";
-    case ServiceState::kNotFound:
-      return "not_found";
-  }
-  return "?";
-}
-
 /// What a ScmServiceWatcher reported, in order, with bounded waits for the next one.
 class Recorder {
  public:
@@ -229,7 +214,7 @@ class Recorder {
   std::string list() {
     std::lock_guard lock(mutex_);
     std::string out;
-    for (auto s : seen_) out += std::string(out.empty() ? "" : ",") + name(s);
+    for (auto s : seen_) out += std::string(out.empty() ? "" : ",") + std::string(toString(s));
     return out;
   }
 
