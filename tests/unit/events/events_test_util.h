@@ -61,6 +61,31 @@ inline std::vector<std::string> splitLines(const std::string& text) {
   return lines;
 }
 
+/// How pgvigil's log file ends a line: the platform's own. On Windows Poco's FileChannel writes
+/// CRLF, which Windows' own tools expect (docs/windows.md "The log file").
+#if defined(_WIN32)
+inline const std::string kFileEol = "\r\n";
+#else
+inline const std::string kFileEol = "\n";
+#endif
+
+/// A log file's lines, each cut at kFileEol. A line that is not ended that way (a bare "\n" on
+/// Windows, a torn last line) keeps what is left of it, so that the caller's match fails on it.
+inline std::vector<std::string> fileLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = text.find(kFileEol, pos);
+    if (end == std::string::npos) {
+      lines.push_back(text.substr(pos) + "<no end of line>");
+      break;
+    }
+    lines.push_back(text.substr(pos, end - pos));
+    pos = end + kFileEol.size();
+  }
+  return lines;
+}
+
 inline AlertEvent sampleEvent(EventLevel level = EventLevel::kError) {
   using namespace std::chrono;
   AlertEvent e;

@@ -155,10 +155,10 @@ BOOST_AUTO_TEST_CASE(test_FileOutputWritesLines) {
     auto sink = makeSink(fileConfig(path, 10'000'000, 5));
     sink->emit(sampleEvent());
     // Synchronous: the line is in the file as soon as emit returns.
-    BOOST_TEST(readFile(path) == kExpectedText + "\n");
+    BOOST_TEST(readFile(path) == kExpectedText + kFileEol);
     sink->emit(sampleEvent(EventLevel::kCritical));
   }
-  auto lines = splitLines(readFile(path));
+  auto lines = fileLines(readFile(path));
   BOOST_TEST_REQUIRE(lines.size() == 2u);
   BOOST_TEST(lines[1].find("level=critical") != std::string::npos);
 }
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(test_FileRotatesBySizeAndKeepsArchives) {
   for (const char* name : {"pgvigil.log.2", "pgvigil.log.1", "pgvigil.log.0", "pgvigil.log"}) {
     std::string content = readFile(dir.file(name));
     BOOST_TEST(content.size() <= 1000u + 300u);
-    for (const auto& line : splitLines(content)) {
+    for (const auto& line : fileLines(content)) {
       std::smatch m;
       BOOST_TEST_REQUIRE(std::regex_search(line, m, std::regex(" seq=([0-9]+)$")));
       seqs.push_back(std::stoi(m[1]));
@@ -245,7 +245,7 @@ BOOST_AUTO_TEST_CASE(test_ConcurrentEmitNeverTearsLines) {
   std::size_t files = 0, lines = 0;
   for (const auto& name : filesIn(dir.path())) {
     ++files;
-    for (const auto& line : splitLines(readFile(dir.file(name)))) {
+    for (const auto& line : fileLines(readFile(dir.file(name)))) {
       ++lines;
       std::smatch m;
       BOOST_TEST_REQUIRE(std::regex_match(line, m, shape), "torn line: " << line);

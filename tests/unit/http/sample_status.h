@@ -2,7 +2,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "core/connection_holders.h"
 #include "core/status.h"
 
 namespace pgvigil::testing {
@@ -95,6 +97,26 @@ inline AgentStatus richStatus() {
   fresh.interval = 5s;
   fresh.since = s.started_at;
   s.targets.push_back(fresh);
+  return s;
+}
+
+/// richStatus() with "main" held by `groups` applications (1 to 7 idle sessions each), ranked as
+/// the agent ranks them: more groups than the metrics export.
+inline AgentStatus manyHoldersStatus(int groups) {
+  AgentStatus s = richStatus();
+  std::vector<ConnectionHolder> holders;
+  for (int i = 0; i < groups; ++i) {
+    ConnectionHolder h;
+    h.application = "app" + std::to_string(i);
+    h.user = "u";
+    h.client = "10.0.0.1";
+    h.total = 1 + i % 7;
+    h.idle = h.total;
+    h.oldest_idle = Millis(1000 * i);
+    holders.push_back(h);
+  }
+  rankHolders(holders);
+  s.targets[0].last_round->connections->holders = holders;
   return s;
 }
 

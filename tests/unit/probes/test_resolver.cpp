@@ -1,22 +1,30 @@
 // The resolver without a name server: address literals and /etc/hosts. Both are answered inside
 // ares_getaddrinfo(), so nothing waits (the deadline's FakeClock never moves). Name servers that
-// answer, fail or hang are in tests/integration/test_resolver.cpp.
+// answer, fail or hang are in tests/integration/test_resolver.cpp. Runs on Windows too (under
+// Wine, test windows_unit), where c-ares reads %SystemRoot%\System32\drivers\etc\hosts and the
+// comparison with glibc's getaddrinfo() has no counterpart.
+#if !defined(_WIN32)
 #include <netdb.h>
 #include <sys/socket.h>
+#endif
 
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "probes/resolver.h"
 #include "probes/tcp_probe.h"
+#include "unit/core/scoped_env.h"
 
 using namespace pgvigil;
 using namespace std::chrono_literals;
 
 namespace {
 
+#if !defined(_WIN32)
 /// What glibc's getaddrinfo() answers for `host`, numeric, in its order.
 std::vector<std::string> glibcAddresses(const std::string& host) {
   addrinfo hints{};
@@ -40,6 +48,7 @@ std::vector<std::string> addresses(const ResolveResult& r) {
   for (const auto& ep : r.endpoints) out.push_back(ep.address);
   return out;
 }
+#endif
 
 }  // namespace
 
@@ -70,6 +79,7 @@ BOOST_AUTO_TEST_CASE(localhost_comes_from_etc_hosts_as_glibc_answers_it) {
     BOOST_TEST((ep.address.rfind("127.", 0) == 0 || ep.address == "::1"), ep.address);
     BOOST_TEST(ep.port == 5432);
   }
+#if !defined(_WIN32)
   // The same addresses as getaddrinfo(), the preferred one first (libpq's hostaddr is the first).
   const auto glibc = glibcAddresses("localhost");
   const auto ours = addresses(r);
@@ -77,6 +87,28 @@ BOOST_AUTO_TEST_CASE(localhost_comes_from_etc_hosts_as_glibc_answers_it) {
   BOOST_TEST((std::set<std::string>(ours.begin(), ours.end()) ==
               std::set<std::string>(glibc.begin(), glibc.end())));
   BOOST_TEST(ours.front() == glibc.front());
+#endif
+}
+
+// RFC 6761: a hosts file without a localhost line (Windows' own, whose localhost lines are
+// commented out) still gives the loopback addresses, and no name server is asked (it would hang
+// here, and the FakeClock deadline never moves).
+BOOST_AUTO_TEST_CASE(localhost_without_a_hosts_entry_is_loopback_and_asks_no_name_server) {
+  const auto hosts = std::filesystem::temp_directory_path() /
+                     ("pgvigil-hosts-" +
+                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::ofstream(hosts) << "# no localhost here\n10.1.2.3 other\n";
+  testing::ScopedEnv env("CARES_HOSTS", hosts.string());
+  FakeClock clock;
+  Deadline deadline(clock, 1s);
+  auto r = Resolver::withServers("127.0.0.1:9").resolve("localhost", 5432, deadline);
+  std::filesystem::remove(hosts);
+  BOOST_TEST_REQUIRE((r.cause == Cause::kNone), r.error);
+  BOOST_TEST_REQUIRE(!r.endpoints.empty());
+  for (const auto& ep : r.endpoints) {
+    BOOST_TEST((ep.address.rfind("127.", 0) == 0 || ep.address == "::1"), ep.address);
+    BOOST_TEST(ep.port == 5432);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(resolve_endpoints_looks_names_up_through_the_resolver) {
