@@ -35,6 +35,15 @@ wine_teardown() {
   if [ -n "${WINEPREFIX:-}" ] && [ -d "$WINEPREFIX" ]; then
     timeout 20 "$wineserver" -k >/dev/null 2>&1
     timeout 20 "$wineserver" -w >/dev/null 2>&1
+    # The wineserver's directory outside the prefix (/tmp/wine-XXXXXX/server-<dev>-<inode>, a
+    # lock file in it) outlives it: removed too, and its parent if nothing else is in it.
+    local d server
+    server=server-$(stat -c %D "$WINEPREFIX")-$(printf %x "$(stat -c %i "$WINEPREFIX")")
+    for d in /tmp/wine-*/"$server"; do
+      [ -d "$d" ] || continue
+      rm -rf "$d"
+      rmdir "${d%/*}" 2>/dev/null
+    done
   fi
   [ -z "$tmp" ] || rm -rf "$tmp"
 }
