@@ -19,6 +19,19 @@
 #include "probes/tcp_probe.h"
 #include "unit/core/scoped_env.h"
 
+// LeakSanitizer's scoped switch, for the one lookup below that goes through a leak in Debian's
+// libcares (gcc says __SANITIZE_ADDRESS__, clang __has_feature).
+#if defined(__SANITIZE_ADDRESS__)
+#define PGVIGIL_TEST_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PGVIGIL_TEST_LSAN 1
+#endif
+#endif
+#ifdef PGVIGIL_TEST_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 using namespace pgvigil;
 using namespace std::chrono_literals;
 
@@ -101,7 +114,17 @@ BOOST_AUTO_TEST_CASE(localhost_without_a_hosts_entry_is_loopback_and_asks_no_nam
   testing::ScopedEnv env("CARES_HOSTS", hosts.string());
   FakeClock clock;
   Deadline deadline(clock, 1s);
-  auto r = Resolver::withServers("127.0.0.1:9").resolve("localhost", 5432, deadline);
+  ResolveResult r;
+  {
+#ifdef PGVIGIL_TEST_LSAN
+    // c-ares 1.18.1 leaks the name on exactly this path (10 bytes a lookup: the hosts file
+    // lookup's copy is overwritten by the localhost rule's). The Windows build's c-ares carries
+    // the fix (packaging/windows/patches/c-ares-1.18.1-localhost-leak.patch); Debian 12's
+    // libcares, which the Linux build links, does not, and a Linux /etc/hosts has localhost.
+    __lsan::ScopedDisabler debiansCaresLeaksHere;
+#endif
+    r = Resolver::withServers("127.0.0.1:9").resolve("localhost", 5432, deadline);
+  }
   std::filesystem::remove(hosts);
   BOOST_TEST_REQUIRE((r.cause == Cause::kNone), r.error);
   BOOST_TEST_REQUIRE(!r.endpoints.empty());
