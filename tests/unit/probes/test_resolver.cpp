@@ -9,8 +9,6 @@
 #endif
 
 #include <boost/test/unit_test.hpp>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "probes/resolver.h"
 #include "probes/tcp_probe.h"
 #include "unit/core/scoped_env.h"
+#include "unit/core/temp_dir.h"
 
 // LeakSanitizer's scoped switch, for the one lookup below that goes through a leak in Debian's
 // libcares (gcc says __SANITIZE_ADDRESS__, clang __has_feature).
@@ -107,11 +106,9 @@ BOOST_AUTO_TEST_CASE(localhost_comes_from_etc_hosts_as_glibc_answers_it) {
 // commented out) still gives the loopback addresses, and no name server is asked (it would hang
 // here, and the FakeClock deadline never moves).
 BOOST_AUTO_TEST_CASE(localhost_without_a_hosts_entry_is_loopback_and_asks_no_name_server) {
-  const auto hosts = std::filesystem::temp_directory_path() /
-                     ("pgvigil-hosts-" +
-                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::ofstream(hosts) << "# no localhost here\n10.1.2.3 other\n";
-  testing::ScopedEnv env("CARES_HOSTS", hosts.string());
+  testing::TempDir dir;
+  const std::string hosts = dir.write("hosts", "# no localhost here\n10.1.2.3 other\n");
+  testing::ScopedEnv env("CARES_HOSTS", hosts);
   FakeClock clock;
   Deadline deadline(clock, 1s);
   ResolveResult r;
@@ -125,7 +122,6 @@ BOOST_AUTO_TEST_CASE(localhost_without_a_hosts_entry_is_loopback_and_asks_no_nam
 #endif
     r = Resolver::withServers("127.0.0.1:9").resolve("localhost", 5432, deadline);
   }
-  std::filesystem::remove(hosts);
   BOOST_TEST_REQUIRE((r.cause == Cause::kNone), r.error);
   BOOST_TEST_REQUIRE(!r.endpoints.empty());
   for (const auto& ep : r.endpoints) {
