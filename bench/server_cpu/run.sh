@@ -12,7 +12,11 @@
 # and the ratios. Everything it starts is stopped on exit. monit and postgres_exporter are used
 # when installed (apt-get install -y monit prometheus-postgres-exporter). PGVIGIL_EXTRA is appended
 # to pgvigil's target (e.g. "    checks: { connections: false }" to measure a part); ONLY=pgvigil
-# skips the others; PGVIGIL_OLD=path measures an older build the same way.
+# skips the others; PGVIGIL_OLD=path measures an older build the same way; ROUNDS=0 measures
+# only the parts. After the rounds,
+# parts.c measures each part alone (PARTS_N of each, default 1000; PARTS_REPEATS, default 5). The
+# cluster keeps 16 KB of each session's query text (track_activity_query_size), so that the
+# holders statement read back from pg_stat_activity is whole (the default 1 KB cuts it).
 set -euo pipefail
 bin=$(readlink -f "$1")
 secs=${2:-60}
@@ -20,7 +24,7 @@ BIN=/usr/lib/postgresql/15/bin
 dir=$(mktemp -d /tmp/pgvigil-servercpu.XXXXXX)
 chown postgres "$dir"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(free_port) http=$(free_port) mport=$(free_port) eport=$(free_port)
+port=$(free_port) http=$(free_port) eport=$(free_port)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -30,7 +34,7 @@ cleanup() {
 trap cleanup EXIT
 runuser -u postgres -- "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust -N >/dev/null
 runuser -u postgres -- "$BIN/pg_ctl" -D "$dir/data" -w -l "$dir/pg.log" \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=50" start >/dev/null
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=50 -c track_activity_query_size=16384" start >/dev/null
 pm=$(head -1 "$dir/data/postmaster.pid")
 hz=$(getconf CLK_TCK)
 
@@ -38,7 +42,8 @@ hz=$(getconf CLK_TCK)
 server_ticks() {
   local total
   total=$(awk '{print $14+$15+$16+$17}' "/proc/$pm/stat")
-  for c in $(cat /proc/$pm/task/*/children 2>/dev/null); do
+  # shellcheck disable=SC2013  # pids, one word each
+  for c in $(cat /proc/"$pm"/task/*/children 2>/dev/null); do
     local t
     t=$(awk '{print $14+$15+$16+$17}' "/proc/$c/stat" 2>/dev/null || echo 0)
     total=$((total + t))
@@ -113,6 +118,12 @@ if [ "${ONLY:-}" != pgvigil ]; then
   command -v monit >/dev/null && watchers+=(monit monit_login)
   [ -n "$exporter" ] && watchers+=(postgres_exporter_1s_scrape)
 fi
+read_holders() {  # the statement pgvigil prepares, from pg_stat_activity while it runs
+  [ -s "$dir/holders.sql" ] && return 0
+  "$BIN/psql" -XAt -h 127.0.0.1 -p "$port" -U postgres -d postgres -c \
+    "SELECT query FROM pg_stat_activity WHERE query LIKE 'WITH a AS%' AND pid <> pg_backend_pid() LIMIT 1" \
+    >"$dir/holders.sql" || true
+}
 # Interleaved: every watcher once per round, ROUNDS rounds, so that a change in the machine's
 # load during the run touches every watcher alike; the median of the rounds is reported.
 results=()
@@ -121,23 +132,26 @@ for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
     start_watcher "$w"
     results+=("$(measure "$w")")
     echo "round $r: ${results[-1]}" >&2
-    if [ "$w" = pgvigil ] && [ ! -s "$dir/holders.sql" ]; then  # the text pgvigil prepares
-      "$BIN/psql" -XAt -h 127.0.0.1 -p "$port" -U postgres -d postgres -c \
-        "SELECT query FROM pg_stat_activity WHERE query LIKE 'WITH a AS%' AND pid <> pg_backend_pid() LIMIT 1" \
-        >"$dir/holders.sql" || true
-    fi
+    [ "$w" = pgvigil ] && read_holders
     stop_watcher
   done
 done
+if [ ! -s "$dir/holders.sql" ]; then  # ROUNDS=0: only the parts
+  start_watcher pgvigil
+  sleep 4
+  read_holders
+  stop_watcher
+fi
 
 printf '%s\n' "${results[@]}"
 # The parts of a watcher's work, each repeated on the same cluster (bench/server_cpu/parts.c).
 if [ -s "$dir/holders.sql" ] && command -v gcc >/dev/null; then
   gcc -O2 -o "$dir/parts" "$(dirname "$0")/parts.c" -I"$(pg_config --includedir)" -lpq
-  echo; echo "server CPU per operation (us), 3 interleaved repeats of ${PARTS_N:-300}:"
+  echo; echo "server CPU per operation (us), ${PARTS_REPEATS:-5} interleaved repeats of ${PARTS_N:-1000}:"
   "$dir/parts" "$pm" "host=127.0.0.1 port=$port dbname=postgres user=postgres" "$dir/holders.sql" \
-    "${PARTS_N:-300}"
+    "${PARTS_N:-1000}" "${PARTS_REPEATS:-5}"
 fi
+[ "${#results[@]}" -gt 0 ] || exit 0
 python3 - "${results[@]}" <<'PY'
 import statistics, sys
 runs = {}
