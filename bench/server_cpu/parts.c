@@ -9,7 +9,9 @@
 //   - a login as pgvigil sends it: the SSLRequest, the application_name,
 //     `options=-c statement_timeout=…`, gssencmode=disable, then Terminate;
 //   - monit's login + `SELECT 1`: what the query alone adds to a fresh backend;
-//   - pgvigil's login + `SELECT 1`: pgvigil's liveness check, the whole fresh session of a round.
+//   - pgvigil's login + `SELECT 1`: pgvigil's liveness check, the whole fresh session of a round;
+//   - the same + the connections query as text: a round with `monitoring_session: false`, where
+//     that query runs on the fresh backend.
 // On one open session, the CPU of its backend alone, from /proc/PID/schedstat (nanoseconds):
 // the connections (holders) query as text with a literal pid that changes every time (parsed
 // and planned each time), the same prepared once and executed with $1 (what pgvigil does each
@@ -89,7 +91,7 @@ static int cmp(const void* a, const void* b) {
   return (x > y) - (x < y);
 }
 
-enum { kFresh = 6, kParts = kFresh + 3, kMaxRepeats = 15 };
+enum { kFresh = 7, kParts = kFresh + 3, kMaxRepeats = 15 };
 static const char* const kName[kParts] = {
     "fresh: refused login (monit's default)",
     "fresh: login as monit sends it",
@@ -97,6 +99,7 @@ static const char* const kName[kParts] = {
     "fresh: login as pgvigil sends it",
     "fresh: monit's login + SELECT 1",
     "fresh: pgvigil's login + SELECT 1",
+    "fresh: + holders (monitoring_session off)",
     "session: holders query as text",
     "session: holders query prepared",
     "session: SELECT 1",
@@ -122,7 +125,7 @@ int main(int argc, char** argv) {
   if (!mark) return fprintf(stderr, "parts: no %s in the query\n", param), 2;
   const double tick_us = 1e6 / sysconf(_SC_CLK_TCK) / n;
   char fresh[kFresh][1400];
-  const int query[kFresh] = {0, 0, 0, 0, 1, 1};  // which ones send SELECT 1 after the login
+  const int query[kFresh] = {0, 0, 0, 0, 1, 1, 1};  // which ones send SELECT 1 after the login
   snprintf(fresh[0], sizeof fresh[0], "%s user=no_such_role_pgvigil_bench sslmode=disable",
            conninfo);
   snprintf(fresh[1], sizeof fresh[1], "%s sslmode=disable gssencmode=disable", conninfo);
@@ -134,6 +137,7 @@ int main(int argc, char** argv) {
            conninfo);
   snprintf(fresh[4], sizeof fresh[4], "%s", fresh[1]);
   snprintf(fresh[5], sizeof fresh[5], "%s", fresh[3]);
+  snprintf(fresh[6], sizeof fresh[6], "%s", fresh[3]);
   double us[kParts][kMaxRepeats];
 
   for (int rep = 0; rep < repeats; rep++) {
@@ -144,6 +148,11 @@ int main(int argc, char** argv) {
         if (mode > 0 && PQstatus(c) != CONNECTION_OK)
           return fprintf(stderr, "parts: %s", PQerrorMessage(c)), 1;
         if (query[mode]) must(PQexec(c, "SELECT 1"), PGRES_TUPLES_OK, c);
+        if (mode == 6) {  // as the fresh session sends it: the text, its own pid excluded
+          snprintf(sql, sizeof sql, "%.*s%d%s", (int)(mark - prepared), prepared, PQbackendPID(c),
+                   mark + strlen(param));
+          must(PQexec(c, sql), PGRES_TUPLES_OK, c);
+        }
         PQfinish(c);
       }
       usleep(300000);  // let the last backends exit and be reaped
