@@ -1,8 +1,9 @@
 // What each part of a watcher's work costs the PostgreSQL server, in CPU microseconds
 // (docs/benchmarks.md §6, issue 10).
 //   parts POSTMASTER_PID CONNINFO HOLDERS_SQL_FILE [N] [REPEATS]
-// Fresh sessions, N of each, their server CPU = the postmaster's utime+stime+cutime+cstime
-// (exited backends are reaped by it) plus every live child's own, from /proc (clock ticks):
+// Fresh sessions, N of each (default 1000), their server CPU = the postmaster's
+// utime+stime+cutime+cstime (exited backends are reaped by it) plus every live child's own, from
+// /proc (clock ticks):
 //   - a refused login (a role that does not exist: monit's default test logs in as root);
 //   - a login as monit sends it: user and database only, no SSLRequest, then Terminate;
 //   - the same with libpq's SSLRequest first (sslmode prefer, libpq's default);
@@ -17,7 +18,8 @@
 // and planned each time), the same prepared once and executed with $1 (what pgvigil does each
 // round), and SELECT 1. HOLDERS_SQL_FILE holds the query as pgvigil prepares it, the pid as
 // `$1::integer` (bench/server_cpu/run.sh reads it from pg_stat_activity while pgvigil runs).
-// REPEATS (default 5) interleaved repeats of everything; prints each and the medians.
+// REPEATS (default 5, at most 15) interleaved repeats of everything; prints each and the medians
+// (for an even REPEATS, the upper of the two middle values).
 #include <dirent.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -91,19 +93,46 @@ static int cmp(const void* a, const void* b) {
   return (x > y) - (x < y);
 }
 
-enum { kFresh = 7, kParts = kFresh + 3, kMaxRepeats = 15 };
-static const char* const kName[kParts] = {
-    "fresh: refused login (monit's default)",
-    "fresh: login as monit sends it",
-    "fresh: the same + SSLRequest",
-    "fresh: login as pgvigil sends it",
-    "fresh: monit's login + SELECT 1",
-    "fresh: pgvigil's login + SELECT 1",
-    "fresh: + holders (monitoring_session off)",
+// The fresh-session kinds: what each adds to CONNINFO, and what it sends after the login.
+// pgvigil's parameters are those src/probes/conninfo.cpp buildConnectParams makes for the bench's
+// target (its `timeout: 800ms`).
+#define PGVIGIL_PARAMS                                                             \
+  "application_name=pgvigil connect_timeout=2 options='-c statement_timeout=800' " \
+  "gssencmode=disable"
+static const struct {
+  const char* name;
+  const char* params;
+  int select1;  // sends SELECT 1
+  int holders;  // then the holders query as text, its own pid excluded
+} kFreshKind[] = {
+    {"fresh: refused login (monit's default)", "user=no_such_role_pgvigil_bench sslmode=disable", 0,
+     0},
+    {"fresh: login as monit sends it", "sslmode=disable gssencmode=disable", 0, 0},
+    {"fresh: the same + SSLRequest", "sslmode=prefer gssencmode=disable", 0, 0},
+    {"fresh: login as pgvigil sends it", PGVIGIL_PARAMS, 0, 0},
+    {"fresh: monit's login + SELECT 1", "sslmode=disable gssencmode=disable", 1, 0},
+    {"fresh: pgvigil's login + SELECT 1", PGVIGIL_PARAMS, 1, 0},
+    {"fresh: + holders (monitoring_session off)", PGVIGIL_PARAMS, 1, 1},
+};
+enum { kFresh = sizeof kFreshKind / sizeof kFreshKind[0], kParts = kFresh + 3, kMaxRepeats = 15 };
+static const char* const kSessionName[] = {
     "session: holders query as text",
     "session: holders query prepared",
     "session: SELECT 1",
 };
+
+static const char* name_of(int mode) {
+  return mode < kFresh ? kFreshKind[mode].name : kSessionName[mode - kFresh];
+}
+
+// The holders statement as text, `$1::integer` replaced by a literal pid.
+static const char* kParam = "$1::integer";
+static const char* with_pid(const char* prepared, const char* mark, int pid) {
+  static char sql[16400];
+  snprintf(sql, sizeof sql, "%.*s%d%s", (int)(mark - prepared), prepared, pid,
+           mark + strlen(kParam));
+  return sql;
+}
 
 int main(int argc, char** argv) {
   if (argc < 4) {
@@ -111,33 +140,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char *pm = argv[1], *conninfo = argv[2];
-  const int n = argc > 4 ? atoi(argv[4]) : 300;
-  int repeats = argc > 5 ? atoi(argv[5]) : 5;
-  if (repeats < 1 || repeats > kMaxRepeats || n < 1) return fprintf(stderr, "parts: bad N\n"), 2;
-  static char prepared[16384], sql[16400];
+  const int n = argc > 4 ? atoi(argv[4]) : 1000;
+  const int repeats = argc > 5 ? atoi(argv[5]) : 5;
+  if (repeats < 1 || repeats > kMaxRepeats || n < 1)
+    return fprintf(stderr, "parts: bad N or REPEATS (1-%d)\n", kMaxRepeats), 2;
+  static char prepared[16384];
   FILE* f = fopen(argv[3], "r");
   if (!f) return perror(argv[3]), 2;
   prepared[fread(prepared, 1, sizeof prepared - 1, f)] = 0;
   fclose(f);
   // the text form: $1::integer becomes a literal pid, a new one every time
-  const char* param = "$1::integer";
-  char* mark = strstr(prepared, param);
-  if (!mark) return fprintf(stderr, "parts: no %s in the query\n", param), 2;
+  const char* mark = strstr(prepared, kParam);
+  if (!mark) return fprintf(stderr, "parts: no %s in the query\n", kParam), 2;
   const double tick_us = 1e6 / sysconf(_SC_CLK_TCK) / n;
   char fresh[kFresh][1400];
-  const int query[kFresh] = {0, 0, 0, 0, 1, 1, 1};  // which ones send SELECT 1 after the login
-  snprintf(fresh[0], sizeof fresh[0], "%s user=no_such_role_pgvigil_bench sslmode=disable",
-           conninfo);
-  snprintf(fresh[1], sizeof fresh[1], "%s sslmode=disable gssencmode=disable", conninfo);
-  snprintf(fresh[2], sizeof fresh[2], "%s sslmode=prefer gssencmode=disable", conninfo);
-  // as src/probes/conninfo.cpp buildConnectParams makes them for the bench's target
-  snprintf(fresh[3], sizeof fresh[3],
-           "%s application_name=pgvigil connect_timeout=2 "
-           "options='-c statement_timeout=800' gssencmode=disable",
-           conninfo);
-  snprintf(fresh[4], sizeof fresh[4], "%s", fresh[1]);
-  snprintf(fresh[5], sizeof fresh[5], "%s", fresh[3]);
-  snprintf(fresh[6], sizeof fresh[6], "%s", fresh[3]);
+  for (int k = 0; k < kFresh; k++)
+    snprintf(fresh[k], sizeof fresh[k], "%s %s", conninfo, kFreshKind[k].params);
   double us[kParts][kMaxRepeats];
 
   for (int rep = 0; rep < repeats; rep++) {
@@ -147,17 +165,14 @@ int main(int argc, char** argv) {
         PGconn* c = PQconnectdb(fresh[mode]);
         if (mode > 0 && PQstatus(c) != CONNECTION_OK)
           return fprintf(stderr, "parts: %s", PQerrorMessage(c)), 1;
-        if (query[mode]) must(PQexec(c, "SELECT 1"), PGRES_TUPLES_OK, c);
-        if (mode == 6) {  // as the fresh session sends it: the text, its own pid excluded
-          snprintf(sql, sizeof sql, "%.*s%d%s", (int)(mark - prepared), prepared, PQbackendPID(c),
-                   mark + strlen(param));
-          must(PQexec(c, sql), PGRES_TUPLES_OK, c);
-        }
+        if (kFreshKind[mode].select1) must(PQexec(c, "SELECT 1"), PGRES_TUPLES_OK, c);
+        if (kFreshKind[mode].holders)
+          must(PQexec(c, with_pid(prepared, mark, PQbackendPID(c))), PGRES_TUPLES_OK, c);
         PQfinish(c);
       }
       usleep(300000);  // let the last backends exit and be reaped
       us[mode][rep] = (server_ticks(pm) - a) * tick_us;
-      printf("%-40s rep %d: %6.0f us\n", kName[mode], rep + 1, us[mode][rep]);
+      printf("%-40s rep %d: %6.0f us\n", name_of(mode), rep + 1, us[mode][rep]);
       fflush(stdout);
     }
     PGconn* c = PQconnectdb(conninfo);
@@ -171,9 +186,7 @@ int main(int argc, char** argv) {
         snprintf(pid, sizeof pid, "%d", 100000 + i);
         const char* values[1] = {pid};
         if (mode == kFresh) {
-          snprintf(sql, sizeof sql, "%.*s%d%s", (int)(mark - prepared), prepared, 100000 + i,
-                   mark + strlen(param));
-          must(PQexec(c, sql), PGRES_TUPLES_OK, c);
+          must(PQexec(c, with_pid(prepared, mark, 100000 + i)), PGRES_TUPLES_OK, c);
         } else if (mode == kFresh + 1) {
           must(PQexecPrepared(c, "h", 1, values, NULL, NULL, 0), PGRES_TUPLES_OK, c);
         } else {
@@ -181,7 +194,7 @@ int main(int argc, char** argv) {
         }
       }
       us[mode][rep] = (backend_ns(backend) - a) / 1e3 / n;
-      printf("%-40s rep %d: %6.0f us\n", kName[mode], rep + 1, us[mode][rep]);
+      printf("%-40s rep %d: %6.0f us\n", name_of(mode), rep + 1, us[mode][rep]);
       fflush(stdout);
     }
     PQfinish(c);
@@ -189,7 +202,7 @@ int main(int argc, char** argv) {
   printf("\nmedians of %d interleaved repeats of %d, us of server CPU each:\n", repeats, n);
   for (int mode = 0; mode < kParts; mode++) {
     qsort(us[mode], repeats, sizeof us[mode][0], cmp);
-    printf("  %-40s %6.0f  (%0.f-%0.f)\n", kName[mode], us[mode][repeats / 2], us[mode][0],
+    printf("  %-40s %6.0f  (%0.f-%0.f)\n", name_of(mode), us[mode][repeats / 2], us[mode][0],
            us[mode][repeats - 1]);
   }
   return 0;

@@ -13,10 +13,10 @@
 # when installed (apt-get install -y monit prometheus-postgres-exporter). PGVIGIL_EXTRA is appended
 # to pgvigil's target (e.g. "    checks: { connections: false }" to measure a part); ONLY=pgvigil
 # skips the others; PGVIGIL_OLD=path measures an older build the same way; ROUNDS=0 measures
-# only the parts. After the rounds,
-# parts.c measures each part alone (PARTS_N of each, default 1000; PARTS_REPEATS, default 5). The
-# cluster keeps 16 KB of each session's query text (track_activity_query_size), so that the
-# holders statement read back from pg_stat_activity is whole (the default 1 KB cuts it).
+# only the parts. After the rounds, parts.c measures each part alone (PARTS_N of each, default
+# 1000; PARTS_REPEATS, default 5). The cluster keeps 16 KB of each session's query text
+# (track_activity_query_size), so that the holders statement read back from pg_stat_activity is
+# whole (the default 1 KB cuts it).
 set -euo pipefail
 bin=$(readlink -f "$1")
 secs=${2:-60}
@@ -136,7 +136,7 @@ for ((r = 1; r <= ${ROUNDS:-3}; r++)); do
     stop_watcher
   done
 done
-if [ ! -s "$dir/holders.sql" ]; then  # ROUNDS=0: only the parts
+if [ ! -s "$dir/holders.sql" ]; then  # no pgvigil round ran (ROUNDS=0): run it to read the text
   start_watcher pgvigil
   sleep 4
   read_holders
